@@ -1,0 +1,1 @@
+"""The tutorial's RNN: configuration, weights, forward passes (numpy and TensorFlow), state."""

@@ -1,0 +1,177 @@
+"""The calls into the TensorFlow worker process, shared by every session of the page.
+
+The page process never imports TensorFlow (DESIGN.md section 2): it talks to one spawned worker
+over a pipe, numpy arrays both ways. A dead or hung worker is replaced on the next call.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import Weights
+from .reference import Trace
+
+CALL_TIMEOUT_S = 10.0  # one forward pass at the caps takes well under 0.1 s
+START_TIMEOUT_S = 120.0  # importing TensorFlow takes about 5 s, more on a loaded machine
+MAX_WAITING = 32  # calls allowed to queue for the worker; past this a call is refused at once
+
+
+class EngineError(RuntimeError):
+    """A call into the worker that failed; the message is fit to show to a user."""
+
+
+class EngineBusy(EngineError):
+    pass
+
+
+class EngineTimeout(EngineError):
+    pass
+
+
+@dataclass
+class EngineStats:
+    starts: int = 0
+    crashes: int = 0
+    timeouts: int = 0
+    busy: int = 0
+
+
+class Engine:
+    """One TensorFlow worker process behind a lock and a bounded queue."""
+
+    def __init__(
+        self,
+        call_timeout: float = CALL_TIMEOUT_S,
+        start_timeout: float = START_TIMEOUT_S,
+        max_waiting: int = MAX_WAITING,
+        queue_timeout: float | None = None,
+    ):
+        self.call_timeout = call_timeout
+        self.start_timeout = start_timeout
+        self.queue_timeout = call_timeout if queue_timeout is None else queue_timeout
+        self._slots = threading.BoundedSemaphore(max_waiting)
+        self._lock = threading.Lock()
+        self._ctx = multiprocessing.get_context("spawn")  # never fork a process that holds TF
+        self._process = None
+        self._conn = None
+        self.stats = EngineStats()
+        self.last_notice: str | None = None  # e.g. "the worker was restarted"
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the worker if it is not running (blocks while TensorFlow imports)."""
+        with self._lock:
+            self._ensure_started()
+
+    def _ensure_started(self) -> None:
+        if self.ready:
+            return
+        self._kill()
+        from . import worker
+
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=worker.serve, args=(child,), daemon=True, name="rnn-tf-worker")
+        process.start()
+        child.close()
+        if not parent.poll(self.start_timeout):
+            process.kill()
+            raise EngineError(f"the TensorFlow worker did not start within {self.start_timeout:.0f} s")
+        try:
+            parent.recv()  # ("ready", pid)
+        except (EOFError, OSError):
+            raise EngineError("the TensorFlow worker failed to start") from None
+        self._process, self._conn = process, parent
+        self.stats.starts += 1
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(timeout=5)
+        if self._conn is not None:
+            self._conn.close()
+        self._process, self._conn = None, None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._kill()
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def call(self, op: str, **args):
+        """Send one request; restart a crashed worker once, give up on a hung one."""
+        if not self._slots.acquire(blocking=False):
+            self.stats.busy += 1
+            raise EngineBusy("the server is busy with other requests; try again in a moment")
+        try:
+            if not self._lock.acquire(timeout=self.queue_timeout):
+                self.stats.busy += 1
+                raise EngineBusy("the server is busy with other requests; try again in a moment")
+            try:
+                return self._call_locked(op, args)
+            finally:
+                self._lock.release()
+        finally:
+            self._slots.release()
+
+    def _call_locked(self, op: str, args: dict):
+        for attempt in (1, 2):
+            restarted = not self.ready and self.stats.starts > 0
+            self._ensure_started()
+            if restarted:
+                self.last_notice = "The TensorFlow worker had stopped and was restarted."
+            try:
+                self._conn.send((op, args))
+                if not self._conn.poll(self.call_timeout):
+                    self.stats.timeouts += 1
+                    self._kill()
+                    raise EngineTimeout(
+                        f"the computation took longer than {self.call_timeout:g} s and was stopped"
+                    )
+                status, result = self._conn.recv()
+            except (EOFError, OSError, BrokenPipeError):
+                self.stats.crashes += 1
+                self._kill()
+                self.last_notice = "The TensorFlow worker crashed and was restarted."
+                if attempt == 2:
+                    raise EngineError("the TensorFlow worker crashed twice on this request") from None
+                continue
+            if status == "error":
+                raise EngineError(f"TensorFlow could not compute this: {result}")
+            return result
+        raise AssertionError("unreachable")
+
+    def take_notice(self) -> str | None:
+        notice, self.last_notice = self.last_notice, None
+        return notice
+
+    # -- the operations ------------------------------------------------------------------------
+
+    def forward(self, X: np.ndarray, weights: Weights, activation: str = "tanh", xla: bool = False) -> Trace:
+        return self.call("forward", X=X, weights=weights, activation=activation, xla=xla)
+
+    def simple_rnn_hidden(self, X: np.ndarray, weights: Weights, activation: str = "tanh") -> np.ndarray:
+        return self.call("simple_rnn", X=X, weights=weights, activation=activation)
+
+    def info(self) -> dict:
+        return self.call("info")
+
+
+def timed(fn, *args, **kwargs) -> tuple[object, float]:
+    """(result, seconds)."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start

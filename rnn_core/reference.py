@@ -1,0 +1,52 @@
+"""The forward pass in plain numpy: the math, readable, and the reference for every other engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import Weights
+
+ACTIVATION_FUNCTIONS = {
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # = 1/(1+e^-z), without overflow
+}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Every intermediate of one forward pass."""
+
+    pre_activation: np.ndarray  # (T, B, N): y_{t-1}·Wy + X_t·Wx + b
+    hidden: np.ndarray  # (T, B, N): y_t = act(pre_activation_t)
+    outputs: np.ndarray  # (T, B): out_t = y_t·Wo_t + bo_t
+
+    def to_lists(self) -> dict[str, list]:
+        return {
+            "hidden": self.hidden.tolist(),
+            "pre_activation": self.pre_activation.tolist(),
+            "outputs": self.outputs.tolist(),
+        }
+
+
+def forward(X: np.ndarray, weights: Weights, activation: str = "tanh") -> Trace:
+    """Run y_t = act(y_{t-1}·Wy + X_t·Wx + b), with y_{-1} = 0, and out_t = y_t·Wo_t + bo_t."""
+    act = ACTIVATION_FUNCTIONS[activation]
+    T, B, _ = X.shape  # (T, B, F)
+    N = weights.Wy.shape[0]
+    Wo, bo = weights.output_heads(T)  # (T, N), (T,)
+    y = np.zeros((B, N))  # y_{-1}
+    pre, hidden, outputs = [], [], []
+    for t in range(T):
+        z = y @ weights.Wy + X[t] @ weights.Wx + weights.b  # (B, N)
+        y = act(z)
+        pre.append(z)
+        hidden.append(y)
+        outputs.append(y @ Wo[t] + bo[t])  # (B,)
+    return Trace(
+        pre_activation=np.stack(pre) if T else np.zeros((0, B, N)),
+        hidden=np.stack(hidden) if T else np.zeros((0, B, N)),
+        outputs=np.stack(outputs) if T else np.zeros((0, B)),
+    )

@@ -1,0 +1,81 @@
+"""The forward pass in TensorFlow, traced once for every size. Imported only by the worker."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .params import Weights
+from .reference import Trace
+
+ACTIVATION_INDEX = {"tanh": 0, "relu": 1, "sigmoid": 2}
+FLOAT = tf.float64  # the page shows digits; float64 keeps TF and numpy equal to ~1e-15
+
+SIGNATURE = [
+    tf.TensorSpec([None, None, None], FLOAT, name="X"),  # (T, B, F)
+    tf.TensorSpec([None, None], FLOAT, name="Wx"),  # (F, N)
+    tf.TensorSpec([None, None], FLOAT, name="Wy"),  # (N, N)
+    tf.TensorSpec([None], FLOAT, name="b"),  # (N,)
+    tf.TensorSpec([None, None], FLOAT, name="Wo"),  # (T, N)
+    tf.TensorSpec([None], FLOAT, name="bo"),  # (T,)
+    tf.TensorSpec([], tf.int32, name="activation"),
+]
+
+
+def _activate(z: tf.Tensor, activation: tf.Tensor) -> tf.Tensor:
+    return tf.switch_case(
+        activation,
+        [lambda: tf.tanh(z), lambda: tf.nn.relu(z), lambda: tf.sigmoid(z)],
+    )
+
+
+def _forward(X, Wx, Wy, b, Wo, bo, activation):
+    B = tf.shape(X)[1]
+    N = tf.shape(Wy)[0]
+    XWx = tf.einsum("tbf,fn->tbn", X, Wx)  # (T, B, N): every input term at once
+
+    def step(carry, XWx_t):
+        _, y_prev = carry  # (B, N)
+        z = tf.matmul(y_prev, Wy) + XWx_t + b  # (B, N)
+        return z, _activate(z, activation)
+
+    zeros = tf.zeros(tf.stack([B, N]), FLOAT)  # y_{-1} = 0
+    pre, hidden = tf.scan(step, XWx, initializer=(zeros, zeros))  # (T, B, N) each
+    outputs = tf.einsum("tbn,tn->tb", hidden, Wo) + bo[:, None]  # (T, B)
+    return pre, hidden, outputs
+
+
+forward_graph = tf.function(_forward, input_signature=SIGNATURE, reduce_retracing=True)
+forward_xla = tf.function(_forward, input_signature=SIGNATURE, jit_compile=True)
+
+
+def forward(X: np.ndarray, weights: Weights, activation: str = "tanh", xla: bool = False) -> Trace:
+    """Same contract as reference.forward, computed by TensorFlow."""
+    Wo, bo = weights.output_heads(X.shape[0])
+    fn = forward_xla if xla else forward_graph
+    pre, hidden, outputs = fn(X, weights.Wx, weights.Wy, weights.b, Wo, bo, ACTIVATION_INDEX[activation])
+    return Trace(pre_activation=pre.numpy(), hidden=hidden.numpy(), outputs=outputs.numpy())
+
+
+def trace_count() -> int:
+    """How many concrete graphs forward_graph holds (1 means: never retraced)."""
+    return forward_graph.experimental_get_tracing_count()
+
+
+_simple_rnn_layers: dict[tuple[int, int, str], tf.keras.layers.SimpleRNN] = {}
+
+
+def simple_rnn_hidden(X: np.ndarray, weights: Weights, activation: str = "tanh") -> np.ndarray:
+    """Hidden states from tf.keras.layers.SimpleRNN with kernel=Wx, recurrent_kernel=Wy, bias=b."""
+    F, N = weights.Wx.shape
+    key = (F, N, activation)
+    layer = _simple_rnn_layers.get(key)
+    if layer is None:
+        if len(_simple_rnn_layers) >= 16:
+            _simple_rnn_layers.clear()
+        layer = tf.keras.layers.SimpleRNN(N, activation=activation, return_sequences=True, dtype="float64")
+        layer.build((None, None, F))
+        _simple_rnn_layers[key] = layer
+    layer.set_weights([weights.Wx, weights.Wy, weights.b])
+    hidden = layer(np.transpose(X, (1, 0, 2)))  # SimpleRNN is batch-major: (B, T, N)
+    return np.transpose(hidden.numpy(), (1, 0, 2))  # (T, B, N)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up .venv with the development tools if needed, then lint and run the whole test suite.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k state).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh requirements-dev.txt
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/python -m pytest "$@"
