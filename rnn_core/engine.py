@@ -6,10 +6,15 @@ over a pipe, numpy arrays both ways. A dead or hung worker is replaced on the ne
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 import numpy as np
 
@@ -56,7 +61,6 @@ class Engine:
         self.queue_timeout = call_timeout if queue_timeout is None else queue_timeout
         self._slots = threading.BoundedSemaphore(max_waiting)
         self._lock = threading.Lock()
-        self._ctx = multiprocessing.get_context("spawn")  # never fork a process that holds TF
         self._process = None
         self._conn = None
         self.stats = EngineStats()
@@ -66,7 +70,7 @@ class Engine:
 
     @property
     def ready(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._process is not None and self._process.poll() is None
 
     @property
     def pid(self) -> int | None:
@@ -81,26 +85,13 @@ class Engine:
         if self.ready:
             return
         self._kill()
-        from . import worker
-
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=worker.serve, args=(child,), daemon=True, name="rnn-tf-worker")
-        process.start()
-        child.close()
-        if not parent.poll(self.start_timeout):
-            process.kill()
-            raise EngineError(f"the TensorFlow worker did not start within {self.start_timeout:.0f} s")
-        try:
-            parent.recv()  # ("ready", pid)
-        except (EOFError, OSError):
-            raise EngineError("the TensorFlow worker failed to start") from None
-        self._process, self._conn = process, parent
+        self._process, self._conn = _spawn_worker(self.start_timeout)
         self.stats.starts += 1
 
     def _kill(self) -> None:
         if self._process is not None:
             self._process.kill()
-            self._process.join(timeout=5)
+            self._process.wait(timeout=5)
         if self._conn is not None:
             self._conn.close()
         self._process, self._conn = None, None
@@ -168,6 +159,42 @@ class Engine:
 
     def info(self) -> dict:
         return self.call("info")
+
+
+def _spawn_worker(start_timeout: float) -> tuple[subprocess.Popen, Connection]:
+    """Start `python -m rnn_core.worker` (a fresh interpreter, never a fork) joined by a socket pair.
+
+    A new interpreter rather than multiprocessing's spawn: spawn re-imports the parent's __main__,
+    which under a test runner or a script without a main guard would start the page again.
+    """
+    ours, theirs = socket.socketpair()
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "RNN_WORKER_FD": str(theirs.fileno()),
+        "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnn_core.worker"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        pass_fds=(theirs.fileno(),),
+    )
+    theirs.close()
+    conn = Connection(ours.detach())
+    try:
+        if not conn.poll(start_timeout):
+            raise EngineError(f"the TensorFlow worker did not start within {start_timeout:.0f} s")
+        conn.recv()  # ("ready", pid)
+    except (EOFError, OSError, EngineError) as err:
+        process.kill()
+        process.wait()
+        conn.close()
+        if isinstance(err, EngineError):
+            raise
+        raise EngineError("the TensorFlow worker failed to start") from None
+    return process, conn
 
 
 def timed(fn, *args, **kwargs) -> tuple[object, float]:

@@ -21,6 +21,13 @@ def _handle(op: str, args: dict):
     raise ValueError(f"unknown operation {op!r}")
 
 
+def main() -> None:
+    """Entry point of `python -m rnn_core.worker`: serve the socket the engine passed down."""
+    from multiprocessing.connection import Connection
+
+    serve(Connection(int(os.environ["RNN_WORKER_FD"])))
+
+
 def serve(conn) -> None:
     """Import TensorFlow, say ready, then answer (op, args) requests until the pipe closes."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -37,3 +44,7 @@ def serve(conn) -> None:
         except Exception as err:  # the caller gets the message; the worker lives on
             detail = traceback.format_exception_only(type(err), err)[-1].strip()
             conn.send(("error", detail))
+
+
+if __name__ == "__main__":
+    main()

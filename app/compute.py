@@ -1,0 +1,114 @@
+"""The page's side of the computation: one shared engine, a bounded result cache, the cross-check."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from rnn_core import reference
+from rnn_core.engine import Engine, EngineError
+from rnn_core.params import Weights
+from rnn_core.reference import Trace
+from rnn_core.state import State
+
+CACHE_BYTES = 64 * 2**20  # results kept for every session; one at the caps is ~7 MB
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the page shows: TensorFlow's trace, checked against numpy and SimpleRNN."""
+
+    trace: Trace  # computed by TensorFlow in the worker
+    weights: Weights
+    diff_numpy: float  # largest |TF - numpy| over pre-activations, hidden states and outputs
+    diff_simple_rnn: float  # largest |TF - SimpleRNN| over hidden states
+
+    @property
+    def nbytes(self) -> int:
+        t = self.trace
+        return t.hidden.nbytes * 2 + t.outputs.nbytes + self.weights.Wy.nbytes
+
+
+class ResultCache:
+    """A thread-safe LRU bounded by bytes, shared by every session of the server."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, Result] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Result | None:
+        with self._lock:
+            result = self._items.get(key)
+            if result is not None:
+                self._items.move_to_end(key)
+            return result
+
+    def put(self, key: str, result: Result) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = result
+            self._bytes += result.nbytes
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
+
+
+@st.cache_resource(show_spinner=False)
+def get_engine() -> Engine:
+    """The one TensorFlow worker of this server, shared by all sessions."""
+    return Engine()
+
+
+@st.cache_resource(show_spinner=False)
+def get_cache() -> ResultCache:
+    return ResultCache()
+
+
+def fingerprint(state: State) -> str:
+    """A key for everything that changes the numbers (not the view)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((state.inputs.shape, state.n_neurons, state.seed, state.activation)).encode())
+    digest.update(repr((state.shared_output, float(state.weight_scale))).encode())
+    digest.update(np.ascontiguousarray(state.inputs).tobytes())
+    for name in sorted(state.weights):
+        digest.update(name.encode() + np.ascontiguousarray(state.weights[name]).tobytes())
+    return digest.hexdigest()
+
+
+def max_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+def compute(state: State, engine: Engine, cache: ResultCache) -> Result:
+    """The network's trace from TensorFlow, cross-checked; raises EngineError if TF cannot answer."""
+    key = fingerprint(state)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    weights = state.resolved_weights()
+    trace = engine.forward(state.inputs, weights, state.activation)
+    simple_rnn = engine.simple_rnn_hidden(state.inputs, weights, state.activation)
+    ref = reference.forward(state.inputs, weights, state.activation)
+    result = Result(
+        trace=trace,
+        weights=weights,
+        diff_numpy=max(
+            max_diff(trace.pre_activation, ref.pre_activation),
+            max_diff(trace.hidden, ref.hidden),
+            max_diff(trace.outputs, ref.outputs),
+        ),
+        diff_simple_rnn=max_diff(trace.hidden, simple_rnn),
+    )
+    cache.put(key, result)
+    return result
+
+
+__all__ = ["EngineError", "Result", "compute", "get_cache", "get_engine"]

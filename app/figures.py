@@ -1,0 +1,175 @@
+"""Trace -> plotly figures. Pure: no streamlit, no I/O; the page and the exporter share them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+# One diverging, colorblind-safe scale (ColorBrewer RdBu): blue is negative, red is positive,
+# white is zero, fixed at [-1, 1] so a color means the same value in every chart.
+COLORSCALE = [
+    [0.0, "#053061"],
+    [0.1, "#2166ac"],
+    [0.2, "#4393c3"],
+    [0.3, "#92c5de"],
+    [0.4, "#d1e5f0"],
+    [0.5, "#f7f7f7"],
+    [0.6, "#fddbc7"],
+    [0.7, "#f4a582"],
+    [0.8, "#d6604d"],
+    [0.9, "#b2182b"],
+    [1.0, "#67001f"],
+]
+SATURATION = 0.95  # |y| above this: the unit is stuck at its limit; its gradient is ~0
+MAX_CELLS_WITH_TEXT = 400  # print values while a grid is small enough to read them
+ROW_COLORS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000"]
+
+
+@dataclass(frozen=True)
+class Style:
+    """Sizes for the screen or for a slide (presentation mode)."""
+
+    font_size: int = 13
+    cell_font_size: int = 12
+    title_size: int = 15
+    cell_px: int = 34  # height of one heatmap row
+    chart_height: int = 320
+
+    def present(self) -> Style:
+        return Style(font_size=20, cell_font_size=18, title_size=24, cell_px=52, chart_height=520)
+
+
+SCREEN = Style()
+SLIDE = Style().present()
+
+
+def saturated_mask(values: np.ndarray) -> np.ndarray:
+    return np.abs(values) > SATURATION
+
+
+def saturation_count(hidden: np.ndarray) -> tuple[int, int]:
+    """(saturated units, all units) in any array of hidden states."""
+    return int(saturated_mask(hidden).sum()), int(hidden.size)
+
+
+# A small explicit template: the default ones cost ~20 ms per figure to copy (measured), and the
+# page and the exported PNGs must look the same, whatever theme Streamlit would apply.
+TEMPLATE = go.layout.Template(
+    layout={
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": "Arial, Helvetica, sans-serif", "color": "#111111"},
+        "colorway": ROW_COLORS,
+        "hoverlabel": {"font": {"size": 14}},
+    }
+)
+GRID = {"gridcolor": "#dddddd", "linecolor": "#444444", "zerolinecolor": "#888888"}
+
+
+def _layout(title: str, style: Style, height: int, **extra) -> dict:
+    """Layout as a plain dict: plotly validates it once, in the constructor (no update_* calls)."""
+    return {
+        "template": TEMPLATE,
+        "title": {"text": title, "font": {"size": style.title_size}, "x": 0.0, "xanchor": "left"},
+        "font": {"size": style.font_size},
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 50 + 2 * style.title_size, "b": 10},
+        "showlegend": False,
+        **extra,
+    }
+
+
+def _grid(z: np.ndarray, x: list, y: list, hover: str, style: Style, name: str) -> list:
+    """A heatmap fixed on [-1, 1] plus corner flags on its saturated cells."""
+    show_text = z.size <= MAX_CELLS_WITH_TEXT
+    heatmap = go.Heatmap(
+        z=z,
+        x=x,
+        y=y,
+        zmin=-1.0,
+        zmax=1.0,
+        colorscale=COLORSCALE,
+        texttemplate="%{z:.2f}" if show_text else None,
+        textfont={"size": style.cell_font_size},
+        hovertemplate=hover + "<extra></extra>",
+        colorbar={"thickness": 12, "len": 0.9, "tickvals": [-1, -0.5, 0, 0.5, 1]},
+        xgap=1,
+        ygap=1,
+        name=name,
+    )
+    rows, cols = np.nonzero(saturated_mask(z))
+    flags = go.Scatter(
+        x=[x[c] for c in cols],
+        y=[y[r] for r in rows],
+        mode="markers",
+        marker={
+            "symbol": "triangle-ne",
+            "size": 7,
+            "color": "#ffffff",
+            "line": {"width": 1, "color": "#000"},
+        },
+        hoverinfo="skip",
+        name="saturated",
+    )
+    return [heatmap, flags]
+
+
+def _heatmap_axes(x_title: str, y_title: str, n_x: int, n_y: int) -> dict:
+    return {
+        "xaxis": {"title": {"text": x_title}, "dtick": 1 if n_x <= 32 else None, "side": "top", **GRID},
+        "yaxis": {"title": {"text": y_title}, "dtick": 1 if n_y <= 32 else None, "autorange": "reversed"},
+    }
+
+
+def hidden_heatmap(hidden_t: np.ndarray, step: int, style: Style = SCREEN) -> go.Figure:
+    """y_t for every row (down) and neuron (across)."""
+    B, N = hidden_t.shape
+    n_sat, n_all = saturation_count(hidden_t)
+    hover = f"step {step}<br>row %{{y}}<br>neuron %{{x}}<br>y{step} = %{{z:.4f}}"
+    title = f"y{step}: {n_sat} of {n_all} units saturated"
+    height = 110 + 2 * style.title_size + style.cell_px * max(B, 2)
+    layout = _layout(title, style, height, **_heatmap_axes("neuron", "row", N, B))
+    return go.Figure(_grid(hidden_t, list(range(N)), list(range(B)), hover, style, f"y{step}"), layout)
+
+
+def row_heatmap(hidden: np.ndarray, row: int, style: Style = SCREEN) -> go.Figure:
+    """One row's hidden state through time: steps (down) by neurons (across)."""
+    T, _, N = hidden.shape
+    z = hidden[:, row, :]  # (T, N)
+    steps = [f"y{t}" for t in range(T)]
+    hover = f"row {row}<br>step %{{y}}<br>neuron %{{x}}<br>value %{{z:.4f}}"
+    n_sat, n_all = saturation_count(z)
+    title = f"Row {row} through time: {n_sat} of {n_all} units saturated"
+    height = 110 + 2 * style.title_size + style.cell_px * max(T, 2)
+    layout = _layout(title, style, height, **_heatmap_axes("neuron", "step", N, T))
+    return go.Figure(_grid(z, list(range(N)), steps, hover, style, f"row {row}"), layout)
+
+
+def outputs_chart(outputs: np.ndarray, style: Style = SCREEN) -> go.Figure:
+    """out_t for every row across the steps, one line per row."""
+    T, B = outputs.shape
+    steps = [f"out{t}" for t in range(T)]
+    lines = [
+        go.Scatter(
+            x=steps,
+            y=outputs[:, r],
+            mode="lines+markers",
+            name=f"row {r}",
+            line={"color": ROW_COLORS[r % len(ROW_COLORS)], "width": 3 if B <= 8 else 1.5},
+            marker={"size": 9 if B <= 8 else 5},
+            hovertemplate=f"row {r}<br>%{{x}} = %{{y:.4f}}<extra></extra>",
+        )
+        for r in range(B)
+    ]
+    layout = _layout(
+        "Outputs out_t = y_t·Wo_t + bo_t, per row",
+        style,
+        style.chart_height,
+        xaxis={"title": {"text": "step"}, **GRID},
+        yaxis={"title": {"text": "output"}, "zeroline": True, **GRID},
+        showlegend=B <= 12,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return go.Figure(lines, layout)
