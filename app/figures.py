@@ -65,29 +65,32 @@ TEMPLATE = go.layout.Template(
         "hoverlabel": {"font": {"size": 14}},
     }
 )
-GRID = {"gridcolor": "#dddddd", "linecolor": "#444444", "zerolinecolor": "#888888"}
+GRID = {"gridcolor": "#dddddd", "linecolor": "#444444", "zerolinecolor": "#888888", "automargin": True}
+NO_GRID = {"showgrid": False, "zeroline": False, "automargin": True}
 
 
-def _layout(title: str, style: Style, height: int, **extra) -> dict:
-    """Layout as a plain dict: plotly validates it once, in the constructor (no update_* calls)."""
+def _layout(chart_id: str, title: str, style: Style, height: int, **extra) -> dict:
+    """Layout as a plain dict: plotly validates it once, in the constructor (no update_* calls).
+
+    `meta` names the chart ("hidden-y1", "row-0", "outputs"): export file names and tests use it.
+    """
     return {
+        "meta": chart_id,
         "template": TEMPLATE,
         "title": {"text": title, "font": {"size": style.title_size}, "x": 0.0, "xanchor": "left"},
         "font": {"size": style.font_size},
         "height": height,
-        "margin": {"l": 10, "r": 10, "t": 50 + 2 * style.title_size, "b": 10},
+        "margin": {"l": 10, "r": 10, "t": 20 + 2 * style.title_size, "b": 10},
         "showlegend": False,
         **extra,
     }
 
 
-def _grid(z: np.ndarray, x: list, y: list, hover: str, style: Style, name: str) -> list:
+def _grid(z: np.ndarray, hover: str, style: Style, name: str) -> list:
     """A heatmap fixed on [-1, 1] plus corner flags on its saturated cells."""
     show_text = z.size <= MAX_CELLS_WITH_TEXT
     heatmap = go.Heatmap(
         z=z,
-        x=x,
-        y=y,
         zmin=-1.0,
         zmax=1.0,
         colorscale=COLORSCALE,
@@ -101,12 +104,12 @@ def _grid(z: np.ndarray, x: list, y: list, hover: str, style: Style, name: str) 
     )
     rows, cols = np.nonzero(saturated_mask(z))
     flags = go.Scatter(
-        x=[x[c] for c in cols],
-        y=[y[r] for r in rows],
+        x=cols + 0.36,  # the top-right corner of the cell (rows run downwards)
+        y=rows - 0.36,
         mode="markers",
         marker={
             "symbol": "triangle-ne",
-            "size": 7,
+            "size": 6,
             "color": "#ffffff",
             "line": {"width": 1, "color": "#000"},
         },
@@ -116,10 +119,16 @@ def _grid(z: np.ndarray, x: list, y: list, hover: str, style: Style, name: str) 
     return [heatmap, flags]
 
 
-def _heatmap_axes(x_title: str, y_title: str, n_x: int, n_y: int) -> dict:
+def _heatmap_axes(x_title: str, y_title: str, n_x: int, n_y: int, y_labels: list | None = None) -> dict:
     return {
-        "xaxis": {"title": {"text": x_title}, "dtick": 1 if n_x <= 32 else None, "side": "top", **GRID},
-        "yaxis": {"title": {"text": y_title}, "dtick": 1 if n_y <= 32 else None, "autorange": "reversed"},
+        "xaxis": {"title": {"text": x_title}, "dtick": 1 if n_x <= 32 else None, **NO_GRID},
+        "yaxis": {
+            "title": {"text": y_title},
+            "dtick": 1 if n_y <= 32 else None,
+            "autorange": "reversed",
+            **NO_GRID,
+            **({"tickvals": list(range(n_y)), "ticktext": y_labels} if y_labels else {}),
+        },
     }
 
 
@@ -130,8 +139,8 @@ def hidden_heatmap(hidden_t: np.ndarray, step: int, style: Style = SCREEN) -> go
     hover = f"step {step}<br>row %{{y}}<br>neuron %{{x}}<br>y{step} = %{{z:.4f}}"
     title = f"y{step}: {n_sat} of {n_all} units saturated"
     height = 110 + 2 * style.title_size + style.cell_px * max(B, 2)
-    layout = _layout(title, style, height, **_heatmap_axes("neuron", "row", N, B))
-    return go.Figure(_grid(hidden_t, list(range(N)), list(range(B)), hover, style, f"y{step}"), layout)
+    layout = _layout(f"hidden-y{step}", title, style, height, **_heatmap_axes("neuron", "row", N, B))
+    return go.Figure(_grid(hidden_t, hover, style, f"y{step}"), layout)
 
 
 def row_heatmap(hidden: np.ndarray, row: int, style: Style = SCREEN) -> go.Figure:
@@ -139,12 +148,12 @@ def row_heatmap(hidden: np.ndarray, row: int, style: Style = SCREEN) -> go.Figur
     T, _, N = hidden.shape
     z = hidden[:, row, :]  # (T, N)
     steps = [f"y{t}" for t in range(T)]
-    hover = f"row {row}<br>step %{{y}}<br>neuron %{{x}}<br>value %{{z:.4f}}"
+    hover = f"row {row}<br>step %{{y}}<br>neuron %{{x}}<br>y = %{{z:.4f}}"
     n_sat, n_all = saturation_count(z)
     title = f"Row {row} through time: {n_sat} of {n_all} units saturated"
     height = 110 + 2 * style.title_size + style.cell_px * max(T, 2)
-    layout = _layout(title, style, height, **_heatmap_axes("neuron", "step", N, T))
-    return go.Figure(_grid(z, list(range(N)), steps, hover, style, f"row {row}"), layout)
+    layout = _layout(f"row-{row}", title, style, height, **_heatmap_axes("neuron", "step", N, T, steps))
+    return go.Figure(_grid(z, hover, style, f"row {row}"), layout)
 
 
 def outputs_chart(outputs: np.ndarray, style: Style = SCREEN) -> go.Figure:
@@ -164,6 +173,7 @@ def outputs_chart(outputs: np.ndarray, style: Style = SCREEN) -> go.Figure:
         for r in range(B)
     ]
     layout = _layout(
+        "outputs",
         "Outputs out_t = y_t·Wo_t + bo_t, per row",
         style,
         style.chart_height,

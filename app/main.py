@@ -96,7 +96,7 @@ for column, label, diff in (
     (b, "TensorFlow vs tf.keras SimpleRNN", result.diff_simple_rnn),
 ):
     verdict = "equal" if diff <= TOLERANCE else "DIFFERENT"
-    column.metric(label, verdict, f"largest difference {diff:.1e}", delta_color="off")
+    column.metric(label, verdict, f"largest difference {diff:.1e}", delta_color="off", delta_arrow="off")
 st.caption(
     "TensorFlow computes what you see, in float64, in a worker process. The same weights go through a "
     "plain numpy loop and through tf.keras.layers.SimpleRNN (kernel = Wx, recurrent_kernel = Wy, "

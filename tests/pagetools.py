@@ -1,0 +1,54 @@
+"""Reading the page under AppTest: charts' data, messages."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from tests.serving import ROOT
+
+APP = str(ROOT / "app" / "main.py")
+
+
+def new_app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    return at
+
+
+def decode_array(value) -> np.ndarray:
+    """Plotly's JSON arrays: a list, or {"dtype", "bdata", "shape"} (base64 typed array)."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if "shape" in value:
+            array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return array
+    return np.asarray(value, dtype=float)
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Every plotly chart on the page as its figure JSON, by its id (layout.meta: "hidden-y0", ...)."""
+    found = {}
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        found[spec["layout"].get("meta", "")] = spec
+    return found
+
+
+def heatmap_z(spec: dict) -> np.ndarray:
+    return decode_array(spec["data"][0]["z"])
+
+
+def messages(at: AppTest, kind: str = "error") -> list[str]:
+    return [e.value for e in getattr(at, kind)]
+
+
+def edit_cells(at: AppTest, edits: dict[int, dict[str, str]]) -> AppTest:
+    """Type into the inputs table: {row: {"X0[1]": "5"}}, as the browser's data editor sends it."""
+    key = at.data_editor[0].key
+    at.session_state[key] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+    return at.run()

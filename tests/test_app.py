@@ -1,0 +1,176 @@
+"""The page under Streamlit's AppTest: it shows the tutorial's network and reacts to every control."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnn_core import reference
+from rnn_core.params import tutorial_inputs
+from rnn_core.state import State, encode_link
+from tests.pagetools import charts, decode_array, edit_cells, heatmap_z, messages, new_app
+from tests.serving import ROOT
+
+
+@pytest.fixture
+def at():
+    return new_app().run()
+
+
+def hidden_names(at) -> list[str]:
+    return sorted(name for name in charts(at) if name.startswith("hidden-"))
+
+
+def test_default_page_shows_the_tutorial_network(at):
+    assert not at.exception
+    assert not messages(at)
+    found = charts(at)
+    assert hidden_names(at) == ["hidden-y0", "hidden-y1", "hidden-y2"]
+    ref = reference.forward(tutorial_inputs(), State().resolved_weights())
+    for t in range(3):
+        np.testing.assert_allclose(heatmap_z(found[f"hidden-y{t}"]), ref.hidden[t], atol=1e-9)
+    lines = at.code[0].value.splitlines()
+    assert lines[0].startswith("input0: [1 2] input1: [7 8] input2: [13 14] -> output0: [")
+    assert len(lines) == 3
+    assert [m.value for m in at.metric] == ["equal", "equal"]
+
+
+def test_outputs_chart_has_one_line_per_row_matching_the_reference(at):
+    lines = charts(at)["outputs"]["data"]
+    ref = reference.forward(tutorial_inputs(), State().resolved_weights())
+    assert [line["name"] for line in lines] == ["row 0", "row 1", "row 2"]
+    for r, line in enumerate(lines):
+        np.testing.assert_allclose(decode_array(line["y"]), ref.outputs[:, r], atol=1e-9)
+
+
+def test_row_view_follows_one_row_through_time(at):
+    ref = reference.forward(tutorial_inputs(), State().resolved_weights())
+    np.testing.assert_allclose(heatmap_z(charts(at)["row-0"]), ref.hidden[:, 0, :], atol=1e-9)
+    at.selectbox(key="view_row").set_value(2).run()
+    np.testing.assert_allclose(heatmap_z(charts(at)["row-2"]), ref.hidden[:, 2, :], atol=1e-9)
+
+
+def test_editing_a_cell_changes_hidden_states_and_outputs(at):
+    before = heatmap_z(charts(at)["hidden-y0"])
+    before_code = at.code[0].value
+    edit_cells(at, {0: {"X0[0]": "-3"}})
+    assert not at.exception and not messages(at)
+    after = heatmap_z(charts(at)["hidden-y0"])
+    assert not np.allclose(before[0], after[0])  # row 0 changed
+    np.testing.assert_allclose(before[1:], after[1:])  # the other rows did not
+    assert at.code[0].value.startswith("input0: [-3 2]")
+    assert at.code[0].value != before_code
+
+
+@pytest.mark.parametrize(
+    "typed, says",
+    [
+        ("abc", "is not a number"),
+        ("", "is blank"),
+        ("nan", "NaN"),
+        ("inf", "infinite"),
+        ("1e300", "too large"),
+    ],
+)
+def test_a_bad_cell_gets_a_message_and_keeps_the_last_result(at, typed, says):
+    before = heatmap_z(charts(at)["hidden-y1"])
+    edit_cells(at, {1: {"X1[0]": typed}})
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1 and "row 1, X1[0]" in errors[0] and says in errors[0]
+    np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y1"]), before)  # last valid result stays
+    assert at.data_editor[0].key.startswith("inputs_editor")  # the table is still there
+
+
+def test_good_edits_survive_a_bad_cell_elsewhere(at):
+    edit_cells(at, {0: {"X0[0]": "4", "X2[1]": "oops"}})
+    assert "row 0, X2[1]" in messages(at)[0]
+    edit_cells(at, {0: {"X0[0]": "4", "X2[1]": "5"}})
+    assert not messages(at)
+    assert at.code[0].value.startswith("input0: [4 2] input1: [7 8] input2: [13 5]")
+
+
+def test_changing_neurons_changes_the_heatmap_width(at):
+    at.sidebar.number_input(key="n_neurons").set_value(5).run()
+    assert not at.exception
+    assert heatmap_z(charts(at)["hidden-y0"]).shape == (3, 5)
+
+
+def test_changing_steps_and_rows_changes_the_charts(at):
+    at.number_input(key="n_steps").set_value(5).run()
+    assert hidden_names(at) == ["hidden-y0", "hidden-y1", "hidden-y2", "hidden-y3", "hidden-y4"]
+    at.number_input(key="batch").set_value(2).run()
+    assert heatmap_z(charts(at)["hidden-y4"]).shape == (2, 8)
+    at.number_input(key="n_inputs").set_value(3).run()
+    assert not at.exception
+    assert list(at.data_editor[0].value.columns)[:4] == ["X0[0]", "X0[1]", "X0[2]", "X1[0]"]
+    assert at.data_editor[0].value.iloc[1, 0] == "3"  # kept: row 1, X0[0] of the tutorial
+
+
+def test_activation_seed_scale_and_shared_output_change_the_numbers(at):
+    base = heatmap_z(charts(at)["hidden-y2"])
+    for key, value in (("activation", "relu"), ("seed", 7), ("weight_scale", 0.1)):
+        at.sidebar.selectbox(key=key).set_value(
+            value
+        ).run() if key == "activation" else at.sidebar.number_input(key=key).set_value(value).run()
+        assert not at.exception
+        now = heatmap_z(charts(at)["hidden-y2"])
+        assert not np.allclose(now, base), key
+        base = now
+    code = at.code[0].value
+    at.sidebar.radio(key="shared_output").set_value(True).run()
+    assert at.code[0].value != code
+
+
+def test_saturation_is_counted(at):
+    ref = reference.forward(tutorial_inputs(), State().resolved_weights())
+    expected = int((np.abs(ref.hidden) > 0.95).sum())
+    assert any(f"{expected} of 72 hidden values are saturated" in m.value for m in at.markdown)
+    assert charts(at)["hidden-y1"]["layout"]["title"]["text"].startswith(
+        f"y1: {int((np.abs(ref.hidden[1]) > 0.95).sum())} of 24"
+    )
+
+
+def test_reset_restores_the_tutorial(at):
+    at.sidebar.number_input(key="n_neurons").set_value(3).run()
+    edit_cells(at, {0: {"X0[0]": "100"}})
+    at.sidebar.button[0].click().run()
+    assert heatmap_z(charts(at)["hidden-y0"]).shape == (3, 8)
+    assert at.code[0].value.startswith("input0: [1 2]")
+
+
+def test_a_share_link_restores_the_state():
+    state = State(inputs=np.arange(8.0).reshape(2, 2, 2), n_neurons=4, seed=3, activation="sigmoid")
+    at = new_app({"s": encode_link(state)}).run()
+    assert not at.exception
+    ref = reference.forward(state.inputs, state.resolved_weights(), "sigmoid")
+    np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y1"]), ref.hidden[1], atol=1e-9)
+    assert at.query_params["s"] == encode_link(state)
+
+
+def test_a_broken_link_opens_the_defaults_with_a_notice():
+    at = new_app({"s": "not-a-link!!"}).run()
+    assert not at.exception
+    assert any("could not be opened" in m for m in messages(at, "info"))
+    assert heatmap_z(charts(at)["hidden-y0"]).shape == (3, 8)
+
+
+def test_the_page_process_never_imports_tensorflow():
+    """DESIGN.md section 2: run the page and an edit in a fresh process, then look at sys.modules."""
+    script = (
+        "import sys\n"
+        "from tests.pagetools import new_app, edit_cells\n"
+        "at = new_app().run()\n"
+        "edit_cells(at, {0: {'X0[0]': '5'}})\n"
+        "assert not at.exception and len(at.get('plotly_chart')) >= 5\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))\n"
+        "print('TF-MODULES', bad)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "TF-MODULES []" in done.stdout
