@@ -183,3 +183,12 @@ def outputs_chart(outputs: np.ndarray, style: Style = SCREEN) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     return go.Figure(lines, layout)
+
+
+def page_figures(hidden: np.ndarray, outputs: np.ndarray, style: Style = SCREEN) -> dict[str, go.Figure]:
+    """Every figure of the page by its id: each y_t, each row through time, and the outputs."""
+    T, B, _ = hidden.shape
+    found = {f"hidden-y{t}": hidden_heatmap(hidden[t], t, style) for t in range(T)}
+    found |= {f"row-{r}": row_heatmap(hidden, r, style) for r in range(B)}
+    found["outputs"] = outputs_chart(outputs, style)
+    return found
