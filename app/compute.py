@@ -25,8 +25,9 @@ class Result:
 
     trace: Trace  # computed by TensorFlow in the worker
     weights: Weights
-    diff_numpy: float  # largest |TF - numpy| over pre-activations, hidden states and outputs
-    diff_simple_rnn: float  # largest |TF - SimpleRNN| over hidden states
+    diff_numpy: float  # largest |TF - numpy| per step (pre-activations, hidden states, outputs)
+    diff_simple_rnn: float  # largest |TF - SimpleRNN| per step (hidden states)
+    drift_numpy: float  # largest |TF - numpy| when numpy runs freely from y_{-1} = 0
 
     @property
     def nbytes(self) -> int:
@@ -87,6 +88,30 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b))) if a.size else 0.0
 
 
+def crosscheck(state: State, weights: Weights, trace: Trace, engine: Engine) -> dict[str, float]:
+    """Every TF step recomputed from TF's own y_{t-1} by numpy and by SimpleRNN (one call for all steps)."""
+    X = state.inputs  # (T, B, F)
+    T, B, F = X.shape
+    prev = reference.previous_states(trace.hidden)  # (T, B, N): y_{t-1}
+    pre, hidden = reference.one_step(X, weights, state.activation, prev)
+    Wo, bo = weights.output_heads(T)
+    outputs = np.einsum("tbn,tn->tb", trace.hidden, Wo) + bo[:, None]
+    # SimpleRNN runs each (step, row) as its own one-step sequence starting from TF's y_{t-1}.
+    one_step = engine.simple_rnn_hidden(
+        X.reshape(1, T * B, F), weights, state.activation, initial_state=prev.reshape(T * B, -1)
+    ).reshape(trace.hidden.shape)
+    free = reference.forward(X, weights, state.activation)
+    return {
+        "diff_numpy": max(
+            max_diff(trace.pre_activation, pre),
+            max_diff(trace.hidden, hidden),
+            max_diff(trace.outputs, outputs),
+        ),
+        "diff_simple_rnn": max_diff(trace.hidden, one_step),
+        "drift_numpy": max(max_diff(trace.hidden, free.hidden), max_diff(trace.outputs, free.outputs)),
+    }
+
+
 def compute(state: State, engine: Engine, cache: ResultCache) -> Result:
     """The network's trace from TensorFlow, cross-checked; raises EngineError if TF cannot answer."""
     key = fingerprint(state)
@@ -95,20 +120,16 @@ def compute(state: State, engine: Engine, cache: ResultCache) -> Result:
         return cached
     weights = state.resolved_weights()
     trace = engine.forward(state.inputs, weights, state.activation)
-    simple_rnn = engine.simple_rnn_hidden(state.inputs, weights, state.activation)
-    ref = reference.forward(state.inputs, weights, state.activation)
-    result = Result(
-        trace=trace,
-        weights=weights,
-        diff_numpy=max(
-            max_diff(trace.pre_activation, ref.pre_activation),
-            max_diff(trace.hidden, ref.hidden),
-            max_diff(trace.outputs, ref.outputs),
-        ),
-        diff_simple_rnn=max_diff(trace.hidden, simple_rnn),
-    )
+    result = Result(trace=trace, weights=weights, **crosscheck(state, weights, trace, engine))
     cache.put(key, result)
     return result
+
+
+def trace_csv(state: State, trace: Trace) -> str:
+    """The trace as CSV (for the download button; built only when clicked)."""
+    from .export import trace_csv as build
+
+    return build(state, trace)
 
 
 __all__ = ["EngineError", "Result", "compute", "get_cache", "get_engine"]

@@ -78,3 +78,36 @@ def pick(label: str, count: int, key: str, prefix: str, container=st) -> int:
     if st.session_state.get(key, 0) >= count:
         st.session_state[key] = count - 1
     return container.selectbox(label, range(count), format_func=lambda i: f"{prefix}{i}", key=key)
+
+
+PLAY_SECONDS = 1.2  # one step revealed per tick while playing
+
+
+def presentation_toggle() -> bool:
+    _, right = st.columns([4, 1])
+    return right.toggle(
+        "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
+    )
+
+
+def step_controls(n_steps: int) -> int:
+    """The step slider (which y_t is current) and play/pause; returns the current step."""
+    ss = st.session_state
+    if "pending_step" in ss:  # set by the player when it stops; applied before the slider exists
+        ss["view_step"] = ss.pop("pending_step")
+    at_end = ss.get("view_step", 0) >= ss.get("known_steps", n_steps) - 1  # following the last step
+    ss["view_step"] = n_steps - 1 if at_end else min(int(ss["view_step"]), n_steps - 1)
+    ss["known_steps"] = n_steps
+    if n_steps == 1:
+        return 0
+    slider, button = st.columns([5, 1], vertical_alignment="bottom")
+    step = slider.slider("Current step: reveal y0 … y_t", 0, n_steps - 1, key="view_step", format="y%d")
+    if ss.get("playing"):
+        if button.button("⏸ Pause", width="stretch"):
+            ss["playing"] = False
+            ss["pending_step"] = max(0, min(ss.get("play_step", 1) - 1, n_steps - 1))
+            st.rerun()
+    elif button.button("▶ Play", width="stretch", help=f"Reveal one step every {PLAY_SECONDS:g} s"):
+        ss["playing"], ss["play_step"] = True, 0
+        st.rerun()
+    return step

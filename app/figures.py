@@ -192,3 +192,137 @@ def page_figures(hidden: np.ndarray, outputs: np.ndarray, style: Style = SCREEN)
     found |= {f"row-{r}": row_heatmap(hidden, r, style) for r in range(B)}
     found["outputs"] = outputs_chart(outputs, style)
     return found
+
+
+MAX_DIAGRAM_STEPS = 8
+HIGHLIGHT = "#e69f00"  # the current step, in the diagram and around the explained cell
+
+
+def _arrow(x0: float, y0: float, x1: float, y1: float, label: str, style: Style, dx: float = 0.0) -> dict:
+    """An annotation drawing an arrow from (x0, y0) to (x1, y1), labelled next to its middle."""
+    return {
+        "x": x1,
+        "y": y1,
+        "ax": x0,
+        "ay": y0,
+        "xref": "x",
+        "yref": "y",
+        "axref": "x",
+        "ayref": "y",
+        "showarrow": True,
+        "arrowhead": 2,
+        "arrowsize": 1.2,
+        "arrowwidth": 2,
+        "arrowcolor": "#333333",
+        "text": "",
+    }, {
+        "x": (x0 + x1) / 2 + dx,
+        "y": (y0 + y1) / 2,
+        "xref": "x",
+        "yref": "y",
+        "text": label,
+        "showarrow": False,
+        "font": {"size": style.cell_font_size},
+        "xanchor": "left" if dx >= 0 else "right",
+        "bgcolor": "rgba(255,255,255,0.85)",
+    }
+
+
+def _box(x: float, y: float, w: float, h: float, text: str, fill: str, line: str, style: Style) -> tuple:
+    shape = {
+        "type": "rect",
+        "x0": x,
+        "x1": x + w,
+        "y0": y,
+        "y1": y + h,
+        "fillcolor": fill,
+        "line": {"color": line, "width": 2},
+    }
+    label = {
+        "x": x + w / 2,
+        "y": y + h / 2,
+        "text": text,
+        "showarrow": False,
+        "font": {"size": style.font_size},
+        "xref": "x",
+        "yref": "y",
+    }
+    return shape, label
+
+
+def unrolled_diagram(
+    n_steps: int,
+    n_inputs: int,
+    n_neurons: int,
+    current: int,
+    shared_output: bool,
+    activation: str = "tanh",
+    style: Style = SCREEN,
+) -> go.Figure:
+    """One block per step; Wx, Wy and Wo arrows labelled with their shapes; the current step highlighted."""
+    first = max(0, min(current - MAX_DIAGRAM_STEPS // 2, n_steps - MAX_DIAGRAM_STEPS))
+    steps = range(first, min(n_steps, first + MAX_DIAGRAM_STEPS))
+    F, N = n_inputs, n_neurons
+    shapes, notes = [], []
+    for i, t in enumerate(steps):  # block i of the window shows step t
+        x = 3.0 * i
+        now = t == current
+        fill = "#fff3d6" if now else ("#f2f2f2" if t < current else "#ffffff")
+        line = HIGHLIGHT if now else ("#555555" if t <= current else "#bbbbbb")
+        for shape, label in (
+            _box(
+                x,
+                0,
+                2,
+                1.2,
+                f"<b>y{t}</b> = {activation}({'' if t == 0 else f'y{t - 1}·Wy + '}X{t}·Wx + b)",
+                fill,
+                line,
+                style,
+            ),
+            _box(x + 0.5, -2.4, 1, 0.8, f"X{t}", "#ffffff", line, style),
+            _box(x + 0.5, 2.4, 1, 0.8, f"out{t}", "#ffffff", line, style),
+        ):
+            shapes.append(shape)
+            notes.append(label)
+        head = "Wo" if shared_output else f"Wo{t}"
+        notes += _arrow(x + 1, -1.6, x + 1, 0, f"Wx [{F}×{N}]", style, 0.08)
+        notes += _arrow(x + 1, 1.2, x + 1, 2.4, f"{head} [{N}×1]", style, 0.08)
+        if i > 0 or t > 0:
+            notes += _arrow(x - 1, 0.6, x, 0.6, "", style)[:1]
+            notes.append(
+                {
+                    "x": x - 0.5,
+                    "y": 0.95,
+                    "text": "Wy",
+                    "showarrow": False,
+                    "font": {"size": style.cell_font_size},
+                }
+            )
+    last = 3.0 * (len(steps) - 1) + 2
+    layout = _layout(
+        "unrolled",
+        f"Unrolled through time: the same Wx [{F}×{N}] and Wy [{N}×{N}] are used at every step",
+        style,
+        style.chart_height,
+        shapes=shapes,
+        annotations=notes,
+        xaxis={"visible": False, "range": [-1.2, last + 0.4], "fixedrange": True},
+        yaxis={"visible": False, "range": [-2.7, 3.5], "fixedrange": True},
+    )
+    if first > 0 or steps[-1] < n_steps - 1:
+        layout["title"]["text"] += f" (steps {first}–{steps[-1]} of {n_steps})"
+    return go.Figure([], layout)
+
+
+def highlight_cell(fig: go.Figure, row: int, neuron: int) -> go.Figure:
+    """Outline one heatmap cell (the explained one) in the highlight color."""
+    fig.add_shape(
+        type="rect",
+        x0=neuron - 0.5,
+        x1=neuron + 0.5,
+        y0=row - 0.5,
+        y1=row + 0.5,
+        line={"color": HIGHLIGHT, "width": 4},
+    )
+    return fig

@@ -12,11 +12,16 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run app/main.py` from anywhere
 
-from app import compute, controls, figures, session
+from app import compute, controls, figures, render, session
 from app.table import printout_frame, printout_lines
+from rnn_core.explain import explain_cell, explain_output
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 session.init_from_link()
+present = controls.presentation_toggle()
+style = figures.SLIDE if present else figures.SCREEN
+if present:
+    render.apply_presentation_look()
 
 # ---- sidebar and inputs -------------------------------------------------------------------------
 controls.network_controls()
@@ -25,15 +30,18 @@ st.title("A recurrent neural network, step by step")
 st.markdown(
     "Each step reads a batch of inputs $X_t$ and the previous hidden state: "
     "$y_t = \\tanh(y_{t-1} W_y + X_t W_x + b)$, with $y_{-1} = 0$; "
-    "then a dense layer gives one output per row: $\\mathrm{out}_t = y_t W_{o,t} + b_{o,t}$. "
-    "Change any input or setting and watch every hidden state and output change."
+    "then a dense layer gives one output per row: $\\mathrm{out}_t = y_t W_{o,t} + b_{o,t}$."
+    + ("" if present else " Change any input or setting and watch every hidden state and output change.")
 )
 
 st.subheader("Inputs")
-n_steps, batch, n_inputs = controls.size_controls()
-st.caption("One row per batch row; column X1[0] is feature 0 of the input at step 1. Type to edit.")
-inputs, input_errors = controls.inputs_table(n_steps, n_inputs)
+with st.container(key="editing"):  # hidden in presentation mode, but kept alive (widget state)
+    n_steps, batch, n_inputs = controls.size_controls()
+    st.caption("One row per batch row; column X1[0] is feature 0 of the input at step 1. Type to edit.")
+    inputs, input_errors = controls.inputs_table(n_steps, n_inputs)
 state = session.current_state(inputs)
+if present:
+    st.table(printout_frame(state.inputs, state.inputs[:, :, 0]).filter(like="input"))
 
 # ---- the computation ----------------------------------------------------------------------------
 engine = compute.get_engine()
@@ -51,38 +59,75 @@ except compute.EngineError as err:
     st.error(f"The computation failed: {err}. Your inputs are kept; change anything to try again.")
 for notice in [*session.take_notices(), engine.take_notice()]:
     if notice:
-        st.toast(notice)
         st.info(notice)
 if result is None:
     st.stop()
 trace = result.trace
 T = trace.hidden.shape[0]
+seed = state.seed
+image_format = st.session_state.get("image_format", "png")
 
-# ---- hidden states ------------------------------------------------------------------------------
-st.subheader("Hidden states")
+
+def draw_time(step: int, row: int, neuron: int) -> None:
+    """The unrolled network at `step`, then y0 … y_step as heatmaps (the picked cell outlined)."""
+    diagram = figures.unrolled_diagram(
+        T, n_inputs, state.n_neurons, step, state.shared_output, state.activation, style
+    )
+    render.chart(diagram, seed, "diagram", image_format)
+    shown = list(range(max(0, step + 1 - MAX_GRID), step + 1))
+    columns = st.columns(min(len(shown), 3))
+    for i, t in enumerate(shown):
+        fig = figures.hidden_heatmap(trace.hidden[t], t, style)
+        if t == step:
+            figures.highlight_cell(fig, row, neuron)
+        with columns[i % len(columns)]:
+            render.chart(fig, seed, f"hidden_{t}", image_format)
+
+
+def play_frame(row: int, neuron: int) -> None:
+    """One tick of the player: show the next step; at the end, stop and rerun the whole page."""
+    ss = st.session_state
+    t = ss.get("play_step", 0)
+    if t >= T or not ss.get("playing"):
+        ss["playing"], ss["pending_step"] = False, T - 1
+        st.rerun()
+    draw_time(t, row, neuron)
+    ss["play_step"] = t + 1
+
+
+# ---- hidden states through time -----------------------------------------------------------------
+st.subheader("Hidden states, step by step")
 n_sat, n_all = figures.saturation_count(trace.hidden)
 st.markdown(
     f"**{n_sat} of {n_all} hidden values are saturated** (|y| > {figures.SATURATION}, flagged ◥ in the "
-    "corner of the cell). There tanh is flat: a change of input barely moves the unit, so rows with "
-    "very different inputs end with nearly the same state and output. Blue is negative, red positive; "
+    "corner of the cell). There the activation is flat: a change of input barely moves the unit, so rows "
+    "with very different inputs end with nearly the same state and output. Blue is negative, red positive; "
     "the same color means the same value in every chart."
 )
 MAX_GRID = 12
-columns = st.columns(min(T, 3))
-for t in range(min(T, MAX_GRID)):
-    with columns[t % len(columns)]:
-        st.plotly_chart(figures.hidden_heatmap(trace.hidden[t], t), theme=None, key=f"hidden_{t}")
-if T > MAX_GRID:
-    t = controls.pick("Show a later step", T, "view_step", "y")
-    st.plotly_chart(figures.hidden_heatmap(trace.hidden[t], t), theme=None, key="hidden_picked")
+step = controls.step_controls(T)
+row = controls.pick("Row", batch, "view_row", "row ")
+neuron = controls.pick("Neuron", state.n_neurons, "view_neuron", "neuron ")
+if st.session_state.get("playing"):
+    st.fragment(play_frame, run_every=controls.PLAY_SECONDS)(row, neuron)
+else:
+    draw_time(step, row, neuron)
 
-row = controls.pick("Follow one row through time", batch, "view_row", "row ")
-st.plotly_chart(figures.row_heatmap(trace.hidden, row), theme=None, key="row_view")
+render.chart(figures.row_heatmap(trace.hidden, row, style), seed, "row_view", image_format)
+
+# ---- explain a cell -----------------------------------------------------------------------------
+st.subheader(f"Explain a cell: y{step}[row {row}, neuron {neuron}]")
+st.caption("Pick the step with the slider and the row and neuron above; the cell is outlined in its heatmap.")
+weights = result.weights
+cell = explain_cell(state.inputs, weights, trace.hidden, state.activation, step, row, neuron)
+out = explain_output(weights, trace.hidden, step, row)
+render.explain_panel(cell, out, float(trace.hidden[step, row, neuron]), float(trace.outputs[step, row]))
 
 # ---- outputs ------------------------------------------------------------------------------------
 st.subheader("Outputs")
 left, right = st.columns([3, 2])
-left.plotly_chart(figures.outputs_chart(trace.outputs), theme=None, key="outputs")
+with left:
+    render.chart(figures.outputs_chart(trace.outputs, style), seed, "outputs", image_format)
 right.markdown("The tutorial's printout, one line per row:")
 right.dataframe(printout_frame(state.inputs, trace.outputs), width="stretch")
 right.code("\n".join(printout_lines(state.inputs, trace.outputs)), language=None, wrap_lines=True)
@@ -98,9 +143,20 @@ for column, label, diff in (
     verdict = "equal" if diff <= TOLERANCE else "DIFFERENT"
     column.metric(label, verdict, f"largest difference {diff:.1e}", delta_color="off", delta_arrow="off")
 st.caption(
-    "TensorFlow computes what you see, in float64, in a worker process. The same weights go through a "
-    "plain numpy loop and through tf.keras.layers.SimpleRNN (kernel = Wx, recurrent_kernel = Wy, "
-    f"bias = b); values count as equal within {TOLERANCE:g}."
+    "TensorFlow computes what you see, in float64, in a worker process. Each of its steps is recomputed "
+    "from its own previous state by a plain numpy loop and by tf.keras.layers.SimpleRNN (kernel = Wx, "
+    f"recurrent_kernel = Wy, bias = b); values count as equal within {TOLERANCE:g}."
 )
+if result.drift_numpy > TOLERANCE:
+    st.info(
+        f"Run freely from y₋₁ = 0, numpy's own recurrence ends up to {result.drift_numpy:.2g} away from "
+        "TensorFlow's. Both are right: this network is chaotic, so rounding differences of 1e-16 (from "
+        "adding the same numbers in another order) grow at every step. That is why each step is checked "
+        "from TensorFlow's previous state."
+    )
 
-session.sync_link(state)
+# ---- share and export ---------------------------------------------------------------------------
+token = session.sync_link(state)
+with st.container(key="share"):
+    st.subheader("Share and export")
+    render.share_panel(state, token, lambda: compute.trace_csv(state, trace))

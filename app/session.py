@@ -27,7 +27,9 @@ def load(state: State) -> None:
     ss["table_version"] = ss.get("table_version", 0) + 1
     ss["last_inputs"] = state.inputs
     ss["weights"] = dict(state.weights)
-    ss["view_step"], ss["view_row"], ss["view_neuron"] = state.view.step, state.view.row, state.view.neuron
+    # Without a view (a fresh page or a hand-written file) every step is shown: the current step is the last.
+    ss["view_step"] = state.view.step if state.view != View() else state.inputs.shape[0] - 1
+    ss["view_row"], ss["view_neuron"] = state.view.row, state.view.neuron
     ss["present"] = state.view.present
 
 
@@ -85,10 +87,20 @@ def current_state(inputs) -> State:
     return state.with_changes(view=view)
 
 
-def sync_link(state: State) -> str:
-    """Keep the page URL equal to the state, so the address bar is always the share link."""
+MAX_LINK_TOKEN = 6000  # nginx's default request line limit is 8 KB; past this, share the state file
+
+
+def sync_link(state: State) -> str | None:
+    """Keep the page URL equal to the state, so the address bar is always the share link.
+
+    Returns the link token, or None when the state is too big for a link (the file is the way then).
+    """
     token = encode_link(state)
-    if st.query_params.get("s") != token:
+    if len(token) > MAX_LINK_TOKEN:
+        token = None
+        if "s" in st.query_params:
+            del st.query_params["s"]
+    elif st.query_params.get("s") != token:
         st.query_params["s"] = token
     if state.view.present:
         st.query_params["present"] = "1"

@@ -154,8 +154,16 @@ class Engine:
     def forward(self, X: np.ndarray, weights: Weights, activation: str = "tanh", xla: bool = False) -> Trace:
         return self.call("forward", X=X, weights=weights, activation=activation, xla=xla)
 
-    def simple_rnn_hidden(self, X: np.ndarray, weights: Weights, activation: str = "tanh") -> np.ndarray:
-        return self.call("simple_rnn", X=X, weights=weights, activation=activation)
+    def simple_rnn_hidden(
+        self,
+        X: np.ndarray,
+        weights: Weights,
+        activation: str = "tanh",
+        initial_state: np.ndarray | None = None,
+    ) -> np.ndarray:
+        return self.call(
+            "simple_rnn", X=X, weights=weights, activation=activation, initial_state=initial_state
+        )
 
     def info(self) -> dict:
         return self.call("info")

@@ -50,3 +50,21 @@ def forward(X: np.ndarray, weights: Weights, activation: str = "tanh") -> Trace:
         hidden=np.stack(hidden) if T else np.zeros((0, B, N)),
         outputs=np.stack(outputs) if T else np.zeros((0, B)),
     )
+
+
+def one_step(
+    X: np.ndarray, weights: Weights, activation: str, hidden_prev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every step at once from given previous states: z_t = y_{t-1}·Wy + X_t·Wx + b, y_t = act(z_t).
+
+    hidden_prev is (T, B, N) with hidden_prev[t] = y_{t-1} (zeros at t = 0). Checking an engine step by
+    step from its own previous states keeps the check exact where the free-running recurrence is
+    chaotic (rounding differences of 1e-16 can grow several-fold per step at large sizes).
+    """
+    z = hidden_prev @ weights.Wy + X @ weights.Wx + weights.b  # (T, B, N)
+    return z, ACTIVATION_FUNCTIONS[activation](z)
+
+
+def previous_states(hidden: np.ndarray) -> np.ndarray:
+    """(T, B, N) y_t -> (T, B, N) y_{t-1}, with y_{-1} = 0."""
+    return np.concatenate([np.zeros_like(hidden[:1]), hidden[:-1]])

@@ -294,7 +294,9 @@ def dump_state(state: State, *, indent: int | None = 2) -> str:
 
 def encode_link(state: State) -> str:
     """Compact JSON, deflated, base64url without padding: the `s` query parameter."""
-    text = json.dumps(state_to_dict(state), separators=(",", ":"), allow_nan=False)
+    data = state_to_dict(state)
+    data["view"] = vars(state.view).copy()  # always: a link says exactly what was on screen
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
     packed = zlib.compress(text.encode(), 9)
     return base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
 

@@ -65,8 +65,13 @@ def trace_count() -> int:
 _simple_rnn_layers: dict[tuple[int, int, str], tf.keras.layers.SimpleRNN] = {}
 
 
-def simple_rnn_hidden(X: np.ndarray, weights: Weights, activation: str = "tanh") -> np.ndarray:
-    """Hidden states from tf.keras.layers.SimpleRNN with kernel=Wx, recurrent_kernel=Wy, bias=b."""
+def simple_rnn_hidden(
+    X: np.ndarray, weights: Weights, activation: str = "tanh", initial_state: np.ndarray | None = None
+) -> np.ndarray:
+    """Hidden states from tf.keras.layers.SimpleRNN with kernel=Wx, recurrent_kernel=Wy, bias=b.
+
+    initial_state (B, N) replaces y_{-1} = 0 when given.
+    """
     F, N = weights.Wx.shape
     key = (F, N, activation)
     layer = _simple_rnn_layers.get(key)
@@ -77,5 +82,6 @@ def simple_rnn_hidden(X: np.ndarray, weights: Weights, activation: str = "tanh")
         layer.build((None, None, F))
         _simple_rnn_layers[key] = layer
     layer.set_weights([weights.Wx, weights.Wy, weights.b])
-    hidden = layer(np.transpose(X, (1, 0, 2)))  # SimpleRNN is batch-major: (B, T, N)
+    x = np.transpose(X, (1, 0, 2))  # SimpleRNN is batch-major: (B, T, F)
+    hidden = layer(x) if initial_state is None else layer(x, initial_state=[initial_state])  # (B, T, N)
     return np.transpose(hidden.numpy(), (1, 0, 2))  # (T, B, N)

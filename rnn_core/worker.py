@@ -13,7 +13,9 @@ def _handle(op: str, args: dict):
         trace = tf_model.forward(args["X"], args["weights"], args["activation"], args.get("xla", False))
         return trace
     if op == "simple_rnn":
-        return tf_model.simple_rnn_hidden(args["X"], args["weights"], args["activation"])
+        return tf_model.simple_rnn_hidden(
+            args["X"], args["weights"], args["activation"], args.get("initial_state")
+        )
     if op == "info":
         import tensorflow as tf
 

@@ -10,7 +10,7 @@ import pytest
 
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
-from rnn_core.state import State, encode_link
+from rnn_core.state import State, View, decode_link, encode_link
 from tests.pagetools import charts, decode_array, edit_cells, heatmap_z, messages, new_app
 from tests.serving import ROOT
 
@@ -148,7 +148,18 @@ def test_a_share_link_restores_the_state():
     assert not at.exception
     ref = reference.forward(state.inputs, state.resolved_weights(), "sigmoid")
     np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y1"]), ref.hidden[1], atol=1e-9)
-    assert at.query_params["s"] == encode_link(state)
+    kept = decode_link(at.query_params["s"])  # the address bar still holds the same network
+    np.testing.assert_array_equal(kept.inputs, state.inputs)
+    assert (kept.n_neurons, kept.seed, kept.activation) == (4, 3, "sigmoid")
+
+
+def test_a_share_link_restores_the_view():
+    state = State(view=View(step=1, row=2, neuron=5))
+    at = new_app({"s": encode_link(state)}).run()
+    assert "Explain a cell: y1[row 2, neuron 5]" in [h.value for h in at.subheader]
+    assert hidden_names(at) == ["hidden-y0", "hidden-y1"]  # revealed up to the current step
+    at.selectbox(key="view_neuron").set_value(6).run()
+    assert decode_link(at.query_params["s"]).view == View(step=1, row=2, neuron=6)
 
 
 def test_a_broken_link_opens_the_defaults_with_a_notice():
