@@ -109,16 +109,26 @@ def share_link(token: str) -> str:
     return f"{base}?s={token}"
 
 
-def share_panel(state: State, token: str, trace_csv) -> str:
-    """Copy link, camera format, downloads. Returns the image format for the charts' camera buttons."""
-    link = share_link(token)
-    st.markdown(
-        f"**Share this network**: send this link ({len(link)} characters); it opens exactly this view."
-    )
-    st.code(link, language=None, wrap_lines=True)  # the code block has a copy button
+def share_panel(state: State, token: str | None, trace_csv) -> None:
+    """Copy link, camera format, downloads."""
+    if token is None:
+        st.warning(
+            "This network is too big for a link (its numbers would not fit in an address). "
+            "Download the state below and share the file instead."
+        )
+    else:
+        link = share_link(token)
+        st.markdown(
+            f"**Share this network**: send this link ({len(link)} characters); it opens this exact view."
+        )
+        st.code(link, language=None, wrap_lines=True)  # the code block has a copy button
     left, middle, right = st.columns(3)
-    image_format = left.radio(
-        "Camera button saves", ("png", "svg"), format_func=str.upper, horizontal=True, key="image_format"
+    left.radio(
+        "Chart camera buttons save",
+        ("png", "svg"),
+        format_func=lambda f: "PNG (3×)" if f == "png" else "SVG",
+        horizontal=True,
+        key="image_format",
     )
     middle.download_button(
         "Download the state (JSON)",
@@ -134,4 +144,3 @@ def share_panel(state: State, token: str, trace_csv) -> str:
         mime="text/csv",
         on_click="ignore",
     )
-    return image_format
