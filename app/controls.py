@@ -90,7 +90,7 @@ def presentation_toggle() -> bool:
     )
 
 
-def step_controls(n_steps: int) -> int:
+def step_controls(n_steps: int, container=st) -> int:
     """The step slider (which y_t is current) and play/pause; returns the current step."""
     ss = st.session_state
     if "pending_step" in ss:  # set by the player when it stops; applied before the slider exists
@@ -100,7 +100,7 @@ def step_controls(n_steps: int) -> int:
     ss["known_steps"] = n_steps
     if n_steps == 1:
         return 0
-    slider, button = st.columns([5, 1], vertical_alignment="bottom")
+    slider, button = container.columns([4, 1], vertical_alignment="bottom")
     step = slider.slider("Current step: reveal y0 … y_t", 0, n_steps - 1, key="view_step", format="y%d")
     if ss.get("playing"):
         if button.button("⏸ Pause", width="stretch"):

@@ -294,7 +294,7 @@ def unrolled_diagram(
                 {
                     "x": x - 0.5,
                     "y": 0.95,
-                    "text": "Wy",
+                    "text": f"Wy [{N}×{N}]",
                     "showarrow": False,
                     "font": {"size": style.cell_font_size},
                 }

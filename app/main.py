@@ -26,22 +26,23 @@ if present:
 # ---- sidebar and inputs -------------------------------------------------------------------------
 controls.network_controls()
 
-st.title("A recurrent neural network, step by step")
-st.markdown(
+heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container())
+heading.title("A recurrent neural network, step by step")
+heading.markdown(
     "Each step reads a batch of inputs $X_t$ and the previous hidden state: "
     "$y_t = \\tanh(y_{t-1} W_y + X_t W_x + b)$, with $y_{-1} = 0$; "
     "then a dense layer gives one output per row: $\\mathrm{out}_t = y_t W_{o,t} + b_{o,t}$."
     + ("" if present else " Change any input or setting and watch every hidden state and output change.")
 )
 
-st.subheader("Inputs")
-with st.container(key="editing"):  # hidden in presentation mode, but kept alive (widget state)
+inputs_box.subheader("Inputs")
+with inputs_box.container(key="editing"):  # hidden in presentation mode, but kept alive (widget state)
     n_steps, batch, n_inputs = controls.size_controls()
     st.caption("One row per batch row; column X1[0] is feature 0 of the input at step 1. Type to edit.")
     inputs, input_errors = controls.inputs_table(n_steps, n_inputs)
 state = session.current_state(inputs)
 if present:
-    st.table(printout_frame(state.inputs, state.inputs[:, :, 0]).filter(like="input"))
+    inputs_box.table(printout_frame(state.inputs, state.inputs[:, :, 0]).filter(like="input"))
 
 # ---- the computation ----------------------------------------------------------------------------
 engine = compute.get_engine()
@@ -98,16 +99,22 @@ def play_frame(row: int, neuron: int) -> None:
 # ---- hidden states through time -----------------------------------------------------------------
 st.subheader("Hidden states, step by step")
 n_sat, n_all = figures.saturation_count(trace.hidden)
-st.markdown(
+saturation = (
     f"**{n_sat} of {n_all} hidden values are saturated** (|y| > {figures.SATURATION}, flagged ◥ in the "
-    "corner of the cell). There the activation is flat: a change of input barely moves the unit, so rows "
-    "with very different inputs end with nearly the same state and output. Blue is negative, red positive; "
-    "the same color means the same value in every chart."
+    "corner of the cell)."
 )
+if not present:
+    saturation += (
+        " There the activation is flat: a change of input barely moves the unit, so rows with very different"
+        " inputs end with nearly the same state and output. Blue is negative, red positive; the same color"
+        " means the same value in every chart."
+    )
+st.markdown(saturation)
 MAX_GRID = 12
-step = controls.step_controls(T)
-row = controls.pick("Row", batch, "view_row", "row ")
-neuron = controls.pick("Neuron", state.n_neurons, "view_neuron", "neuron ")
+player, row_pick, neuron_pick = st.columns([4, 1, 1], vertical_alignment="bottom")
+step = controls.step_controls(T, player)
+row = controls.pick("Row", batch, "view_row", "row ", row_pick)
+neuron = controls.pick("Neuron", state.n_neurons, "view_neuron", "neuron ", neuron_pick)
 if st.session_state.get("playing"):
     st.fragment(play_frame, run_every=controls.PLAY_SECONDS)(row, neuron)
 else:
