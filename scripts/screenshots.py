@@ -17,7 +17,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.serving import CHROMIUM_FLAGS, chromium_path, streamlit_server  # noqa: E402
 
 SHOTS = {
-    "screenshot-page.png": ("/", {"width": 1600, "height": 2400}),
+    "screenshot-page.png": ("/", {"width": 1600, "height": 3400}),
     "screenshot-present.png": ("/?present=1", {"width": 1920, "height": 1080}),
 }
 
