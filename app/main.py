@@ -12,11 +12,12 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run app/main.py` from anywhere
 
-from app import compute, controls, figures, render, session
+from app import compute, controls, figures, render, server, session
 from app.table import printout_frame, printout_lines
 from rnn_core.explain import explain_cell, explain_output
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
+server.keep_memory_bounded()
 session.init_from_link()
 present = controls.presentation_toggle()
 style = figures.SLIDE if present else figures.SCREEN
