@@ -185,3 +185,53 @@ def test_the_page_process_never_imports_tensorflow():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "TF-MODULES []" in done.stdout
+
+
+def test_presentation_mode_uses_slide_sizes_and_a_static_table():
+    at = new_app({"present": "1"}).run()
+    assert not at.exception
+    spec = charts(at)["hidden-y0"]
+    assert spec["layout"]["font"]["size"] >= 18
+    assert spec["data"][0]["textfont"]["size"] >= 18
+    assert len(at.table) == 1  # the inputs, read-only and large
+    assert at.toggle(key="present").value is True
+    at.toggle(key="present").set_value(False).run()
+    assert charts(at)["hidden-y0"]["layout"]["font"]["size"] < 18
+    assert "present" not in at.query_params
+
+
+def test_the_step_slider_reveals_steps_and_moves_the_explained_cell(at):
+    at.slider(key="view_step").set_value(0).run()
+    assert hidden_names(at) == ["hidden-y0"]
+    assert "Explain a cell: y0[row 0, neuron 0]" in [h.value for h in at.subheader]
+    at.slider(key="view_step").set_value(2).run()
+    assert hidden_names(at) == ["hidden-y0", "hidden-y1", "hidden-y2"]
+
+
+def test_explain_a_cell_prints_the_heatmap_value(at):
+    at.selectbox(key="view_row").set_value(1).run()
+    at.selectbox(key="view_neuron").set_value(4).run()
+    z = heatmap_z(charts(at)["hidden-y2"])
+    text = " ".join(m.value for m in at.markdown)
+    assert "y2[1, 4] = tanh(" in text
+    assert f"**{z[1, 4]:.4f}**" in text
+    shapes = charts(at)["hidden-y2"]["layout"]["shapes"]  # the explained cell is outlined
+    assert (shapes[0]["x0"], shapes[0]["y0"]) == (3.5, 0.5)
+
+
+def test_share_panel_offers_the_link_and_the_downloads(at):
+    link = at.code[-1].value
+    assert "?s=" in link and link.endswith(at.query_params["s"])
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download the state (JSON)", "Download the trace (CSV)"]
+
+
+def test_a_network_too_big_for_a_link_says_so_and_keeps_working():
+    inputs = np.random.default_rng(0).normal(size=(20, 16, 2))  # 640 full-precision floats
+    state = State(inputs=inputs)
+    assert len(encode_link(state)) > 6000
+    at = new_app({"s": encode_link(state)}).run()
+    assert not at.exception
+    assert any("too big for a link" in w.value for w in at.warning)
+    assert "s" not in at.query_params  # no link that would not open
+    assert heatmap_z(charts(at)["hidden-y19"]).shape == (16, 8)
