@@ -5,7 +5,7 @@
 
 # Pinned to a patch release of the slim Debian 12 image (pin the digest too where builds must be
 # reproducible byte for byte).
-FROM python:3.11.14-slim-bookworm
+FROM python:3.11.15-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -137,3 +137,29 @@ def test_visitors_do_not_see_error_details(tmp_path, override):
     else:
         assert "ValueError" not in shown and "secret detail" not in shown
         assert "redacted" in shown
+
+
+@pytest.mark.slow
+def test_the_largest_message_at_the_size_caps_fits_with_room_to_spare(tmp_path):
+    """The real page at every size cap (opened from a share link), on a server with this config."""
+    import numpy as np
+
+    from rnn_core.config import LIMITS
+    from rnn_core.state import State, View, encode_link
+
+    T, B, F, H = (LIMITS[k][1] for k in ("n_steps", "batch", "n_inputs", "n_neurons"))
+    inputs = np.random.default_rng(0).uniform(-20, 20, (T, B, F))
+    link = encode_link(State(inputs=inputs, n_neurons=H, view=View(step=T - 1)))
+    sizes: list[int] = []
+    with (
+        streamlit_server(tmp_path) as server,
+        connect(
+            server.url.replace("http://", "ws://") + "/_stcore/stream",
+            subprotocols=["streamlit"],
+            max_size=None,
+        ) as ws,
+    ):
+        assert run_page(ws, timeout=180, query_string=f"s={link}", sizes=sizes) == []
+    limit = effective()["server.maxMessageSize"] * 1024 * 1024
+    assert sum(sizes) > 1_000_000, "the page did draw at the caps"
+    assert max(sizes) * 4 <= limit, f"largest message {max(sizes)} bytes; the limit is {limit}"

@@ -32,7 +32,7 @@ import yaml
 from dockerfile_parse import DockerfileParser
 from websockets.sync.client import ClientConnection, connect
 
-from tests.serving import ROOT, Server, free_port, stop, streamlit_server
+from tests.serving import CHROMIUM_FLAGS, ROOT, Server, chromium_path, free_port, stop, streamlit_server
 
 DEPLOY = ROOT / "deploy"
 TEMPLATE = DEPLOY / "nginx" / "default.conf.template"
@@ -408,6 +408,35 @@ def test_a_dead_replica_leaves_the_other_replicas_sessions_alone(tmp_path):
         with open_session(proxy, cookies[a.port]) as moved:
             assert moved.subprotocol == "streamlit"
             wait_sessions(b, 2)
+
+
+@needs_nginx
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium")
+def test_the_app_works_in_a_browser_under_the_proxys_csp(tmp_path):
+    """The real page through nginx in Chromium: it draws its charts with no CSP violation."""
+    from playwright.sync_api import sync_playwright
+
+    with replicas_behind_nginx(tmp_path) as (_, _, proxy), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            problems = []
+            page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.add_init_script(
+                "document.addEventListener('securitypolicyviolation', e => console.error("
+                "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile))"
+            )
+            page.goto(proxy.url)
+            # (not wait_for_function: it evaluates a string, which this CSP rightly refuses)
+            page.locator(".js-plotly-plot .main-svg").nth(2).wait_for(timeout=120_000)
+            page.wait_for_timeout(1000)  # late violations, if any
+            assert page.locator("[data-testid=stException]").count() == 0
+        finally:
+            browser.close()
+    assert problems == []
 
 
 # -- compose ---------------------------------------------------------------------------------------

@@ -295,19 +295,27 @@ def process_uid(pid: int) -> int:
     return int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
 
 
-def run_page(ws: ClientConnection, timeout: float = 120.0) -> list[str]:
-    """Ask for a script run as the browser does; return the exception messages the page showed."""
+def run_page(
+    ws: ClientConnection, timeout: float = 120.0, query_string: str = "", sizes: list[int] | None = None
+) -> list[str]:
+    """Ask for a script run as the browser does; return the exception messages the page showed.
+
+    `sizes` collects the size in bytes of every message the server sent.
+    """
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     back = BackMsg()
-    back.rerun_script.query_string = ""
+    back.rerun_script.query_string = query_string
     back.rerun_script.page_script_hash = ""
     ws.send(back.SerializeToString())
     errors, deadline = [], time.monotonic() + timeout
     while time.monotonic() < deadline:
+        raw = ws.recv(timeout=deadline - time.monotonic())
+        if sizes is not None:
+            sizes.append(len(raw))
         message = ForwardMsg()
-        message.ParseFromString(ws.recv(timeout=deadline - time.monotonic()))
+        message.ParseFromString(raw)
         kind = message.WhichOneof("type")
         if kind == "delta" and message.delta.new_element.WhichOneof("type") == "exception":
             exception = message.delta.new_element.exception
