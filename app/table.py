@@ -45,7 +45,7 @@ def parse_cell(text: object) -> tuple[float | None, str | None]:
         return None, "is blank"
     try:
         value = float(raw)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None, f"'{raw[:20]}' is not a number"
     if math.isnan(value):
         return None, "is NaN (not a number)"
@@ -62,9 +62,11 @@ def parse_frame(frame: pd.DataFrame, n_steps: int, n_inputs: int) -> tuple[np.nd
     columns = [column_name(t, f) for t in range(n_steps) for f in range(n_inputs)]
     cells = frame.reindex(columns=columns).to_numpy(dtype=object)  # (B, T*F); missing -> NaN
     try:
+        if not all(type(c) is str for c in cells.flat):  # the editor sends text; anything else: slow path
+            raise TypeError
         values = cells.astype(np.float64)  # fast path: every cell is a plain number
         ok = bool(np.isfinite(values).all() and (np.abs(values) <= MAX_ABS_INPUT).all())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:
         errors = []
