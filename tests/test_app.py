@@ -235,3 +235,23 @@ def test_a_network_too_big_for_a_link_says_so_and_keeps_working():
     assert any("too big for a link" in w.value for w in at.warning)
     assert "s" not in at.query_params  # no link that would not open
     assert heatmap_z(charts(at)["hidden-y19"]).shape == (16, 8)
+
+
+def test_a_killed_worker_is_restarted_and_the_inputs_are_kept(at):
+    import os
+    import signal
+
+    from app.compute import get_engine
+
+    engine = get_engine()  # the same cached engine the page uses (one per server process)
+    old_pid = engine.pid
+    os.kill(old_pid, signal.SIGKILL)
+    edit_cells(at, {0: {"X0[0]": "-2"}})
+    assert not at.exception
+    assert engine.pid != old_pid
+    assert any("restarted" in m for m in messages(at, "info"))
+    assert at.code[0].value.startswith("input0: [-2 2]")  # the edit went through on the new worker
+    inputs = tutorial_inputs()
+    inputs[0, 0, 0] = -2
+    ref = reference.forward(inputs, State().resolved_weights())
+    np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y0"]), ref.hidden[0], atol=1e-9)
