@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
 import re
 import secrets
 import shutil
@@ -113,8 +114,6 @@ def main_config(tmp: Path, conf_d: Path) -> str:
     temp_paths = "\n".join(
         f"    {kind}_temp_path {tmp / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    import os
-
     user = "user root;" if os.geteuid() == 0 else ""  # workers as nobody could not write in tmp
     return f"""
 {user}
@@ -152,12 +151,13 @@ def nginx_proxy(tmp: Path, upstream_ports: list[int]) -> Iterator[Proxy]:
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = write_config(tmp, f"127.0.0.1:{port}", upstream_ports)
-    process = subprocess.Popen(
-        nginx_command(tmp, config, "-g", "daemon off;"),
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "nginx.out", "wb"),  # noqa: SIM115 - closed with the process
-        start_new_session=True,
-    )
+    with open(tmp / "nginx.out", "wb") as out:
+        process = subprocess.Popen(
+            nginx_command(tmp, config, "-g", "daemon off;"),
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+            start_new_session=True,
+        )
     proxy = Proxy(f"http://127.0.0.1:{port}", port, process, tmp / "access.log")
     try:
         deadline = time.monotonic() + 10
