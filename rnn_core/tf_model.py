@@ -62,7 +62,24 @@ def trace_count() -> int:
     return forward_graph.experimental_get_tracing_count()
 
 
-_simple_rnn_layers: dict[tuple[int, int, str], tf.keras.layers.SimpleRNN] = {}
+_simple_rnns: dict[tuple[int, int, str], tuple] = {}  # (F, N, activation) -> (layer, traced call)
+
+
+def _simple_rnn(F: int, N: int, activation: str) -> tuple:
+    """A float64 SimpleRNN layer and its call traced once (eager Keras calls cost ~10x more)."""
+    key = (F, N, activation)
+    if key not in _simple_rnns:
+        if len(_simple_rnns) >= 16:
+            _simple_rnns.clear()
+        layer = tf.keras.layers.SimpleRNN(N, activation=activation, return_sequences=True, dtype="float64")
+        layer.build((None, None, F))
+
+        def call(x, initial_state):
+            return layer(x, initial_state=[initial_state])
+
+        signature = [tf.TensorSpec([None, None, F], FLOAT), tf.TensorSpec([None, N], FLOAT)]
+        _simple_rnns[key] = (layer, tf.function(call, input_signature=signature))
+    return _simple_rnns[key]
 
 
 def simple_rnn_hidden(
@@ -73,15 +90,10 @@ def simple_rnn_hidden(
     initial_state (B, N) replaces y_{-1} = 0 when given.
     """
     F, N = weights.Wx.shape
-    key = (F, N, activation)
-    layer = _simple_rnn_layers.get(key)
-    if layer is None:
-        if len(_simple_rnn_layers) >= 16:
-            _simple_rnn_layers.clear()
-        layer = tf.keras.layers.SimpleRNN(N, activation=activation, return_sequences=True, dtype="float64")
-        layer.build((None, None, F))
-        _simple_rnn_layers[key] = layer
+    layer, call = _simple_rnn(F, N, activation)
     layer.set_weights([weights.Wx, weights.Wy, weights.b])
     x = np.transpose(X, (1, 0, 2))  # SimpleRNN is batch-major: (B, T, F)
-    hidden = layer(x) if initial_state is None else layer(x, initial_state=[initial_state])  # (B, T, N)
+    if initial_state is None:
+        initial_state = np.zeros((x.shape[0], N))
+    hidden = call(x, initial_state)  # (B, T, N)
     return np.transpose(hidden.numpy(), (1, 0, 2))  # (T, B, N)
