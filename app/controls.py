@@ -111,3 +111,19 @@ def step_controls(n_steps: int, container=st) -> int:
         ss["playing"], ss["play_step"] = True, 0
         st.rerun()
     return step
+
+
+def pick_clicked_cell(key: str) -> None:
+    """Chart click callback: a cell of y_t ("hidden_t": row, neuron) or of the row view ("row_view":
+    step, neuron) becomes the explained cell."""
+    from .render import clicked_cell
+
+    cell = clicked_cell(key)
+    if cell is None:
+        return
+    ss = st.session_state
+    if key.startswith("hidden_"):
+        ss["view_step"] = int(key.removeprefix("hidden_"))
+        ss["view_row"], ss["view_neuron"] = cell
+    elif key == "row_view":
+        ss["view_step"], ss["view_neuron"] = cell

@@ -115,8 +115,33 @@ def _grid(z: np.ndarray, hover: str, style: Style, name: str) -> list:
         },
         hoverinfo="skip",
         name="saturated",
+        unselected={"marker": {"opacity": 1}},  # a click on a cell must not dim the flags
     )
-    return [heatmap, flags]
+    return [heatmap, flags, *_click_layer(z, hover, style)]
+
+
+MAX_CLICKABLE_CELLS = 1024  # past this, cells are picked with the pickers only (payload)
+
+
+def _click_layer(z: np.ndarray, hover: str, style: Style) -> list:
+    """Invisible points on the cell centres: Streamlit's plotly selection returns nothing for a
+    heatmap (streamlit/streamlit#8760), but it returns a clicked scatter point."""
+    if z.size > MAX_CLICKABLE_CELLS:
+        return []
+    rows, cols = np.mgrid[0 : z.shape[0], 0 : z.shape[1]]
+    return [
+        go.Scatter(
+            x=cols.ravel(),
+            y=rows.ravel(),
+            customdata=z.ravel(),
+            mode="markers",
+            marker={"size": max(style.cell_px - 8, 10), "symbol": "square", "opacity": 0, "color": "#000"},
+            selected={"marker": {"opacity": 0}},
+            unselected={"marker": {"opacity": 0}},
+            hovertemplate=hover.replace("%{z", "%{customdata") + "<extra></extra>",
+            name="cells",
+        )
+    ]
 
 
 def _heatmap_axes(x_title: str, y_title: str, n_x: int, n_y: int, y_labels: list | None = None) -> dict:

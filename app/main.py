@@ -70,7 +70,7 @@ seed = state.seed
 image_format = st.session_state.get("image_format", "png")
 
 
-def draw_time(step: int, row: int, neuron: int) -> None:
+def draw_time(step: int, row: int, neuron: int, clickable=None) -> None:
     """The unrolled network at `step`, then y0 … y_step as heatmaps (the picked cell outlined)."""
     diagram = figures.unrolled_diagram(
         T, n_inputs, state.n_neurons, step, state.shared_output, state.activation, style
@@ -83,7 +83,7 @@ def draw_time(step: int, row: int, neuron: int) -> None:
         if t == step:
             figures.highlight_cell(fig, row, neuron)
         with columns[i % len(columns)]:
-            render.chart(fig, seed, f"hidden_{t}", image_format)
+            render.chart(fig, seed, f"hidden_{t}", image_format, on_click=clickable)
 
 
 def play_frame(row: int, neuron: int) -> None:
@@ -119,13 +119,17 @@ neuron = controls.pick("Neuron", state.n_neurons, "view_neuron", "neuron ", neur
 if st.session_state.get("playing"):
     st.fragment(play_frame, run_every=controls.PLAY_SECONDS)(row, neuron)
 else:
-    draw_time(step, row, neuron)
+    draw_time(step, row, neuron, clickable=controls.pick_clicked_cell)
 
-render.chart(figures.row_heatmap(trace.hidden, row, style), seed, "row_view", image_format)
+row_view = figures.row_heatmap(trace.hidden, row, style)
+render.chart(row_view, seed, "row_view", image_format, on_click=controls.pick_clicked_cell)
 
 # ---- explain a cell -----------------------------------------------------------------------------
 st.subheader(f"Explain a cell: y{step}[row {row}, neuron {neuron}]")
-st.caption("Pick the step with the slider and the row and neuron above; the cell is outlined in its heatmap.")
+st.caption(
+    "Click a cell in any heatmap, or pick the step with the slider and the row and neuron above; "
+    "the cell is outlined in its heatmap."
+)
 weights = result.weights
 cell = explain_cell(state.inputs, weights, trace.hidden, state.activation, step, row, neuron)
 out = explain_output(weights, trace.hidden, step, row)

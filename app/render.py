@@ -3,6 +3,8 @@ the presentation look, and the share and download panel."""
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -33,15 +35,31 @@ def apply_presentation_look() -> None:
     st.html(PRESENTATION_CSS)
 
 
-def chart(fig: go.Figure, seed: int, key: str, image_format: str = "png") -> None:
-    """A plotly chart whose camera button saves a 3x image named after the chart and the seed."""
+def chart(fig: go.Figure, seed: int, key: str, image_format: str = "png", on_click=None) -> None:
+    """A plotly chart whose camera button saves a 3x image named after the chart and the seed.
+
+    on_click(key) is called (before the next run) when a cell of a heatmap is clicked.
+    """
     name = f"{fig.layout.meta}-seed{seed}"
     config = {
         "displaylogo": False,
         "toImageButtonOptions": {"format": image_format, "scale": 3, "filename": name},
         "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
     }
-    st.plotly_chart(fig, theme=None, key=key, config=config)
+    if on_click is None:
+        st.plotly_chart(fig, theme=None, key=key, config=config)
+    else:
+        on_select = functools.partial(on_click, key)
+        st.plotly_chart(fig, theme=None, key=key, config=config, on_select=on_select, selection_mode="points")
+
+
+def clicked_cell(key: str) -> tuple[int, int] | None:
+    """(y, x) of the clicked heatmap cell in the chart `key`, from its selection state."""
+    state = st.session_state.get(key)
+    points = (state or {}).get("selection", {}).get("points", [])
+    if not points or "x" not in points[0] or "y" not in points[0]:
+        return None
+    return int(points[0]["y"]), int(points[0]["x"])
 
 
 # ---- explain a cell ---------------------------------------------------------------------------------

@@ -86,6 +86,8 @@ class Engine:
             return
         self._kill()
         self._process, self._conn = _spawn_worker(self.start_timeout)
+        if self.stats.starts > 0 and self.last_notice is None:
+            self.last_notice = "The TensorFlow worker had stopped and was restarted."
         self.stats.starts += 1
 
     def _kill(self) -> None:
@@ -120,10 +122,7 @@ class Engine:
 
     def _call_locked(self, op: str, args: dict):
         for attempt in (1, 2):
-            restarted = not self.ready and self.stats.starts > 0
             self._ensure_started()
-            if restarted:
-                self.last_notice = "The TensorFlow worker had stopped and was restarted."
             try:
                 self._conn.send((op, args))
                 if not self._conn.poll(self.call_timeout):
