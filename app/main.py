@@ -81,7 +81,7 @@ def draw_time(step: int, row: int, neuron: int, clickable=None) -> None:
     for i, t in enumerate(shown):
         fig = figures.hidden_heatmap(trace.hidden[t], t, style)
         if t == step:
-            figures.highlight_cell(fig, row, neuron)
+            fig = figures.highlight_cell(fig, row, neuron)
         with columns[i % len(columns)]:
             render.chart(fig, seed, f"hidden_{t}", image_format, on_click=clickable)
 
