@@ -28,6 +28,13 @@ def network_controls() -> None:
     )
     sb.radio("Output layer", (False, True), format_func=OUTPUT_LAYER_LABELS.get, key="shared_output")
     sb.button("Reset to the tutorial", on_click=session.reset_to_tutorial, width="stretch")
+    sb.file_uploader(
+        "Open a state file (JSON)",
+        type=["json"],
+        key="state_file",
+        on_change=session.load_uploaded_file,
+        help="A file from “Download the state”, or one written by hand (format in the README).",
+    )
 
 
 def size_controls() -> tuple[int, int, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnn_core.state import State, StateError, View, decode_link, encode_link, weight_shapes
+from rnn_core.state import State, StateError, View, decode_link, encode_link, load_state, weight_shapes
 
 from .table import inputs_to_frame
 
@@ -113,3 +113,18 @@ def take_notices() -> list[str]:
     ss = st.session_state
     notices, ss["notices"] = ss.get("notices", []), []
     return notices
+
+
+def load_uploaded_file() -> None:
+    """Uploader callback: open a state file (as downloaded from the page or written by hand)."""
+    ss = st.session_state
+    upload = ss.get("state_file")
+    if upload is None:
+        return
+    try:
+        state = load_state(upload.getvalue())
+    except StateError as err:
+        ss["notices"] = [f"The file {upload.name} could not be opened ({err}). Nothing was changed."]
+        return
+    load(state)
+    ss["notices"] = [f"Opened {upload.name}."]

@@ -10,7 +10,7 @@ import pytest
 
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
-from rnn_core.state import State, View, decode_link, encode_link
+from rnn_core.state import State, View, decode_link, dump_state, encode_link
 from tests.pagetools import charts, decode_array, edit_cells, heatmap_z, messages, new_app
 from tests.serving import ROOT
 
@@ -255,3 +255,18 @@ def test_a_killed_worker_is_restarted_and_the_inputs_are_kept(at):
     inputs[0, 0, 0] = -2
     ref = reference.forward(inputs, State().resolved_weights())
     np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y0"]), ref.hidden[0], atol=1e-9)
+
+
+def test_opening_a_state_file_loads_it_and_a_bad_file_changes_nothing(at):
+    state = State(inputs=np.ones((2, 4, 3)), n_neurons=5, seed=9, activation="relu")
+    uploader = at.sidebar.file_uploader(key="state_file")
+    uploader.set_value(("class.json", dump_state(state).encode(), "application/json")).run()
+    assert not at.exception
+    assert any("Opened class.json" in m for m in messages(at, "info"))
+    ref = reference.forward(state.inputs, state.resolved_weights(), "relu")
+    np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y1"]), ref.hidden[1], atol=1e-9)
+    assert at.sidebar.selectbox(key="activation").value == "relu"
+    uploader = at.sidebar.file_uploader(key="state_file")
+    uploader.set_value(("bad.json", b'{"n_neurons": 999}', "application/json")).run()
+    assert any("bad.json could not be opened (n_neurons" in m for m in messages(at, "info"))
+    assert heatmap_z(charts(at)["hidden-y1"]).shape == (4, 5)  # the network is unchanged
