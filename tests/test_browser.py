@@ -1,0 +1,325 @@
+"""The page in a real browser: a `streamlit run` server driven by Debian's headless Chromium.
+
+One server and one browser for the module; a fresh browser context (no cookies, no session) per test.
+Charts are read from the plotly divs themselves: `layout.meta` is the chart id ("hidden-y1"), and the
+heatmap z comes as plotly's typed-array JSON ({dtype, bdata, shape}), decoded by tests.pagetools.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+
+from rnn_core import reference
+from rnn_core.state import State
+from tests.pagetools import decode_array
+from tests.serving import CHROMIUM_FLAGS, chromium_path, streamlit_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if chromium_path() is None:
+    pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+FIRST_LOAD_S = 180  # a page load; the first one starts the TensorFlow worker (~5 s alone, more when busy)
+RERUN_S = 60
+VIEWPORT = {"width": 1400, "height": 1000}
+STEPS = 3  # the tutorial's network: 3 steps, 3 rows, 2 features, 8 neurons
+expect.set_options(timeout=RERUN_S * 1000)
+
+# Every chart on the page by its id, with what the tests read from it; null until the page has settled:
+# the script run is over, no element is stale (left from before the run), every chart has been drawn.
+CHARTS_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return null;
+  if (document.querySelector('[data-stale="true"]')) return null;
+  const divs = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d.layout && d._fullLayout);
+  if (divs.length !== document.querySelectorAll('[data-testid="stPlotlyChart"]').length) return null;
+  const plain = z => z == null ? null
+    : z.bdata ? {dtype: z.dtype, bdata: z.bdata, shape: z.shape}
+    : Array.from(z, r => (r !== null && typeof r === 'object') ? Array.from(r) : r);
+  const found = {};
+  for (const div of divs) {
+    const first = div.data && div.data[0];
+    found[div.layout.meta] = {
+      z: first ? plain(first.z) : null,
+      textfont: first && first.textfont ? first.textfont.size : null,
+      font: div.layout.font ? div.layout.font.size : null,
+      shapes: div.layout.shapes || [],
+      image: div._context ? div._context.toImageButtonOptions : null,
+    };
+  }
+  return found;
+}"""
+# The rendered size of every text in each chart's SVG (titles, ticks, cell values, labels).
+TEXT_PX_JS = """() => Object.fromEntries([...document.querySelectorAll('.js-plotly-plot')].map(div => [
+  div.layout.meta,
+  [...div.querySelectorAll('text')].filter(t => t.textContent.trim())
+    .map(t => parseFloat(getComputedStyle(t).fontSize)),
+]))"""
+ALWAYS = {"unrolled", "outputs"}  # the first and last chart of every page
+
+
+# ---- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("browser")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(server, browser) -> Iterator[Callable[[str], Page]]:
+    """Open the app at a path ("/?present=1") or a full address in a fresh browser context; when the
+    test ends, check that no page showed an exception or threw in the browser."""
+    contexts, opened = [], []
+
+    def open_page(address: str = "/") -> Page:
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(RERUN_S * 1000)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        opened.append((page, errors))
+        page.goto(address if address.startswith("http") else server.url + address)
+        wait_charts(page, lambda c: all(f"hidden-y{t}" in c for t in range(STEPS)), FIRST_LOAD_S, server)
+        return page
+
+    yield open_page
+    try:
+        for page, errors in opened:
+            exceptions = page.locator('[data-testid="stException"]')
+            assert exceptions.count() == 0, f"{exceptions.first.inner_text()}\n{server.log()[-3000:]}"
+            assert errors == [], errors
+    finally:
+        for context in contexts:
+            context.close()
+
+
+# ---- reading and driving the page -----------------------------------------------------------------
+
+
+def charts(page: Page) -> dict[str, dict]:
+    """The charts once the current run has drawn them."""
+    return wait_charts(page, lambda found: True)
+
+
+def z_of(found: dict[str, dict], chart_id: str) -> np.ndarray:
+    return np.asarray(decode_array(found[chart_id]["z"]), dtype=float)
+
+
+def hidden_ids(found: dict[str, dict]) -> list[str]:
+    return sorted(name for name in found if name.startswith("hidden-"))
+
+
+def wait_charts(page: Page, ready: Callable[[dict], bool], timeout: float = RERUN_S, server=None) -> dict:
+    """Poll the charts until the page has settled and `ready(charts)` holds."""
+    deadline = time.monotonic() + timeout
+    found = None
+    while time.monotonic() < deadline:
+        found = page.evaluate(CHARTS_JS)
+        try:
+            if found is not None and found.keys() >= ALWAYS and ready(found):
+                return found
+        except KeyError:  # a chart the condition reads is not there (yet)
+            pass
+        page.wait_for_timeout(50)
+    log = server.log()[-3000:] if server else ""
+    raise AssertionError(f"charts not ready after {timeout} s; have {sorted(found or ())}\n{log}")
+
+
+def wait_hidden(page: Page, expected: np.ndarray) -> dict:
+    """Wait until the heatmaps y0 … y_T-1 show `expected` (T, B, N); fail showing the difference."""
+
+    def shows(found: dict) -> bool:
+        return hidden_ids(found) == [f"hidden-y{t}" for t in range(len(expected))] and all(
+            np.allclose(z_of(found, f"hidden-y{t}"), expected[t], rtol=0, atol=1e-9)
+            for t in range(len(expected))
+        )
+
+    try:
+        return wait_charts(page, shows)
+    except AssertionError:
+        found = charts(page)
+        for t in range(len(expected)):
+            np.testing.assert_allclose(z_of(found, f"hidden-y{t}"), expected[t], rtol=0, atol=1e-9)
+        raise
+
+
+def outlined(found: dict, chart_id: str, row: int, neuron: int) -> bool:
+    """The heatmap carries exactly one outline, around (row, neuron)."""
+    box = [(s["x0"], s["x1"], s["y0"], s["y1"]) for s in found[chart_id]["shapes"]]
+    return box == [(neuron - 0.5, neuron + 0.5, row - 0.5, row + 0.5)]
+
+
+def query_token(url: str) -> str | None:
+    found = re.search(r"[?&]s=([^&]+)", url)
+    return found.group(1) if found else None
+
+
+def edit_cell(page: Page, row: int, column: int, text: str) -> None:
+    """Type into the inputs table (a glide-data-grid canvas): select the row's index cell, step right to
+    data column `column`, open the cell editor with Enter, replace its text, commit with Enter."""
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    header_px, row_px = 35, 35  # Streamlit's data grid row height; the header is one row
+    grid.click(position={"x": 10, "y": header_px + row * row_px + row_px / 2})
+    for _ in range(column + 1):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    editor = page.locator("#portal textarea.gdg-input")
+    editor.fill(text)
+    page.keyboard.press("Enter")
+    expect(editor).to_have_count(0)
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    """Choose in a Streamlit selectbox (a baseweb select): open it, click the option."""
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def tutorial_hidden(inputs: np.ndarray | None = None, seed: int = 42) -> np.ndarray:
+    state = State(seed=seed) if inputs is None else State(inputs=inputs, seed=seed)
+    return reference.forward(state.inputs, state.resolved_weights()).hidden  # (T, B, N)
+
+
+def explained_value(page: Page, step: int, row: int, neuron: int) -> tuple[float, float]:
+    """(pre-activation, hidden value) from the line "Hidden state y2[r, n] = tanh(z) = **v**"."""
+    head = f"Hidden state y{step}[{row}, {neuron}]"
+    line = page.locator('[data-testid="stMarkdownContainer"] p', has_text=head)
+    expect(line).to_have_count(1)
+    found = re.search(re.escape(head) + r" = tanh\((\S+)\) = (\S+) ", line.inner_text())
+    assert found, line.inner_text()
+    return float(found.group(1)), float(found.group(2))
+
+
+# ---- the tests --------------------------------------------------------------------------------------
+
+
+def test_default_page_shows_the_tutorial_network_with_3x_camera_buttons(new_page):
+    page = new_page("/")
+    found = wait_hidden(page, tutorial_hidden())
+    assert {"unrolled", "row-0", "outputs"} <= set(found)
+    assert page.locator('[data-testid="stAlert"]').count() == 0  # no notice, no error
+    expect(page.locator('[data-testid="stMetricValue"]')).to_have_text(["equal", "equal"])
+    printout = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert printout.startswith("input0: [1 2] input1: [7 8] input2: [13 14] -> output0: [")
+    assert query_token(page.url)  # the address bar is already the share link
+
+    for name, chart in found.items():  # the camera button: a 3x image named after the chart and the seed
+        assert chart["image"] == {"format": "png", "scale": 3, "filename": f"{name}-seed42"}, name
+    assert found["hidden-y1"]["image"]["filename"] == "hidden-y1-seed42"
+    page.get_by_text("SVG", exact=True).click()  # the share panel's format choice reaches every chart
+    found = wait_charts(page, lambda c: all(chart["image"]["format"] == "svg" for chart in c.values()))
+    assert {chart["image"]["scale"] for chart in found.values()} == {3}
+
+
+def test_editing_an_input_cell_changes_the_heatmaps(new_page):
+    page = new_page("/")
+    before = charts(page)
+    edit_cell(page, row=0, column=0, text="-3")  # row 0, X0[0]: 1 -> -3
+    inputs = State().inputs.copy()
+    inputs[0, 0, 0] = -3.0
+    after = wait_hidden(page, tutorial_hidden(inputs))
+    assert not np.allclose(z_of(after, "hidden-y0")[0], z_of(before, "hidden-y0")[0])
+    np.testing.assert_array_equal(z_of(after, "hidden-y0")[1:], z_of(before, "hidden-y0")[1:])  # other rows
+    expect(page.locator('[data-testid="stCode"]').first).to_contain_text("input0: [-3 2]")
+
+
+def test_a_copied_link_opens_the_same_numbers_in_a_new_browser(new_page):
+    page = new_page("/")
+    inputs = State().inputs.copy()
+    url = page.url
+    seed = page.get_by_role("spinbutton", name="Seed")
+    seed.fill("7")
+    seed.press("Enter")
+    page.wait_for_url(lambda now: query_token(now) != query_token(url))  # the link follows the page
+    wait_hidden(page, tutorial_hidden(inputs, seed=7))
+    url = page.url
+    edit_cell(page, row=2, column=3, text="0.5")  # row 2, X1[1]: 12 -> 0.5
+    page.wait_for_url(lambda now: query_token(now) != query_token(url))
+    inputs[1, 2, 1] = 0.5
+    shared = wait_hidden(page, tutorial_hidden(inputs, seed=7))
+
+    other = new_page(page.url)  # a fresh browser context: nothing shared but the address
+    opened = charts(other)
+    for t in range(STEPS):
+        np.testing.assert_array_equal(z_of(opened, f"hidden-y{t}"), z_of(shared, f"hidden-y{t}"))
+    assert opened["hidden-y1"]["image"]["filename"] == "hidden-y1-seed7"
+    expect(other.get_by_role("spinbutton", name="Seed")).to_have_value("7")
+    assert other.locator('[data-testid="stAlert"]').count() == 0  # no "could not be opened"
+    assert query_token(other.url) == query_token(page.url)  # the reopened page makes the same link
+
+
+def test_presentation_mode_hides_the_sidebar_and_uses_big_type(new_page):
+    page = new_page("/?present=1")
+    expect(page.locator('[data-testid="stSidebar"]')).to_be_hidden()
+    expect(page.locator(".st-key-editing")).to_be_hidden()  # the inputs table: kept alive, not shown
+    found = wait_hidden(page, tutorial_hidden())
+    text_px = page.evaluate(TEXT_PX_JS)
+    for name, chart in found.items():
+        assert chart["font"] >= 18, name
+        assert text_px[name] and min(text_px[name]) >= 18, (name, sorted(set(text_px[name])))
+        if name.startswith(("hidden-", "row-")):
+            assert chart["textfont"] >= 18, name
+    assert "present=1" in page.url  # the share link keeps the mode
+
+
+def test_a_malformed_link_shows_a_notice_and_the_tutorial(new_page):
+    page = new_page("/?s=garbage")
+    expect(page.locator('[data-testid="stAlert"]')).to_contain_text("could not be opened")
+    wait_hidden(page, tutorial_hidden())
+    assert query_token(page.url) != "garbage"  # the address bar holds a working link again
+
+
+def test_explain_a_cell_matches_the_heatmap_and_outlines_the_cell(new_page):
+    page = new_page("/")
+    pick(page, "Row", "row 2")
+    expect(page.get_by_text("Explain a cell: y2[row 2, neuron 0]")).to_be_visible()
+    pick(page, "Neuron", "neuron 5")
+    expect(page.get_by_text("Explain a cell: y2[row 2, neuron 5]")).to_be_visible()
+    found = wait_charts(page, lambda c: outlined(c, "hidden-y2", row=2, neuron=5) and "row-2" in c)
+    z = z_of(found, "hidden-y2")
+    pre, value = explained_value(page, step=2, row=2, neuron=5)
+    assert value == pytest.approx(z[2, 5], abs=5e-5)  # printed to 4 decimals
+    assert np.tanh(pre) == pytest.approx(value, abs=1e-4)  # the pre-activation too
+    assert found["hidden-y0"]["shapes"] == found["hidden-y1"]["shapes"] == []  # one outline, on y2
+    np.testing.assert_array_equal(z_of(found, "row-2")[2], z[2])  # the row view follows the pick
+
+
+def test_the_step_slider_and_play_reveal_fewer_heatmaps(new_page):
+    page = new_page("/")
+    pick(page, "Neuron", "neuron 3")
+    expect(page.get_by_text("Explain a cell: y2[row 0, neuron 3]")).to_be_visible()
+    page.get_by_role("slider").focus()
+    page.keyboard.press("Home")
+    found = wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"] and outlined(c, "hidden-y0", 0, 3))
+    expect(page.get_by_text("Explain a cell: y0[row 0, neuron 3]")).to_be_visible()
+    _, value = explained_value(page, step=0, row=0, neuron=3)
+    assert value == pytest.approx(z_of(found, "hidden-y0")[0, 3], abs=5e-5)
+    page.keyboard.press("ArrowRight")
+    wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0", "hidden-y1"])
+
+    page.get_by_role("button", name="Play").click()  # starts again from y0, one more step per tick
+    wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"])
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0", "hidden-y1"])
+    wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0", "hidden-y1", "hidden-y2"])
+    expect(page.get_by_role("button", name="Play")).to_be_visible()  # it stopped by itself at the end
+    wait_hidden(page, tutorial_hidden())
+    expect(page.get_by_role("slider")).to_have_value("2")
