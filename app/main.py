@@ -76,13 +76,19 @@ def draw_time(step: int, row: int, neuron: int, clickable=None) -> None:
         T, n_inputs, state.n_neurons, step, state.shared_output, state.activation, style
     )
     render.chart(diagram, seed, "diagram", image_format)
-    shown = list(range(max(0, step + 1 - MAX_GRID), step + 1))
-    columns = st.columns(min(len(shown), 3))
-    for i, t in enumerate(shown):
+    # A fixed grid of slots (a window of MAX_GRID steps) so the page keeps its layout while steps are
+    # revealed; steps after the current one hold an empty slot of the same height.
+    first = max(0, step + 1 - MAX_GRID)
+    slots = list(range(first, min(T, first + MAX_GRID)))
+    columns = st.columns(min(len(slots), 3))
+    for i, t in enumerate(slots):
         fig = figures.hidden_heatmap(trace.hidden[t], t, style)
-        if t == step:
-            fig = figures.highlight_cell(fig, row, neuron)
         with columns[i % len(columns)]:
+            if t > step:
+                st.container(height=int(fig.layout.height), border=False).caption(f"y{t}: not revealed yet")
+                continue
+            if t == step:
+                fig = figures.highlight_cell(fig, row, neuron)
             render.chart(fig, seed, f"hidden_{t}", image_format, on_click=clickable)
 
 

@@ -22,25 +22,29 @@ SIGNATURE = [
 ]
 
 
-def _activate(z: tf.Tensor, activation: tf.Tensor) -> tf.Tensor:
-    return tf.switch_case(
-        activation,
-        [lambda: tf.tanh(z), lambda: tf.nn.relu(z), lambda: tf.sigmoid(z)],
-    )
+ACTIVATION_FUNCTIONS = (tf.tanh, tf.nn.relu, tf.sigmoid)  # in ACTIVATION_INDEX order
+
+
+def _recurrence(XWx_b, Wy, act):
+    """y_t = act(y_{t-1}·Wy + (X_t·Wx + b)) for every t; a graph while-loop writing to TensorArrays."""
+    T, B = tf.shape(XWx_b)[0], tf.shape(XWx_b)[1]
+    N = tf.shape(Wy)[0]
+    pre = tf.TensorArray(FLOAT, size=T)
+    hidden = tf.TensorArray(FLOAT, size=T)
+    y = tf.zeros(tf.stack([B, N]), FLOAT)  # y_{-1} = 0, (B, N)
+    for t in tf.range(T):
+        z = tf.matmul(y, Wy) + XWx_b[t]  # (B, N)
+        y = act(z)
+        pre = pre.write(t, z)
+        hidden = hidden.write(t, y)
+    return pre.stack(), hidden.stack()  # (T, B, N) each
 
 
 def _forward(X, Wx, Wy, b, Wo, bo, activation):
-    B = tf.shape(X)[1]
-    N = tf.shape(Wy)[0]
-    XWx = tf.einsum("tbf,fn->tbn", X, Wx)  # (T, B, N): every input term at once
-
-    def step(carry, XWx_t):
-        _, y_prev = carry  # (B, N)
-        z = tf.matmul(y_prev, Wy) + XWx_t + b  # (B, N)
-        return z, _activate(z, activation)
-
-    zeros = tf.zeros(tf.stack([B, N]), FLOAT)  # y_{-1} = 0
-    pre, hidden = tf.scan(step, XWx, initializer=(zeros, zeros))  # (T, B, N) each
+    XWx_b = tf.einsum("tbf,fn->tbn", X, Wx) + b  # (T, B, N): every input term at once
+    # The activation is chosen once, outside the loop (a branch per step measured ~2x slower).
+    branches = [lambda act=act: _recurrence(XWx_b, Wy, act) for act in ACTIVATION_FUNCTIONS]
+    pre, hidden = tf.switch_case(activation, branches)
     outputs = tf.einsum("tbn,tn->tb", hidden, Wo) + bo[:, None]  # (T, B)
     return pre, hidden, outputs
 
