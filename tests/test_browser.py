@@ -63,6 +63,7 @@ TEXT_PX_JS = """() => Object.fromEntries([...document.querySelectorAll('.js-plot
     .map(t => parseFloat(getComputedStyle(t).fontSize)),
 ]))"""
 ALWAYS = {"unrolled", "outputs"}  # the first and last chart of every page
+CHARTS_INDEX_JS = "() => [...document.querySelectorAll('.js-plotly-plot')].map(d => d.layout.meta)"
 
 
 # ---- fixtures ---------------------------------------------------------------------------------------
@@ -323,3 +324,18 @@ def test_the_step_slider_and_play_reveal_fewer_heatmaps(new_page):
     expect(page.get_by_role("button", name="Play")).to_be_visible()  # it stopped by itself at the end
     wait_hidden(page, tutorial_hidden())
     expect(page.get_by_role("slider")).to_have_value("2")
+
+
+def test_clicking_a_heatmap_cell_explains_it(new_page):
+    page = new_page("/")
+    index = page.evaluate(CHARTS_INDEX_JS).index("hidden-y1")
+    plot = page.locator(".js-plotly-plot").nth(index)
+    plot.scroll_into_view_if_needed()
+    box = plot.locator(".nsewdrag").first.bounding_box()  # the plotting area: 8 neurons × 3 rows
+    page.mouse.click(box["x"] + box["width"] * 5.5 / 8, box["y"] + box["height"] * 1.5 / 3)  # row 1, neuron 5
+    expect(page.get_by_text("Explain a cell: y1[row 1, neuron 5]")).to_be_visible()
+    revealed = ["hidden-y0", "hidden-y1"]  # the click made y1 the current step
+    found = wait_charts(page, lambda c: hidden_ids(c) == revealed and outlined(c, "hidden-y1", 1, 5))
+    _, value = explained_value(page, step=1, row=1, neuron=5)
+    assert value == pytest.approx(z_of(found, "hidden-y1")[1, 5], abs=5e-5)
+    expect(page.get_by_role("combobox", name="Row")).to_have_value("row 1")
