@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,10 +70,43 @@ GRID = {"gridcolor": "#dddddd", "linecolor": "#444444", "zerolinecolor": "#88888
 NO_GRID = {"showgrid": False, "zeroline": False, "automargin": True}
 
 
+class PlainFigure(go.Figure):
+    """A go.Figure that keeps the plain dicts it was built from, arrays already in plotly's typed-array
+    form, so that to_dict() (which Streamlit calls on every chart of every rerun) is a shallow copy
+    instead of a deep copy plus an array conversion (measured 1.3 ms per heatmap)."""
+
+    def __init__(self, data: list[dict], layout: dict):
+        super().__init__(data, layout, _validate=False)
+        self._plain = {"data": [_typed(trace) for trace in data], "layout": _typed(layout)}
+
+    def to_dict(self) -> dict:
+        return {"data": list(self._plain["data"]), "layout": dict(self._plain["layout"])}
+
+    def to_plotly_json(self) -> dict:
+        return self.to_dict()
+
+
+def _typed(value):
+    """numpy arrays -> plotly's typed-array JSON ({dtype, bdata, shape}), recursively through dicts."""
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value, dtype="f8" if value.dtype.kind == "f" else "i4")
+        spec = {"dtype": array.dtype.str[1:], "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+        if array.ndim > 1:
+            spec["shape"] = ", ".join(str(n) for n in array.shape)
+        return spec
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_typed(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def figure(data: list[dict], layout: dict) -> go.Figure:
     """A figure from plain dicts, without plotly's per-property validation (3-4x faster to build;
     tests/test_figures.py validates every figure the page draws)."""
-    return go.Figure(data, layout, _validate=False)
+    return PlainFigure(data, layout)
 
 
 def _layout(chart_id: str, title: str, style: Style, height: int, **extra) -> dict:
