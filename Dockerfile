@@ -43,4 +43,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # Headless (no browser, no e-mail prompt), listening on every interface of the container. The
 # public settings come from .streamlit/config.toml; the port from STREAMLIT_SERVER_PORT.
-CMD ["streamlit", "run", "app/main.py", "--server.headless=true", "--server.address=0.0.0.0"]
+# `python -m app.serve` is `streamlit run app/main.py` that starts the TensorFlow worker first, so the
+# first visitor does not wait for TensorFlow to import.
+CMD ["python", "-m", "app.serve", "--server.headless=true", "--server.address=0.0.0.0"]

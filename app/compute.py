@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from rnn_core import reference
-from rnn_core.engine import Engine, EngineError
+from rnn_core.engine import Engine, EngineError, shared_engine
 from rnn_core.params import Weights
 from rnn_core.reference import Trace
 from rnn_core.state import State
@@ -64,8 +64,8 @@ class ResultCache:
 
 @st.cache_resource(show_spinner=False)
 def get_engine() -> Engine:
-    """The one TensorFlow worker of this server, shared by all sessions."""
-    return Engine()
+    """The one TensorFlow worker of this server, shared by all sessions (started early by app.serve)."""
+    return shared_engine()
 
 
 @st.cache_resource(show_spinner=False)

@@ -209,3 +209,31 @@ def timed(fn, *args, **kwargs) -> tuple[object, float]:
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - start
+
+
+_shared: Engine | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_engine() -> Engine:
+    """The process's one engine (the page's sessions and the launcher's prewarm share it)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Engine()
+        return _shared
+
+
+def prewarm() -> threading.Thread:
+    """Start the shared engine's worker in the background (TensorFlow's import takes ~5 s), so that
+    the first visitor does not wait for it. A failure here is retried by the first call."""
+
+    def start() -> None:
+        try:
+            shared_engine().start()
+        except EngineError as err:
+            print(f"TensorFlow worker prewarm failed ({err}); the first request will retry", file=sys.stderr)
+
+    thread = threading.Thread(target=start, daemon=True, name="rnn-tf-prewarm")
+    thread.start()
+    return thread

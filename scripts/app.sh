@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh requirements.txt
-exec .venv/bin/python -m streamlit run app/main.py "$@"
+exec .venv/bin/python -m app.serve "$@"  # = streamlit run app/main.py, with the TF worker started first

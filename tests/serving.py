@@ -60,12 +60,12 @@ class Server:
 
 
 def streamlit_command(port: int, script: str = "app/main.py", extra: list[str] | None = None) -> list[str]:
+    """The app's own start command (`python -m app.serve`: the worker first, then `streamlit run
+    app/main.py`), or `streamlit run SCRIPT` for any other page."""
+    start = ["-m", "app.serve"] if script == "app/main.py" else ["-m", "streamlit", "run", script]
     return [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        script,
+        *start,
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",

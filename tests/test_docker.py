@@ -105,7 +105,7 @@ def test_exposes_8501_and_checks_health_there(dockerfile):
     assert HEALTH in check and "STREAMLIT_SERVER_PORT" in check
     assert not values(dockerfile, "ENTRYPOINT")
     command = json.loads(dockerfile.cmd)
-    assert command[:3] == ["streamlit", "run", "app/main.py"]
+    assert command[:3] == ["python", "-m", "app.serve"]  # streamlit run app/main.py, worker started first
     assert "--server.headless=true" in command and "--server.address=0.0.0.0" in command
 
 
