@@ -85,7 +85,8 @@ def draw_time(step: int, row: int, neuron: int, clickable=None) -> None:
         fig = figures.hidden_heatmap(trace.hidden[t], t, style)
         with columns[i % len(columns)]:
             if t > step:
-                st.container(height=int(fig.layout.height), border=False).caption(f"y{t}: not revealed yet")
+                height = int(fig.to_plotly_json()["layout"]["height"])
+                st.container(height=height, border=False).caption(f"y{t}: not revealed yet")
                 continue
             if t == step:
                 fig = figures.highlight_cell(fig, row, neuron)

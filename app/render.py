@@ -40,7 +40,7 @@ def chart(fig: go.Figure, seed: int, key: str, image_format: str = "png", on_cli
 
     on_click(key) is called (before the next run) when a cell of a heatmap is clicked.
     """
-    name = f"{fig.layout.meta}-seed{seed}"
+    name = f"{fig.to_plotly_json()['layout']['meta']}-seed{seed}"  # (no full plotly object built)
     config = {
         "displaylogo": False,
         "toImageButtonOptions": {"format": image_format, "scale": 3, "filename": name},
