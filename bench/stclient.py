@@ -1,0 +1,324 @@
+"""A headless Streamlit client speaking the browser's protocol, for the load and payload benchmarks.
+
+What a browser does, and what this does the same way (Streamlit 1.67, read from its source:
+web/server/starlette/starlette_websocket.py, runtime/app_session.py, runtime/forward_msg_cache.py):
+- opens the websocket `/_stcore/stream` with subprotocol `streamlit` and the server as Origin;
+- sends a `BackMsg.rerun_script`: a ClientState with the query string, the page hash, every widget
+  state it holds and the hashes of the messages it has cached; reads `ForwardMsg`s (one per
+  websocket message) until `script_finished`;
+- learns each widget from the deltas (`new_element.<widget>.id`, `$$ID-<hash>-<user key>`) with its
+  current value, and on an edit sends all of them with the edited one changed;
+- follows `page_info_changed.query_string` (the page writing st.query_params), like the address bar;
+- caches elements marked `metadata.cacheable` by hash and resolves `ref_hash` messages from them.
+Widgets whose value this does not model (buttons, the data editor, charts) are not sent; the server
+keeps their last value, as it does for a browser in which they were not touched.
+
+Edits may overlap (a fast user): each edit is resolved by the first successful script_finished of
+a run that started (new_session) after the edit was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+
+import websockets
+from streamlit.proto.Alert_pb2 import Alert
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.NumberInput_pb2 import NumberInput
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+Status = ForwardMsg.ScriptFinishedStatus
+RUN_DONE = {Status.FINISHED_SUCCESSFULLY, Status.FINISHED_WITH_COMPILE_ERROR}
+MODELLED_WIDGETS = ("number_input", "selectbox", "radio", "checkbox", "slider")
+
+
+@dataclass
+class Widget:
+    id: str
+    kind: str  # number_input, selectbox, radio, checkbox, slider, ...
+    value: object  # what the browser would send: int, float, str, bool, [float]; None: not sent
+    options: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """One edit as the client saw it, up to the end of the run that showed it."""
+
+    seconds: float  # from sending the BackMsg to script_finished
+    status: int
+    n_messages: int = 0  # ForwardMsgs received since the previous run ended
+    n_bytes: int = 0  # their size on the wire (serialized protobuf)
+    bytes_by_kind: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # exception elements and error alerts
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Status.FINISHED_SUCCESSFULLY and not self.errors
+
+
+def user_key(widget_id: str) -> str | None:
+    """`$$ID-<hash>-<key>` -> key (None for widgets without a user key)."""
+    if not widget_id.startswith("$$ID-"):
+        return None
+    parts = widget_id.split("-", 2)
+    return parts[2] if len(parts) == 3 and parts[2] != "None" else None
+
+
+def _widget(element) -> Widget | None:
+    kind = element.WhichOneof("type")
+    proto = getattr(element, kind)
+    if not any(f.name == "id" for f in proto.DESCRIPTOR.fields) or not proto.id:
+        return None
+    if kind == "number_input":
+        value = proto.value if proto.set_value else proto.default
+        return Widget(proto.id, kind, int(value) if proto.data_type == NumberInput.INT else value)
+    if kind in ("selectbox", "radio"):
+        options = list(proto.options)
+        value = proto.raw_value if proto.set_value else (options[proto.default] if options else "")
+        return Widget(proto.id, kind, value, options)
+    if kind == "checkbox":
+        return Widget(proto.id, kind, bool(proto.value if proto.set_value else proto.default))
+    if kind == "slider" and not proto.options:  # a numeric slider: one or two numbers
+        return Widget(proto.id, kind, [float(x) for x in (proto.value if proto.set_value else proto.default)])
+    return Widget(proto.id, kind, None)
+
+
+def message_kind(msg: ForwardMsg) -> str:
+    """A short name for what a ForwardMsg carries (the element type for new elements)."""
+    kind = msg.WhichOneof("type")
+    if kind == "delta":
+        delta_kind = msg.delta.WhichOneof("type")
+        if delta_kind == "new_element":
+            return msg.delta.new_element.WhichOneof("type")
+        return delta_kind
+    return kind or "empty"
+
+
+@dataclass
+class _Pending:
+    sent: float
+    future: asyncio.Future
+    started: bool = False  # a run started after this edit was sent
+
+
+class Session:
+    """One browser tab: a websocket, a reader task, and what the page showed last."""
+
+    def __init__(self, url: str, query_string: str = "", timeout: float = 120.0):
+        self.url = url.rstrip("/")
+        self.query_string = query_string
+        self.timeout = timeout
+        self.widgets: dict[str, Widget] = {}  # by widget id
+        self.page_script_hash = ""
+        self.cache: dict[str, ForwardMsg] = {}  # the browser's message cache, by hash
+        self.elements: dict[tuple[int, ...], ForwardMsg] = {}  # the last run's elements by delta path
+        self.ws = None
+        self._reader: asyncio.Task | None = None
+        self._pending: list[_Pending] = []
+        self._acc = RunResult(float("nan"), -1)  # what arrived since the last run ended
+        self.total_bytes = 0
+        self.runs_started = 0  # new_session messages: every script run the server began
+        self.runs_finished = 0  # runs that ended successfully
+
+    # -- connection ------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        ws_url = self.url.replace("http://", "ws://").replace("https://", "wss://") + "/_stcore/stream"
+        self.ws = await websockets.connect(
+            ws_url,
+            subprotocols=["streamlit"],
+            origin=self.url,
+            max_size=None,
+            ping_interval=None,
+            open_timeout=self.timeout,
+            compression=None,  # Streamlit's browser client does not negotiate permessage-deflate
+        )
+        self._reader = asyncio.create_task(self._read_forever())
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+
+    async def __aenter__(self) -> Session:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    # -- widgets ---------------------------------------------------------------------------------
+
+    def widget(self, key: str) -> Widget:
+        for widget in self.widgets.values():
+            if user_key(widget.id) == key:
+                return widget
+        seen = sorted(filter(None, map(user_key, self.widgets)))
+        raise KeyError(f"no widget with key {key!r}; seen: {seen}")
+
+    def _states(self) -> list[WidgetState]:
+        states = []
+        for widget in self.widgets.values():
+            value = widget.value
+            if value is None or widget.kind not in MODELLED_WIDGETS:
+                continue
+            state = WidgetState(id=widget.id)
+            if widget.kind == "checkbox":
+                state.bool_value = bool(value)
+            elif widget.kind == "slider":
+                values = value if isinstance(value, list | tuple) else [value]
+                state.double_array_value.data.extend(float(v) for v in values)
+            elif widget.kind == "number_input":
+                if isinstance(value, int):
+                    state.int_value = value
+                else:
+                    state.double_value = float(value)
+            else:
+                state.string_value = str(value)
+            states.append(state)
+        return states
+
+    def rerun_message(self) -> BackMsg:
+        msg = BackMsg()
+        client_state = msg.rerun_script
+        client_state.query_string = self.query_string
+        client_state.page_script_hash = self.page_script_hash
+        client_state.widget_states.widgets.extend(self._states())
+        client_state.cached_message_hashes.extend(sorted(self.cache))
+        client_state.context_info.timezone = "UTC"
+        client_state.context_info.locale = "en-US"
+        client_state.context_info.url = f"{self.url}/?{self.query_string}" if self.query_string else self.url
+        return msg
+
+    # -- edits -----------------------------------------------------------------------------------
+
+    async def edit(self, changes: dict[str, object] | None = None) -> asyncio.Future:
+        """Set widgets ({user key: value}), send the rerun request; the future gives a RunResult."""
+        for key, value in (changes or {}).items():
+            self.widget(key).value = value
+        payload = self.rerun_message().SerializeToString()
+        future = asyncio.get_running_loop().create_future()
+        sent = time.perf_counter()
+        self._pending.append(_Pending(sent, future))
+        await self.ws.send(payload)
+        return future
+
+    async def run(self, changes: dict[str, object] | None = None) -> RunResult:
+        """One edit, waited for (a user who waits for the charts before the next change)."""
+        future = await self.edit(changes)
+        return await asyncio.wait_for(future, self.timeout)
+
+    async def open(self) -> RunResult:
+        """A new tab: connect, then the first run (the browser requests it right after connecting)."""
+        if self.ws is None:
+            await self.connect()
+        return await self.run()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def _read_forever(self) -> None:
+        try:
+            async for raw in self.ws:
+                self._receive(raw)
+        except Exception as err:  # the connection dropped: every waiting edit fails
+            self._fail(f"connection: {type(err).__name__}: {err}")
+            return
+        self._fail("connection closed by the server")
+
+    def _fail(self, reason: str) -> None:
+        for pending in self._pending:
+            if not pending.future.done():
+                pending.future.set_exception(ConnectionError(reason))
+        self._pending.clear()
+
+    def _receive(self, raw: bytes) -> None:
+        msg = ForwardMsg()
+        msg.ParseFromString(raw)
+        acc = self._acc
+        acc.n_messages += 1
+        acc.n_bytes += len(raw)
+        self.total_bytes += len(raw)
+        kind = message_kind(msg)
+        acc.bytes_by_kind[kind] = acc.bytes_by_kind.get(kind, 0) + len(raw)
+        self._take(msg, acc)
+        if msg.HasField("new_session"):
+            self.runs_started += 1
+            for pending in self._pending:
+                pending.started = True
+            acc.errors.clear()  # errors belong to a run; an interrupted run's are not shown
+        elif msg.WhichOneof("type") == "script_finished" and msg.script_finished in RUN_DONE:
+            self.runs_finished += 1
+            now = time.perf_counter()
+            done = [p for p in self._pending if p.started]
+            self._pending = [p for p in self._pending if not p.started]
+            for pending in done:
+                if not pending.future.done():
+                    result = RunResult(
+                        seconds=now - pending.sent,
+                        status=msg.script_finished,
+                        n_messages=acc.n_messages,
+                        n_bytes=acc.n_bytes,
+                        bytes_by_kind=dict(acc.bytes_by_kind),
+                        errors=list(acc.errors),
+                    )
+                    pending.future.set_result(result)
+            self._acc = RunResult(float("nan"), -1)
+
+    def _take(self, msg: ForwardMsg, acc: RunResult) -> None:
+        kind = msg.WhichOneof("type")
+        if kind == "ref_hash":
+            cached = self.cache.get(msg.ref_hash)
+            if cached is None:
+                acc.errors.append(f"ref_hash {msg.ref_hash} not in the client cache")
+                return
+            full = ForwardMsg()
+            full.CopyFrom(cached)
+            full.metadata.CopyFrom(msg.metadata)
+            msg, kind = full, "delta"
+        elif msg.metadata.cacheable and msg.hash:
+            self.cache[msg.hash] = msg
+        if kind == "new_session":
+            self.page_script_hash = msg.new_session.page_script_hash
+            self.elements.clear()
+        elif kind == "page_info_changed":
+            self.query_string = msg.page_info_changed.query_string
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            self.elements[tuple(msg.metadata.delta_path)] = msg
+            element_type = element.WhichOneof("type")
+            if element_type == "exception":
+                acc.errors.append(f"exception: {element.exception.type}: {element.exception.message}")
+            elif element_type == "alert" and element.alert.format == Alert.ERROR:
+                acc.errors.append(f"error: {element.alert.body[:200]}")
+            else:
+                widget = _widget(element)
+                if widget is None:
+                    return
+                known = self.widgets.get(widget.id)
+                # A browser keeps what the user set; only a value the script set (set_value) wins.
+                forced = getattr(getattr(element, element_type), "set_value", False)
+                if known is None or forced:
+                    self.widgets[widget.id] = widget
+                else:
+                    known.options = widget.options
+
+    # -- reading the page ------------------------------------------------------------------------
+
+    def plotly_specs(self) -> dict[str, dict]:
+        """The last run's plotly charts by their layout.meta id."""
+        found = {}
+        for msg in self.elements.values():
+            element = msg.delta.new_element
+            if element.WhichOneof("type") == "plotly_chart":
+                spec = json.loads(element.plotly_chart.spec)
+                found[str(spec.get("layout", {}).get("meta", ""))] = spec
+        return found
