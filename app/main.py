@@ -40,7 +40,7 @@ inputs_box.subheader("Inputs")
 with inputs_box.container(key="editing"):  # hidden in presentation mode, but kept alive (widget state)
     n_steps, batch, n_inputs = controls.size_controls()
     st.caption("One row per batch row; column X1[0] is feature 0 of the input at step 1. Type to edit.")
-    inputs, input_errors = controls.inputs_table(n_steps, n_inputs)
+    inputs, _ = controls.inputs_table(n_steps, n_inputs)  # bad cells: messages shown, last valid inputs
 state = session.current_state(inputs)
 if present:
     inputs_box.table(printout_frame(state.inputs, state.inputs[:, :, 0]).filter(like="input"))
@@ -108,8 +108,8 @@ def play_frame(row: int, neuron: int) -> None:
 st.subheader("Hidden states, step by step")
 n_sat, n_all = figures.saturation_count(trace.hidden)
 saturation = (
-    f"**{n_sat} of {n_all} hidden values are saturated** (|y| > {figures.SATURATION}, flagged ◥ in the "
-    "corner of the cell)."
+    f"**{n_sat} of {n_all} hidden values are saturated** (|y| > {figures.SATURATION}; flagged ◥ in the "
+    "corner of the cell while the cells are big enough to show it)."
 )
 if not present:
     saturation += (
