@@ -14,7 +14,6 @@ Headless Chromium (Debian's /usr/bin/chromium, driven by Playwright) on a real s
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -24,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.common import ROOT, Report, Table, add_common_args, finish, median, ms, p95
+from bench.common import ROOT, Report, Table, median, ms, p95, run_main
 from bench.stclient import Session
 from tests.serving import CHROMIUM_FLAGS, chromium_path, free_port, stop, streamlit_command, streamlit_server
 
@@ -292,12 +291,7 @@ def run(quick: bool) -> Report:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_args(parser)
-    args = parser.parse_args()
-    finish(run(args.quick), args)
+    run_main(__doc__, run)
 
 
 if __name__ == "__main__":

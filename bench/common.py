@@ -182,6 +182,14 @@ def finish(report: Report, args: argparse.Namespace) -> None:
         print("saved", report.save())
 
 
+def run_main(doc: str | None, run) -> None:
+    """The command line of a benchmark whose only options are --quick and --save."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser)
+    args = parser.parse_args()
+    finish(run(args.quick), args)
+
+
 # ---- the machine ------------------------------------------------------------------------------
 
 

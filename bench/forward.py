@@ -10,7 +10,6 @@ against the reference before they are timed. Ratios are to the numpy reference (
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 
@@ -18,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from bench.common import Report, Table, add_common_args, finish, median, ms, p95, repeat
+from bench.common import Report, Table, median, ms, p95, repeat, run_main
 from rnn_core import reference
 from rnn_core.config import LIMITS, RNNConfig
 from rnn_core.engine import Engine
@@ -208,12 +207,7 @@ def _targets(report: Report, verdicts: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_args(parser)
-    args = parser.parse_args()
-    finish(run(args.quick), args)
+    run_main(__doc__, run)
 
 
 if __name__ == "__main__":

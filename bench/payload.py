@@ -13,7 +13,6 @@ random inputs. The breakdown lists the largest elements of one rerun.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Report, Table, add_common_args, finish, kb, median, ms, p95
+from bench.common import Report, Table, kb, median, ms, p95, run_main
 from bench.stclient import Session
 from rnn_core.config import LIMITS
 from rnn_core.state import State, encode_link
@@ -145,12 +144,7 @@ def run(quick: bool) -> Report:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_args(parser)
-    args = parser.parse_args()
-    finish(run(args.quick), args)
+    run_main(__doc__, run)
 
 
 if __name__ == "__main__":
