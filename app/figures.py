@@ -208,11 +208,17 @@ def _click_layer(z: np.ndarray, hover: str, style: Style) -> list:
 
 def _heatmap_axes(x_title: str, y_title: str, n_x: int, n_y: int, y_labels: list | None = None) -> dict:
     return {
-        "xaxis": {"title": {"text": x_title}, "dtick": 1 if n_x <= 32 else None, **NO_GRID},
+        # Fixed ranges (rows run downwards): the invisible click points must not pad the axes.
+        "xaxis": {
+            "title": {"text": x_title},
+            "dtick": 1 if n_x <= 32 else None,
+            "range": [-0.5, n_x - 0.5],
+            **NO_GRID,
+        },
         "yaxis": {
             "title": {"text": y_title},
             "dtick": 1 if n_y <= 32 else None,
-            "autorange": "reversed",
+            "range": [n_y - 0.5, -0.5],
             **NO_GRID,
             **({"tickvals": list(range(n_y)), "ticktext": y_labels} if y_labels else {}),
         },
