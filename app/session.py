@@ -10,6 +10,7 @@ import streamlit as st
 
 from rnn_core.state import State, StateError, View, decode_link, encode_link, load_state, weight_shapes
 
+from .compute import fingerprint
 from .table import inputs_to_frame
 
 SETTINGS = ("n_neurons", "seed", "activation", "weight_scale", "shared_output")
@@ -95,7 +96,10 @@ def sync_link(state: State) -> str | None:
 
     Returns the link token, or None when the state is too big for a link (the file is the way then).
     """
-    token = encode_link(state)
+    key = (fingerprint(state), state.view)  # encoding walks every number: once per change, not per run
+    cached = st.session_state.get("link_cache")
+    token = cached[1] if cached and cached[0] == key else encode_link(state)
+    st.session_state["link_cache"] = (key, token)
     if len(token) > MAX_LINK_TOKEN:
         token = None
         if "s" in st.query_params:
