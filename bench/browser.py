@@ -25,7 +25,15 @@ from pathlib import Path
 
 from bench.common import ROOT, Report, Table, median, ms, p95, run_main
 from bench.stclient import Session
-from tests.serving import CHROMIUM_FLAGS, chromium_path, free_port, stop, streamlit_command, streamlit_server
+from tests.serving import (
+    CHROMIUM_FLAGS,
+    chromium_path,
+    free_port,
+    stop,
+    streamlit_command,
+    streamlit_server,
+    wait_healthy,
+)
 
 TARGET_HEALTH_S = 3.0
 TARGET_CHARTS_S = 8.0
@@ -119,7 +127,7 @@ def cold_start(browser, runs: int) -> list[dict]:
                 start_new_session=True,
             )
             try:
-                health = _wait_health(url, process, t0)
+                health = wait_healthy(url, timeout=120, process=process, start=t0, poll_s=0.01)
                 page.goto(url)  # returns at the load event: Streamlit's JavaScript is in
                 loaded = time.perf_counter() - t0
                 page.wait_for_function(FIRST_ELEMENT_JS, timeout=180_000, polling=20)
@@ -146,22 +154,6 @@ def cold_start(browser, runs: int) -> list[dict]:
             flush=True,
         )
     return found
-
-
-def _wait_health(url: str, process: subprocess.Popen, t0: float, timeout: float = 120) -> float:
-    import urllib.request
-
-    while time.perf_counter() - t0 < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - t0
-        except OSError:
-            pass
-        time.sleep(0.01)
-    raise TimeoutError("no health")
 
 
 def warm_page_load(browser, url: str) -> float:

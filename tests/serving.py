@@ -32,9 +32,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_healthy(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None) -> float:
-    """Poll `url`/_stcore/health until it answers ok; return the seconds it took."""
-    start = time.perf_counter()
+def wait_healthy(
+    url: str,
+    timeout: float = 60.0,
+    process: subprocess.Popen | None = None,
+    start: float | None = None,
+    poll_s: float = 0.05,
+) -> float:
+    """Poll `url`/_stcore/health until it answers ok; return the seconds since `start` (a
+    time.perf_counter() reading, default: now)."""
+    start = time.perf_counter() if start is None else start
     while time.perf_counter() - start < timeout:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
@@ -44,7 +51,7 @@ def wait_healthy(url: str, timeout: float = 60.0, process: subprocess.Popen | No
                     return time.perf_counter() - start
         except OSError:
             pass
-        time.sleep(0.05)
+        time.sleep(poll_s)
     raise TimeoutError(f"{url} not healthy after {timeout} s")
 
 
