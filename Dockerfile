@@ -31,8 +31,12 @@ ENV STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE=true \
     NO_PROXY=localhost,127.0.0.1
 
 COPY .streamlit/config.toml .streamlit/config.toml
+COPY pyproject.toml .
 COPY rnn_core/ rnn_core/
 COPY app/ app/
+# The project as a package (its dependencies are the pinned ones above): `app` and `rnn_core` import
+# from anywhere, and `python -m rnn_core export` finds the app's command through its entry point.
+RUN pip install --no-cache-dir --no-deps . && rm -rf build ./*.egg-info
 
 USER 10001:10001
 EXPOSE 8501

@@ -5,12 +5,7 @@ Run with `streamlit run app/main.py`. This process never imports TensorFlow (DES
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run app/main.py` from anywhere
 
 from app import compute, controls, figures, render, server, session
 from app.table import printout_frame, printout_lines

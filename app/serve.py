@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
     from streamlit.web import cli
 
     from rnn_core.engine import prewarm

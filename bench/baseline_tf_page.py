@@ -8,12 +8,7 @@ with the forward pass and SimpleRNN called in-process instead of through the wor
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import figures
 from app.table import printout_frame, printout_lines

@@ -9,12 +9,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
+
+from tests.serving import CHROMIUM_FLAGS, chromium_path, streamlit_server
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from tests.serving import CHROMIUM_FLAGS, chromium_path, streamlit_server  # noqa: E402
 
 SHOTS = {
     "screenshot-page.png": ("/", {"width": 1600, "height": 3400}),

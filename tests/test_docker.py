@@ -85,7 +85,9 @@ def pip_installs(dockerfile: DockerfileParser) -> list[list[str]]:
 
 
 def test_installs_requirements_txt_and_nothing_else(dockerfile):
-    (install,) = pip_installs(dockerfile)
+    install, project = pip_installs(dockerfile)
+    # the project itself, after its code: no dependencies of its own (all pinned in requirements.txt)
+    assert project[project.index("install") + 1 :] == ["--no-cache-dir", "--no-deps", "."]
     args = install[install.index("install") + 1 :]
     assert args[args.index("-r") + 1] == "requirements.txt"
     positional = [a for i, a in enumerate(args) if not a.startswith("-") and args[i - 1] != "-r"]
@@ -136,7 +138,7 @@ def test_build_context_holds_only_what_the_image_runs():
     context = build_context()
     assert {"requirements.txt", ".streamlit/config.toml", "app/main.py", "rnn_core/__init__.py"} <= context
     always_sent = {"Dockerfile", ".dockerignore"}  # the client sends these whatever the patterns
-    runs = r"(app|rnn_core)/[\w/]+\.py|requirements\.txt|\.streamlit/config\.toml"
+    runs = r"(app|rnn_core)/[\w/]+\.py|requirements\.txt|pyproject\.toml|\.streamlit/config\.toml"
     for path in context - always_sent:
         assert re.fullmatch(runs, path), path
     size = sum((ROOT / p).stat().st_size for p in context)

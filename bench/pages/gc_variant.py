@@ -6,10 +6,6 @@ gc.freeze after start-up), timer (only the timed collection). Combine with the c
 """
 
 import os
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench import pagewrap
 

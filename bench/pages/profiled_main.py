@@ -1,10 +1,6 @@
 """app/main.py under cProfile (bench/profile_page.py reads the profile from bench.pagewrap)."""
 
 import cProfile
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench import pagewrap
 
