@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from rnn_core import reference
 from rnn_core.engine import Engine, EngineError, shared_engine
 from rnn_core.params import Weights
 from rnn_core.reference import Trace
-from rnn_core.state import State
+from rnn_core.state import State, numbers_key
 
 CACHE_BYTES = 64 * 2**20  # results kept for every session; one at the caps is ~7 MB
 
@@ -73,15 +72,7 @@ def get_cache() -> ResultCache:
     return ResultCache()
 
 
-def fingerprint(state: State) -> str:
-    """A key for everything that changes the numbers (not the view)."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(repr((state.inputs.shape, state.n_neurons, state.seed, state.activation)).encode())
-    digest.update(repr((state.shared_output, float(state.weight_scale))).encode())
-    digest.update(np.ascontiguousarray(state.inputs).tobytes())
-    for name in sorted(state.weights):
-        digest.update(name.encode() + np.ascontiguousarray(state.weights[name]).tobytes())
-    return digest.hexdigest()
+fingerprint = numbers_key  # the cache key: every state field whose Spec says it changes the numbers
 
 
 def max_diff(a: np.ndarray, b: np.ndarray) -> float:

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnn_core.config import ACTIVATIONS, LIMITS, WEIGHT_SCALE_RANGE
+from rnn_core.activations import NAMES as ACTIVATIONS
+from rnn_core.config import LIMITS, WEIGHT_SCALE_RANGE
 from rnn_core.state import SEED_MAX
 
 from . import session
