@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import figures, render, server, session
+from app import compute, figures, gc_policy, render, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
-server.keep_memory_bounded()
+gc_policy.keep_memory_bounded()
 session.init_from_link()
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
@@ -37,6 +37,7 @@ result = results.compute_result(state)
 results.show_notices()
 if result is None:
     st.stop()
+shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
@@ -47,9 +48,9 @@ step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
 
 def up_to(t: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
-    hidden.time_view(state, result, t, row, neuron, style, clickable)
-    explain.explain_section(state, result, t, row, neuron)
-    outputs.outputs_section(state, result, t, style)
+    hidden.time_view(state, shown, t, row, neuron, style, clickable)
+    explain.explain_section(state, shown, t, row, neuron)
+    outputs.outputs_section(state, shown, t, style)
 
 
 if player.playing():
