@@ -29,11 +29,22 @@ def worktree(rev: str) -> Path:
     return path
 
 
+# The child: this checkout's timing code (bench/rerun.py, loaded by path) on the other checkout's page,
+# with the other checkout first on the path so that its page imports its own packages.
+CHILD = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("rerun_timing", sys.argv[1])
+timing = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(timing)
+print(json.dumps(timing.child("ours", int(sys.argv[3]), sys.argv[2])))
+"""
+
+
 def measure(checkout: Path, runs: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
+    page = str(checkout / "app" / "main.py")
     out = subprocess.run(
-        [sys.executable, "-m", "bench.rerun", "--child", "ours", "--runs", str(runs),
-         "--page", str(checkout / "app" / "main.py")],
+        [sys.executable, "-c", CHILD, str(ROOT / "bench" / "rerun.py"), page, str(runs)],
         cwd=checkout, env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     if out.returncode != 0:
