@@ -67,6 +67,7 @@ def valid_question_id(question_id: object) -> bool:
     return isinstance(question_id, str) and _QUESTION_ID.fullmatch(question_id) is not None
 
 
-def rate_bucket(rate_key: str) -> str:
-    """What the join limiter stores for a client id or an IP address: a hash, never the address."""
-    return hashlib.sha256(("rnn-join:" + rate_key).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+def rate_bucket(kind: str, value: str) -> str:
+    """What the join limiter stores for a client id or an address: a hash, never the address."""
+    text = f"rnn-join:{kind}:{value}"
+    return kind[0] + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

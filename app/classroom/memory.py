@@ -18,6 +18,7 @@ from app.classroom.store import (
     CLASS_TTL_S,
     JOIN_WINDOW_S,
     JOINS_PER_MINUTE,
+    JOINS_PER_MINUTE_PER_ADDRESS,
     MAX_QUESTIONS,
     MAX_STUDENTS,
     PRESENCE_WINDOW_S,
@@ -63,14 +64,16 @@ class MemoryStore(ClassStore):
         ttl: float = CLASS_TTL_S,
         max_students: int = MAX_STUDENTS,
         joins_per_minute: int = JOINS_PER_MINUTE,
+        joins_per_minute_per_address: int = JOINS_PER_MINUTE_PER_ADDRESS,
         join_window: float = JOIN_WINDOW_S,
         presence_window: float = PRESENCE_WINDOW_S,
         max_questions: int = MAX_QUESTIONS,
     ):
-        check_limits(ttl, max_students, joins_per_minute)
+        check_limits(ttl, max_students, joins_per_minute, joins_per_minute_per_address, max_questions)
         self.ttl = ttl
         self.max_students = max_students
         self.joins_per_minute = joins_per_minute
+        self.joins_per_minute_per_address = joins_per_minute_per_address
         self.join_window = join_window
         self.presence_window = presence_window
         self.max_questions = max_questions
@@ -119,19 +122,25 @@ class MemoryStore(ClassStore):
             self._classes[code] = _Class(key_digest=codes.key_digest(key), expires=now + self.ttl)
         return code, key
 
-    def join(self, code: str, client_id: str, *, rate_key: str | None = None) -> JoinResult:
+    def _spend(self, bucket: str, limit: int, now: float) -> float | None:
+        """Count a join attempt; the seconds until the window ends when over the limit."""
+        end, count = self._joins.get(bucket, (0.0, 0))
+        if end <= now:
+            end, count = now + self.join_window, 0
+        self._joins[bucket] = (end, count + 1)
+        return end - now if count + 1 > limit else None
+
+    def join(self, code: str, client_id: str, *, address: str | None = None) -> JoinResult:
         check_client_id(client_id)
-        bucket = codes.rate_bucket(rate_key if rate_key is not None else client_id)
+        limits = [(codes.rate_bucket("client", client_id), self.joins_per_minute)]
+        if address is not None:
+            limits.append((codes.rate_bucket("address", address), self.joins_per_minute_per_address))
         with self._lock:
             now = time.monotonic()
             self._sweep(now)
-            end, count = self._joins.get(bucket, (0.0, 0))
-            if end <= now:
-                end, count = now + self.join_window, 0
-            count += 1
-            self._joins[bucket] = (end, count)
-            if count > self.joins_per_minute:
-                raise RateLimited(end - now)
+            waits = [self._spend(bucket, limit, now) for bucket, limit in limits]
+            if any(wait is not None for wait in waits):
+                raise RateLimited(max(wait for wait in waits if wait is not None))
             canonical, klass = self._class(code, now)
             rejoined = client_id in klass.members
             if not rejoined:

@@ -33,6 +33,7 @@ from app.classroom.store import (
     CLASS_TTL_S,
     JOIN_WINDOW_S,
     JOINS_PER_MINUTE,
+    JOINS_PER_MINUTE_PER_ADDRESS,
     MAX_QUESTIONS,
     MAX_STUDENTS,
     PRESENCE_WINDOW_S,
@@ -82,14 +83,17 @@ return 1
 """
 )
 
-# KEYS: meta, ver, members, rate   ARGV: client id, max students, joins per window, window ms
+# KEYS: meta, ver, members, client's join counter[, address's join counter]
+# ARGV: client id, max students, window ms, client's limit[, address's limit]
 JOIN = (
     """
-local n = redis.call('INCR', KEYS[4])
-if n == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[4]) end
-if n > tonumber(ARGV[3]) then
-  return redis.error_reply('RNN_RATE ' .. redis.call('PTTL', KEYS[4]))
+local wait = -1
+for i = 4, #KEYS do
+  local n = redis.call('INCR', KEYS[i])
+  if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  if n > tonumber(ARGV[i]) then wait = math.max(wait, redis.call('PTTL', KEYS[i])) end
 end
+if wait >= 0 then return redis.error_reply('RNN_RATE ' .. wait) end
 """
     + _ALIVE
     + """
@@ -197,15 +201,17 @@ class RedisStore(ClassStore):
         ttl: float = CLASS_TTL_S,
         max_students: int = MAX_STUDENTS,
         joins_per_minute: int = JOINS_PER_MINUTE,
+        joins_per_minute_per_address: int = JOINS_PER_MINUTE_PER_ADDRESS,
         join_window: float = JOIN_WINDOW_S,
         presence_window: float = PRESENCE_WINDOW_S,
         max_questions: int = MAX_QUESTIONS,
         timeout: float = 2.0,
     ):
-        check_limits(ttl, max_students, joins_per_minute)
+        check_limits(ttl, max_students, joins_per_minute, joins_per_minute_per_address, max_questions)
         self.ttl = ttl
         self.max_students = max_students
         self.joins_per_minute = joins_per_minute
+        self.joins_per_minute_per_address = joins_per_minute_per_address
         self.join_window = join_window
         self.presence_window = presence_window
         self.max_questions = max_questions
@@ -288,16 +294,17 @@ class RedisStore(ClassStore):
                 if self._create(keys=[k["meta"], k["ver"]], args=[digest, int(self.ttl * 1000)]):
                     return code, key
 
-    def join(self, code: str, client_id: str, *, rate_key: str | None = None) -> JoinResult:
+    def join(self, code: str, client_id: str, *, address: str | None = None) -> JoinResult:
         check_client_id(client_id)
-        rate = PREFIX + "join:" + codes.rate_bucket(rate_key if rate_key is not None else client_id)
         canonical = codes.normalize_code(code)
         k = self.keys(canonical or "-")  # a malformed code still spends a join attempt
+        keys = [k["meta"], k["ver"], k["members"], PREFIX + "join:" + codes.rate_bucket("client", client_id)]
+        args = [client_id, self.max_students, int(self.join_window * 1000), self.joins_per_minute]
+        if address is not None:
+            keys.append(PREFIX + "join:" + codes.rate_bucket("address", address))
+            args.append(self.joins_per_minute_per_address)
         with self._errors(code):
-            rejoined, students, version = self._join(
-                keys=[k["meta"], k["ver"], k["members"], rate],
-                args=[client_id, self.max_students, self.joins_per_minute, int(self.join_window * 1000)],
-            )
+            rejoined, students, version = self._join(keys=keys, args=args)
         return JoinResult(canonical or "", int(version), int(students), bool(rejoined))
 
     def publish(self, code: str, teacher_key: str, snapshot: dict[str, Any]) -> int:

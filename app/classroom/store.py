@@ -25,7 +25,10 @@ ENV_VAR = "RNN_CLASS_STORE"
 
 CLASS_TTL_S = 12 * 3600  # a class ends 12 hours after it starts; also the most a store accepts
 MAX_STUDENTS = 500
-JOINS_PER_MINUTE = 10  # per client id, or per the rate key the page passes (an IP address)
+JOINS_PER_MINUTE = 10  # per client id
+# Per network address (the page passes the visitor's IP when it knows it). A whole lecture hall
+# often shares one public address (NAT), so this one is high: it only slows a scripted guesser.
+JOINS_PER_MINUTE_PER_ADDRESS = 1000
 JOIN_WINDOW_S = 60.0
 PRESENCE_WINDOW_S = 10.0  # connected = a heartbeat within this many seconds
 MAX_QUESTIONS = 200  # distinct question ids answered in one class
@@ -216,11 +219,11 @@ def pool(question_id: str, answers: list[str], revealed: bool) -> Distribution:
     )
 
 
-def check_limits(ttl: float, max_students: int, joins_per_minute: int) -> None:
+def check_limits(ttl: float, *counts: int) -> None:
     if not 0 < ttl <= CLASS_TTL_S:
         raise ValueError(f"ttl must be in (0, {CLASS_TTL_S}] seconds")
-    if max_students < 1 or joins_per_minute < 1:
-        raise ValueError("max_students and joins_per_minute must be at least 1")
+    if min(counts) < 1:
+        raise ValueError("student, join and question limits must be at least 1")
 
 
 # -- the interface ---------------------------------------------------------------------------------
@@ -235,11 +238,11 @@ class ClassStore(ABC):
         """A new class: (join code, teacher key). Keep the key secret (the teacher's session)."""
 
     @abstractmethod
-    def join(self, code: str, client_id: str, *, rate_key: str | None = None) -> JoinResult:
-        """Join with a typed code. Limited to JOINS_PER_MINUTE per rate_key (default: the client
-        id; pass the visitor's IP too) whether or not the code exists, so codes cannot be guessed
-        fast. Joining again with the same client id is allowed and counted once. RateLimited,
-        ClassFull."""
+    def join(self, code: str, client_id: str, *, address: str | None = None) -> JoinResult:
+        """Join with a typed code. Limited to JOINS_PER_MINUTE per client id and, when the page
+        passes the visitor's network address, JOINS_PER_MINUTE_PER_ADDRESS per address (stored
+        hashed), counted whether or not the code exists, so codes cannot be guessed fast. Joining
+        again with the same client id is allowed and counted once. RateLimited, ClassFull."""
 
     @abstractmethod
     def publish(self, code: str, teacher_key: str, snapshot: dict[str, Any]) -> int:
