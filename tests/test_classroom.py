@@ -7,6 +7,7 @@ and poll with a deadline; nothing synchronises on a fixed sleep.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -638,3 +639,66 @@ def test_the_store_imports_neither_streamlit_nor_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- deploy/ ---------------------------------------------------------------------------------------
+
+
+def test_compose_runs_redis_for_the_replicas():
+    import yaml
+
+    from tests.test_deploy import COMPOSE, resolve
+
+    compose = resolve(yaml.safe_load(COMPOSE.read_text()), {"STREAMLIT_COOKIE_SECRET": "s3cret"})
+    redis_service, app = compose["services"]["redis"], compose["services"]["app"]
+    assert re.fullmatch(r"redis:7\.\d+\.\d+-alpine", redis_service["image"]), "a pinned official image"
+    command = redis_service["command"]
+    assert command[0] == "redis-server"
+    assert command[command.index("--save") + 1] == "" and command[command.index("--appendonly") + 1] == "no"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert "ports" not in redis_service, "reachable by the replicas only"
+    assert redis_service["healthcheck"]["test"][-1] == "ping"
+    assert app["environment"]["RNN_CLASS_STORE"] == "redis://redis:6379/0"
+    assert app["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_kubernetes_redis_is_valid_and_wired_to_the_app():
+    import kubernetes_validate
+    import yaml
+
+    from tests.test_deploy import K8S
+
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert kustomization["resources"][0] == "redis.yaml"
+    docs = {d["kind"]: d for d in yaml.safe_load_all((K8S / "redis.yaml").read_text())}
+    version = kubernetes_validate.latest_version()
+    for doc in docs.values():
+        kubernetes_validate.validate(doc, version, strict=True)
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert re.fullmatch(r"redis:7\.\d+\.\d+-alpine", container["image"])
+    args = container["args"]
+    assert args[args.index("--save") + 1] == "" and args[args.index("--appendonly") + 1] == "no"
+    assert args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    env = {e["name"]: e for e in container["env"]}
+    secret = env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert secret == {"name": "rnn-explorer", "key": "redis-password"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert docs["Deployment"]["spec"]["replicas"] == 1
+    service = docs["Service"]
+    redis_labels = docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= redis_labels.items()
+    app_doc = yaml.safe_load((K8S / "deployment.yaml").read_text())
+    app_labels = app_doc["spec"]["template"]["metadata"]["labels"]
+    assert not service["spec"]["selector"].items() <= app_labels.items(), (
+        "the redis Service selects redis only"
+    )
+    app_selector = yaml.safe_load((K8S / "service.yaml").read_text())["spec"]["selector"]
+    assert not app_selector.items() <= redis_labels.items(), "the app's Service does not select redis"
+    (app,) = app_doc["spec"]["template"]["spec"]["containers"]
+    app_env = [e["name"] for e in app["env"]]
+    assert app_env.index("REDIS_PASSWORD") < app_env.index("RNN_CLASS_STORE"), "$(VAR) needs it defined first"
+    url = {e["name"]: e for e in app["env"]}["RNN_CLASS_STORE"]["value"]
+    port = service["spec"]["ports"][0]["port"]
+    assert url == f"redis://:$(REDIS_PASSWORD)@{service['metadata']['name']}:{port}/0"
