@@ -194,6 +194,9 @@ return redis.call('DEL', unpack(KEYS))
 
 
 class RedisStore(ClassStore):
+    """A URL (`redis://host:port/db`), or a client made with decode_responses=True. Thread-safe
+    (redis-py's connection pool): open one per process and share it between sessions."""
+
     def __init__(
         self,
         url_or_client: str | redis.Redis = "redis://localhost:6379/0",
