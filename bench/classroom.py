@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import threading
 import time
@@ -171,6 +172,7 @@ def run(quick: bool, redis_url: str | None) -> Report:
 
             redis_url = stack.enter_context(redis_server())
         stores: dict[str, ClassStore] = {"memory": MemoryStore(), "redis": RedisStore(redis_url)}
+        load_before = os.getloadavg()[0]
         checks = {name: follower_check(store, n) for name, store in stores.items()}
         table = Table(
             f"A follower's check, one thread ({n} calls; current() {n // 2}; snapshot "
@@ -181,6 +183,10 @@ def run(quick: bool, redis_url: str | None) -> Report:
             for call, times in found.items():
                 table.add(name, call, us(median(times)), us(p95(times)))
         table.notes.append("Redis on the same machine (loopback TCP); a Redis across a network adds its RTT.")
+        table.notes.append(
+            f"Load average {load_before:.1f} on {os.cpu_count()} CPUs when it started: Redis's p95 is "
+            "the wait for a core when the machine is busy."
+        )
         report.tables.append(table)
 
         runs = {name: class_of_60(store) for name, store in stores.items()}
