@@ -96,7 +96,7 @@ class MemoryStore(ClassStore):
     def _class(self, code: str, now: float) -> tuple[str, _Class]:
         canonical = codes.normalize_code(code)
         klass = self._classes.get(canonical) if canonical else None
-        if klass is None:
+        if canonical is None or klass is None:
             raise ClassNotFound(code)
         if klass.expires <= now:
             del self._classes[canonical]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -278,7 +278,7 @@ class RedisStore(ClassStore):
     def _teacher(self, code: object, teacher_key: str) -> tuple[str, dict[str, str]]:
         canonical, k = self._code(code)
         with self._errors(code):
-            digest = self.redis.hget(k["meta"], "teacher")
+            digest = cast(str | None, self.redis.hget(k["meta"], "teacher"))
         if digest is None:
             raise ClassNotFound(code)
         if not codes.key_matches(teacher_key, digest):
@@ -302,7 +302,8 @@ class RedisStore(ClassStore):
         canonical = codes.normalize_code(code)
         k = self.keys(canonical or "-")  # a malformed code still spends a join attempt
         keys = [k["meta"], k["ver"], k["members"], PREFIX + "join:" + codes.rate_bucket("client", client_id)]
-        args = [client_id, self.max_students, int(self.join_window * 1000), self.joins_per_minute]
+        window_ms = int(self.join_window * 1000)
+        args: list[str | int] = [client_id, self.max_students, window_ms, self.joins_per_minute]
         if address is not None:
             keys.append(PREFIX + "join:" + codes.rate_bucket("address", address))
             args.append(self.joins_per_minute_per_address)
@@ -319,7 +320,7 @@ class RedisStore(ClassStore):
     def version(self, code: str) -> int:
         _, k = self._code(code)
         with self._errors(code):
-            value = self.redis.get(k["ver"])
+            value = cast(str | None, self.redis.get(k["ver"]))
         if value is None:
             raise ClassNotFound(code)
         return int(value)
@@ -327,7 +328,7 @@ class RedisStore(ClassStore):
     def current(self, code: str) -> tuple[int, dict[str, Any] | None]:
         _, k = self._code(code)
         with self._errors(code):
-            text, version = self.redis.mget(k["snap"], k["ver"])
+            text, version = cast(list[str | None], self.redis.mget(k["snap"], k["ver"]))
         if text is not None:
             stored = json.loads(text)
             return stored["version"], stored["snapshot"]
