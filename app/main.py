@@ -43,21 +43,26 @@ T, B, _ = state.inputs.shape
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
 hidden.stuck_summary(result, state.activation, present)
-step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
 
 
-def up_to(t: int, clickable: bool = False) -> None:
+def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
     hidden.time_view(state, shown, t, row, neuron, style, clickable)
     explain.explain_section(state, shown, t, row, neuron)
     outputs.outputs_section(state, shown, t, style)
 
 
-if player.playing():
-    player.play(T, up_to)
-else:
-    up_to(step, clickable=True)
+@st.fragment
+def view_part() -> None:
+    """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
+    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+    up_to(step, row, neuron, clickable=True)
+    crosscheck.crosscheck_section(shown.check)
+    share.share_section(session.with_current_view(state), shown)  # the link holds the view
 
-# ---- cross-check, share and export --------------------------------------------------------------
-crosscheck.crosscheck_section(result.check)
-share.share_section(state, result)
+
+if player.playing():
+    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+    player.play(T, lambda t: up_to(t, row, neuron))
+else:
+    view_part()
