@@ -118,14 +118,14 @@ def chaos(state: State, weights: Weights | None = None, trace: reference.Trace |
     the difference grows several-fold per step, so a free run can only be checked step by step.
     """
     weights = weights or state.resolved_weights()
-    trace = trace or reference.forward(state.inputs, weights, state.activation)
     rng = np.random.default_rng(0)
 
     def nudge(a: np.ndarray) -> np.ndarray:
         return np.nextafter(a, np.where(rng.random(a.shape) < 0.5, -np.inf, np.inf))
 
     nudged = replace(weights, Wx=nudge(weights.Wx), Wy=nudge(weights.Wy))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # a relu network may overflow
+        trace = trace or reference.forward(state.inputs, weights, state.activation)
         other = reference.forward(state.inputs, nudged, state.activation)
     return max(_excess(trace.hidden, other.hidden), _excess(trace.outputs, other.outputs))
 
