@@ -15,9 +15,10 @@ import numpy as np
 
 from . import reference
 from .params import Weights
-from .state import WEIGHT_NAMES, State
+from .state import State
 
 STYLES = ("tf1", "keras", "numpy")
+WEIGHT_NAMES = ("Wx", "Wy", "b", "Wo", "bo")  # as in the state file's "weights"
 RTOL, ATOL = 1e-9, 1e-12  # the scripts' check
 TOLERANCE = "rtol=1e-9, atol=1e-12"  # as written in the scripts
 CHAOS_MARGIN = 1e-3  # a 1-ulp change of the weights may grow to this fraction of the tolerance, no more
@@ -147,15 +148,6 @@ STYLE_TITLES = {
 REQUIRES = {"tf1": "numpy, tensorflow", "keras": "numpy, tensorflow", "numpy": "numpy"}
 
 
-def _weights_origin(state: State) -> str:
-    explicit = [name for name in WEIGHT_NAMES if name in state.weights]
-    if len(explicit) == len(WEIGHT_NAMES):
-        return "explicit weights (from the state)"
-    if explicit:
-        return f"{', '.join(explicit)} explicit (from the state), the rest from seed {state.seed}"
-    return f"weights from seed {state.seed} (weight scale {state.weight_scale:g})"
-
-
 def _header(net: _Network, style: str) -> list[str]:
     T, B, F, N = net.sizes
     state = net.state
@@ -166,7 +158,7 @@ def _header(net: _Network, style: str) -> list[str]:
         "",
         f"{STYLE_TITLES[style]}.",
         f"{T} step{'s' * (T != 1)} x {B} row{'s' * (B != 1)} x {F} feature{'s' * (F != 1)}, "
-        f"{N} neuron{'s' * (N != 1)}, {act}, {heads}; {_weights_origin(state)}.",
+        f"{N} neuron{'s' * (N != 1)}, {act}, {heads}; the page's weights (seed {state.seed} unless set).",
         f"    y_t = {act}(y_(t-1) @ Wy + X_t @ Wx + b), with y_(-1) = 0 (so y0 has no Wy term)",
         "    out_t = y_t @ Wo_t + bo_t" + ("  (one Wo, bo for every step)" if state.shared_output else ""),
         f"Needs {REQUIRES[style]}. It prints the tutorial's printout, then checks every number against",
@@ -256,15 +248,23 @@ def _free_check() -> list[str]:
 
 def _chaos_comment(net: _Network) -> list[str]:
     return [
-        f"# This network is chaotic: one rounding (1e-16) changed in Wx, Wy grows to {net.chaos:.1g} times",
-        "# the tolerance by the last step. Run freely, another library's numbers (another summation order)",
-        "# drift away from the page's, and that is not an error. So each step is checked from the page's",
-        "# own y_(t-1), as the page's cross-check does: act(expected_hidden[t-1] @ Wy + X_t @ Wx + b).",
+        f"# This network is chaotic: one rounding (1e-16) changed in Wx and Wy grows to {_times(net.chaos)}",
+        "# times the tolerance by the last step. Run freely, another library's numbers (another",
+        "# summation order) drift away from the page's, and that is not an error. So each step is",
+        "# checked from the page's own y_(t-1), as the page's cross-check does:",
+        "# act(expected_hidden[t-1] @ Wy + X_t @ Wx + b).",
     ]
+
+
+def _times(x: float) -> str:
+    """300 rather than 3e+02; one significant digit."""
+    rounded = float(f"{x:.1g}")
+    return f"{rounded:,.0f}" if rounded >= 1 else f"{rounded:g}"
 
 
 def _stepwise_check() -> list[str]:
     return [
+        "",
         TOLERANCE_COMMENT,
         f"np.testing.assert_allclose(step_outputs, expected_outputs, {TOLERANCE})",
         f"np.testing.assert_allclose(step_hidden, expected_hidden, {TOLERANCE})",

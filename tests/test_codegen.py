@@ -24,8 +24,8 @@ import pytest
 
 from app.table import printout_lines
 from rnn_core import reference
-from rnn_core.codegen import CHAOS_MARGIN, STYLES, chaos, generate, weights_json, weights_npz
-from rnn_core.state import WEIGHT_NAMES, State, state_from_dict
+from rnn_core.codegen import CHAOS_MARGIN, STYLES, WEIGHT_NAMES, chaos, generate, weights_json, weights_npz
+from rnn_core.state import State, state_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 PARALLEL = (os.cpu_count() or 2) + 1  # scripts at once: TF's import is mostly one thread; ~0.6 GB each
@@ -71,6 +71,9 @@ STATES = {
     },
     "chaotic": {"inputs": np.round(_rng.normal(size=(50, 4, 2)) * 3, 2).tolist(), "n_neurons": 32},
 }
+
+
+TUTORIAL = state_from_dict({})
 
 
 def load(name: str) -> State:
@@ -200,7 +203,7 @@ def test_tf1_script_with_a_changed_weight_fails(tf_runs):
 
 @pytest.mark.slow
 def test_tf1_default_prints_the_tutorials_lines(tf_runs):
-    state = State()
+    state = TUTORIAL
     trace = reference.forward(state.inputs, state.resolved_weights(), state.activation)
     lines = tf_runs[("tutorial", "tf1")]["stdout"].splitlines()
     assert lines == [*printout_lines(state.inputs, trace.outputs), "matches the page"]
@@ -213,7 +216,7 @@ def test_tf1_default_prints_the_tutorials_lines(tf_runs):
 
 
 def test_tf1_reads_like_the_tutorial():
-    source = generate(State(), "tf1")
+    source = generate(TUTORIAL, "tf1")
     for line in (
         "import tensorflow.compat.v1 as tf",
         "tf.disable_eager_execution()",
@@ -284,12 +287,12 @@ def test_an_overflowing_network_still_matches(tmp_path):
 
 
 def test_a_chaotic_network_is_checked_step_by_step():
-    assert chaos(State()) < CHAOS_MARGIN
+    assert chaos(TUTORIAL) < CHAOS_MARGIN
     assert chaos(load("chaotic")) > 100  # one rounding grows to far past the tolerance
     source = generate(load("chaotic"), "keras")
     assert "This network is chaotic" in source
     assert "initial_state=[previous[t]]" in source
-    assert "chaotic" not in generate(State(), "keras")
+    assert "chaotic" not in generate(TUTORIAL, "keras")
 
 
 def test_large_networks_generate_quickly():
@@ -299,7 +302,8 @@ def test_large_networks_generate_quickly():
         source = generate(state, style)
         assert time.perf_counter() - started < 1.0, style
         assert source.count("\n") > 256  # Wy: one row per line
-    caps = State(inputs=np.random.default_rng(0).normal(size=(50, 32, 8)), n_neurons=256)
+    inputs = np.random.default_rng(0).normal(size=(50, 32, 8)).tolist()
+    caps = state_from_dict({"inputs": inputs, "n_neurons": 256})
     started = time.perf_counter()
     source = generate(caps, "numpy")
     assert time.perf_counter() - started < 2.0  # measured ~0.5 s: 8.8 MB, every hidden state
@@ -308,7 +312,7 @@ def test_large_networks_generate_quickly():
 
 def test_unknown_style_is_an_error():
     with pytest.raises(ValueError, match="style must be one of tf1, keras, numpy"):
-        generate(State(), "jax")
+        generate(TUTORIAL, "jax")
 
 
 # ---- the weights for download --------------------------------------------------------------------
@@ -343,7 +347,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_prints_a_script_that_runs(tmp_path):
     done = run_cli("--style", "numpy")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == generate(State(), "numpy")
+    assert done.stdout == generate(TUTORIAL, "numpy")
     script = tmp_path / "rnn.py"
     script.write_text(done.stdout)
     ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
