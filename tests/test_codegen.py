@@ -298,15 +298,15 @@ def test_a_chaotic_network_is_checked_step_by_step():
 def test_large_networks_generate_quickly():
     state = state_from_dict({"n_neurons": 256})
     for style in STYLES:
-        started = time.perf_counter()
+        started = time.process_time()
         source = generate(state, style)
-        assert time.perf_counter() - started < 1.0, style
+        assert time.process_time() - started < 1.0, style
         assert source.count("\n") > 256  # Wy: one row per line
     inputs = np.random.default_rng(0).normal(size=(50, 32, 8)).tolist()
     caps = state_from_dict({"inputs": inputs, "n_neurons": 256})
-    started = time.perf_counter()
+    started = time.process_time()
     source = generate(caps, "numpy")
-    assert time.perf_counter() - started < 2.0  # measured ~0.5 s: 8.8 MB, every hidden state
+    assert time.process_time() - started < 2.0  # measured ~0.5 s: 8.8 MB, every hidden state
     assert "This network is chaotic" in source
 
 
