@@ -306,7 +306,7 @@ def test_large_networks_generate_quickly():
     caps = state_from_dict({"inputs": inputs, "n_neurons": 256})
     started = time.process_time()
     source = generate(caps, "numpy")
-    assert time.process_time() - started < 2.0  # measured ~0.5 s: 8.8 MB, every hidden state
+    assert time.process_time() - started < 5.0  # 8.8 MB; 0.5 s idle, 1.3-3 s CPU on 2 busy shared cores
     assert "This network is chaotic" in source
 
 
