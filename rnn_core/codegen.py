@@ -158,9 +158,10 @@ def _header(net: _Network, style: str) -> list[str]:
         "",
         f"{STYLE_TITLES[style]}.",
         f"{T} step{'s' * (T != 1)} x {B} row{'s' * (B != 1)} x {F} feature{'s' * (F != 1)}, "
-        f"{N} neuron{'s' * (N != 1)}, {act}, {heads}; the page's weights (seed {state.seed} unless set).",
+        f"{N} neuron{'s' * (N != 1)}, {act}, {heads}.",
         f"    y_t = {act}(y_(t-1) @ Wy + X_t @ Wx + b), with y_(-1) = 0 (so y0 has no Wy term)",
         "    out_t = y_t @ Wo_t + bo_t" + ("  (one Wo, bo for every step)" if state.shared_output else ""),
+        f"The weights are the page's, exactly (seed {state.seed} unless set explicitly).",
         f"Needs {REQUIRES[style]}. It prints the tutorial's printout, then checks every number against",
         'the page and prints "matches the page".',
         '"""',
@@ -248,11 +249,11 @@ def _free_check() -> list[str]:
 
 def _chaos_comment(net: _Network) -> list[str]:
     return [
-        f"# This network is chaotic: one rounding (1e-16) changed in Wx and Wy grows to {_times(net.chaos)}",
-        "# times the tolerance by the last step. Run freely, another library's numbers (another",
-        "# summation order) drift away from the page's, and that is not an error. So each step is",
-        "# checked from the page's own y_(t-1), as the page's cross-check does:",
-        "# act(expected_hidden[t-1] @ Wy + X_t @ Wx + b).",
+        "# Rounding differences grow at every step in this network: one rounding (1e-16) changed in Wx",
+        f"# and Wy becomes {_times(net.chaos)} times the tolerance by the last step (over {CHAOS_MARGIN:g}).",
+        "# Run freely, another library's numbers (another summation order) may drift from the page's,",
+        "# and that is not an error. So each step is checked from the page's own y_(t-1), as the page's",
+        "# cross-check does: act(expected_hidden[t-1] @ Wy + X_t @ Wx + b).",
     ]
 
 
@@ -274,9 +275,6 @@ def _stepwise_check() -> list[str]:
     ]
 
 
-# ---- numpy -----------------------------------------------------------------------------------
-
-
 def _head(net: _Network, y: str) -> str:
     """out_t for step t as a numpy expression of y_t."""
     return f"{y} @ Wo + bo[0]" if net.state.shared_output else f"{y} @ Wo[t] + bo[t]"
@@ -287,6 +285,9 @@ def _check(net: _Network, stepwise: list[str]) -> list[str]:
     if not net.chaotic:
         return _free_check()
     return [*_chaos_comment(net), *stepwise, *_stepwise_check()]
+
+
+# ---- numpy -----------------------------------------------------------------------------------
 
 
 def _numpy(net: _Network) -> list[str]:
