@@ -41,6 +41,7 @@ def export_images(state: State, engine: str, out: str, formats: list[str], slide
     from . import export, figures
 
     browser = export.find_browser()  # before the 5 s TensorFlow start: fail fast without Chromium
+    export.real_directory(out)  # and without a real directory to write into (made if missing)
     trace = compute_trace(state, engine)
     style = figures.SLIDE if slide else figures.SCREEN
     charts = figures.page_figures(trace.hidden, trace.outputs, style)
@@ -66,7 +67,10 @@ def export_images(state: State, engine: str, out: str, formats: list[str], slide
 
 def run(args: argparse.Namespace) -> int:
     """Exit 2: a bad state or no browser (nothing was written); 1: the engine or the export failed."""
-    if Path(args.out).exists() and not Path(args.out).is_dir():
+    out = Path(args.out)
+    if out.is_symlink():
+        return fail(f"--out: {args.out} is a symbolic link; give the real directory")
+    if out.exists() and not out.is_dir():
         return fail(f"--out: {args.out} exists and is not a directory")
     try:
         state = read_state(args.state)
