@@ -34,7 +34,7 @@ PUBLIC = {
     "browser.gatherUsageStats": False,
     "runner.postScriptGC": False,
     "server.allowedHosts": ["localhost", "127.0.0.1", "::1"],
-    "server.maxWidgetStateSize": 1,
+    "server.maxWidgetStateSize": 2,
     "server.enableAgentApi": False,
     "client.allowedOrigins": [],
 }

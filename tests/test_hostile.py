@@ -39,7 +39,8 @@ QUERY_STRING_LIMIT = 524_288  # Streamlit's CLIENT_STATE_QUERY_STRING_MAX_LENGTH
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Server:
-    with streamlit_server(tmp_path_factory.mktemp("hostile")) as running:
+    env = {"STREAMLIT_LOGGER_ENABLE_RICH": "false"}  # plain tracebacks in the log, for last_traceback
+    with streamlit_server(tmp_path_factory.mktemp("hostile"), env=env) as running:
         yield running
 
 
@@ -49,15 +50,20 @@ def rss_mb(pid: int) -> float:
     return int(re.search(r"^VmRSS:\s+(\d+) kB", text, re.M).group(1)) / 1024
 
 
-def run(server: Server, attack: Callable[[Session], Awaitable[RunResult]], query_string: str = ""):
-    """Open the page, apply `attack` (which sends something and returns its run), then rerun plainly.
-    Returns (the attack's run, the rerun after it, the session)."""
+def run(server: Server, attack: Callable[[Session], Awaitable[RunResult]] | None, query_string: str = ""):
+    """Open the page (with `query_string`), apply `attack` (which sends something and returns its
+    run; None: the hostile part is the query string, and the first run is the attacked one), then
+    rerun plainly. Returns (the attacked run, the rerun after it, the session, its charts, its
+    tables' row counts)."""
 
     async def scenario():
         async with Session(server.url, query_string=query_string, timeout=RUN_TIMEOUT_S) as session:
             opened = await session.run()
-            assert opened.exceptions == [], opened.exceptions
-            attacked = await attack(session)
+            if attack is None:
+                attacked = opened
+            else:
+                assert opened.exceptions == [], opened.exceptions
+                attacked = await attack(session)
             specs = session.plotly_specs()
             tables = session.table_rows()
             after = await session.run()  # the session keeps answering
@@ -66,9 +72,22 @@ def run(server: Server, attack: Callable[[Session], Awaitable[RunResult]], query
     return asyncio.run(asyncio.wait_for(scenario(), 3 * RUN_TIMEOUT_S))
 
 
-def assert_survived(attacked: RunResult, after: RunResult) -> None:
-    assert attacked.exceptions == [], f"an exception element: {attacked.exceptions}"
-    assert after.exceptions == [], f"the next run raised: {after.exceptions}"
+def last_traceback(server: Server) -> str:
+    """The server log's last traceback, in one line (the page shows visitors no details)."""
+    log = server.log()
+    start = log.rfind("Traceback (most recent call last)")
+    if start < 0:
+        return "no traceback in the server log"
+    lines = [line.strip() for line in log[start:].splitlines()[1:40] if line.strip()]
+    frames = [line for line in lines if line.startswith('File "') and "/site-packages/" not in line]
+    error = next((line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b", line)), "")
+    return " / ".join([*frames[-2:], error])
+
+
+def assert_survived(attacked: RunResult, after: RunResult, server: Server | None = None) -> None:
+    detail = f" (server log: {last_traceback(server)})" if server is not None else ""
+    assert attacked.exceptions == [], f"an exception element{detail}"
+    assert after.exceptions == [], f"the next run raised{detail}"
     assert after.status in (0, 5), after.status  # FINISHED_SUCCESSFULLY (or a fragment's)
 
 
@@ -133,7 +152,7 @@ def test_1500_added_rows_are_refused_past_the_cap(server):
     attacked, after, _session, specs, tables = run(
         server, lambda s: send_editor_state(s, {"edited_rows": {}, "added_rows": added, "deleted_rows": []})
     )
-    assert_survived(attacked, after)
+    assert_survived(attacked, after, server)
     assert_noticed(attacked, f"{MAX_ROWS} rows")
     assert tables and max(tables) <= MAX_ROWS, f"a table of {max(tables)} rows"
     assert max(hidden_heatmap_rows(specs), default=0) <= MAX_ROWS
@@ -145,7 +164,7 @@ def test_deleting_every_row_keeps_one(server):
         server,
         lambda s: send_editor_state(s, {"edited_rows": {}, "added_rows": [], "deleted_rows": [0, 1, 2]}),
     )
-    assert_survived(attacked, after)
+    assert_survived(attacked, after, server)
     assert_noticed(attacked, "at least one row")
     assert tables and min(tables) >= 1
 
@@ -167,7 +186,7 @@ def test_hostile_cell_edits_get_a_notice(server, edited_rows):
         server,
         lambda s: send_editor_state(s, {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}),
     )
-    assert_survived(attacked, after)
+    assert_survived(attacked, after, server)
     assert attacked.notices, "a refused edit says so"
 
 
@@ -189,7 +208,7 @@ def test_picks_outside_the_options_are_harmless(server, key, value):
         return await session.run()
 
     attacked, after, _, specs, _ = run(server, attack)
-    assert_survived(attacked, after)
+    assert_survived(attacked, after, server)
     assert max(hidden_heatmap_rows(specs), default=0) <= MAX_ROWS
 
 
@@ -228,7 +247,7 @@ def test_values_of_the_wrong_kind_or_size_are_refused(server, key, proto):
         return await session.run()
 
     attacked, after, _, specs, tables = run(server, attack)
-    assert_survived(attacked, after)
+    assert_survived(attacked, after, server)
     assert max(hidden_heatmap_rows(specs), default=0) <= MAX_ROWS
     assert not tables or max(tables) <= MAX_ROWS
 
@@ -253,7 +272,7 @@ def test_chart_selections_with_hostile_coordinates_are_harmless(server, points):
         return await session.run()
 
     attacked, after, *_ = run(server, attack)
-    assert_survived(attacked, after)
+    assert_survived(attacked, after, server)
 
 
 # ---- links, uploads ------------------------------------------------------------------------------------
@@ -282,19 +301,15 @@ def assert_no_markup_from(result: RunResult, text: str) -> None:
 @pytest.mark.parametrize("text", MARKDOWN_INJECTIONS)
 def test_links_carrying_markdown_show_it_as_text(server, text):
     token = link_token({text: 1, "n_neurons": 4})  # an unknown key: the notice names it
-
-    async def attack(session: Session) -> RunResult:
-        return await session.run()
-
-    attacked, after, *_ = run(server, attack, query_string=f"s={token}")
-    assert_survived(attacked, after)
+    attacked, after, *_ = run(server, None, query_string=f"s={token}")
+    assert_survived(attacked, after, server)
     assert_noticed(attacked, "link")
     assert_no_markup_from(attacked, text)
 
 
 def test_a_query_string_over_streamlits_limit_is_harmless(server):
-    attacked, after, *_ = run(server, lambda s: s.run(), query_string="s=" + "A" * (QUERY_STRING_LIMIT + 10))
-    assert_survived(attacked, after)
+    attacked, after, *_ = run(server, None, query_string="s=" + "A" * (QUERY_STRING_LIMIT + 10))
+    assert_survived(attacked, after, server)
 
 
 @pytest.mark.parametrize(
@@ -316,6 +331,6 @@ def test_hostile_uploads_get_a_notice(server, name, data):
         return await session.run()
 
     attacked, after, *_ = run(server, attack)
-    assert_survived(attacked, after)
+    assert_survived(attacked, after, server)
     assert_noticed(attacked)
     assert_no_markup_from(attacked, name)
