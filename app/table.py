@@ -17,6 +17,8 @@ import pandas as pd
 
 from rnn_core.config import LIMITS, MAX_ABS_INPUT
 
+from .hardening import UNREADABLE_KEY
+
 
 def column_name(step: int, feature: int) -> str:
     return f"X{step}[{feature}]"
@@ -202,6 +204,9 @@ def check_editor_state(base: pd.DataFrame, state: object, max_rows: int = MAX_RO
         return EditorCheck(_renamed(frame, columns), notes.lines(), reset=bool(notes.kinds))
     if not isinstance(state, Mapping):
         notes.add("The table's edits were not understood and were dropped", "")
+        return EditorCheck(_renamed(frame, columns), notes.lines(), reset=True)
+    if UNREADABLE_KEY in state:  # Streamlit could not read it (app/hardening.py): nothing of it is used
+        notes.add("The table's edits could not be read and were dropped", "")
         return EditorCheck(_renamed(frame, columns), notes.lines(), reset=True)
     unexpected = [k for k in islice(state, 10) if k not in ("edited_rows", "added_rows", "deleted_rows")]
     if unexpected:

@@ -334,3 +334,58 @@ def test_hostile_uploads_get_a_notice(server, name, data):
     assert_survived(attacked, after, server)
     assert_noticed(attacked)
     assert_no_markup_from(attacked, name)
+
+
+# ---- the editor check as docs/SECURITY.md tells the page to wire it, on a real server ------------
+
+WIRED_PAGE = """
+import streamlit as st
+from app import hardening, table
+from app.text import plain
+from rnn_core.params import tutorial_inputs
+
+hardening.install()
+ss = st.session_state
+ss.setdefault("base", table.inputs_to_frame(tutorial_inputs()))
+ss.setdefault("version", 0)
+key = f"inputs_editor_{ss['version']}"
+check = table.check_editor_state(ss["base"], table.read_editor_state(ss, key))
+if check.reset:
+    ss["base"], ss["version"] = check.frame, ss["version"] + 1
+    key = f"inputs_editor_{ss['version']}"
+for message in check.messages:
+    st.warning(plain(message))
+edited = st.data_editor(ss["base"], key=key)
+edited, more = table.bound_rows(edited)
+st.write(f"rows: {len(edited)}")
+"""
+
+
+def test_the_documented_editor_wiring_holds_on_a_real_server(tmp_path):
+    """check_editor_state before st.data_editor, a new key on reset: Streamlit never applies the state."""
+    script = tmp_path / "wired.py"
+    script.write_text(WIRED_PAGE)
+    added = [{"_index": f"x{i}", "X0[0]": "1"} for i in range(1500)]
+    hostile = [
+        {"edited_rows": {}, "added_rows": added, "deleted_rows": []},
+        {"edited_rows": {"999": {"X0[0]": "1"}}, "added_rows": [], "deleted_rows": []},
+        {"edited_rows": {"1.5": {"X0[0]": "1"}}, "added_rows": [], "deleted_rows": []},
+        {"edited_rows": {}, "added_rows": [], "deleted_rows": list(range(40))},
+    ]
+
+    async def scenario(url: str) -> list[tuple[RunResult, list[int]]]:
+        seen = []
+        async with Session(url, timeout=RUN_TIMEOUT_S) as session:
+            await session.run()
+            for editor_state in hostile:
+                result = await send_editor_state(session, editor_state)
+                seen.append((result, session.table_rows()))
+        return seen
+
+    env = {"STREAMLIT_LOGGER_ENABLE_RICH": "false"}
+    with streamlit_server(tmp_path, script=str(script), env=env) as server:
+        results = asyncio.run(scenario(server.url))
+        for (result, rows), editor_state in zip(results, hostile, strict=True):
+            assert result.exceptions == [], (editor_state, last_traceback(server))
+            assert result.notices, editor_state
+            assert rows and 1 <= max(rows) <= MAX_ROWS, rows

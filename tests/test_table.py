@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -288,3 +289,24 @@ def test_hostile_edit_states_never_raise(edited_rows):
     frame = apply_edits(base, {"edited_rows": edited_rows})
     assert frame.shape == base.shape
     parse_frame(frame, 3, 2)
+
+
+def test_a_state_streamlit_cannot_read_is_refused_after_hardening():
+    """app/hardening.py: Streamlit's own deserializer raises on a row key that is not a number; once
+    installed it returns a marked empty state instead, which the check refuses with a message."""
+    from streamlit.elements.widgets.data_editor import DataEditorSerde
+
+    from app import hardening
+
+    raw = json.dumps({"edited_rows": {"1.5": {"X0[0]": "1"}}})
+    if not getattr(DataEditorSerde.deserialize, "_rnn_hardened", False):  # Streamlit's own, unpatched
+        with pytest.raises(ValueError):
+            DataEditorSerde().deserialize(raw)
+    hardening.install()
+    hardening.install()  # idempotent
+    for bad in (raw, "[]", "5", '{"edited_rows": []}'):
+        state = DataEditorSerde().deserialize(bad)
+        check = check_editor_state(tutorial_table(), state)
+        assert check.reset and any("could not be read" in m for m in check.messages), bad
+    good = DataEditorSerde().deserialize(json.dumps({"edited_rows": {"1": {"X0[0]": "7"}}}))
+    assert check_editor_state(tutorial_table(), good).frame.loc["row 1", "X0[0]"] == "7"
