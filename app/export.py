@@ -250,8 +250,8 @@ def _browser_cleanup() -> Iterator[list[int]]:
 
 
 def _children() -> dict[int, str]:
-    """This process's child processes, {pid: command line} (Linux /proc; empty elsewhere)."""
-    me, found = os.getpid(), {}
+    """Every process below this one, {pid: command line} (Linux /proc; empty elsewhere)."""
+    parents: dict[int, list[tuple[int, str]]] = {}
     with contextlib.suppress(OSError):
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
@@ -259,11 +259,16 @@ def _children() -> dict[int, str]:
             try:
                 with open(f"/proc/{entry.name}/stat", "rb") as f:
                     ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-                if ppid == me:
-                    with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                        found[int(entry.name)] = f.read().replace(b"\0", b" ").decode(errors="replace")
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    command = f.read().replace(b"\0", b" ").decode(errors="replace")
             except (OSError, ValueError, IndexError):
                 continue
+            parents.setdefault(ppid, []).append((int(entry.name), command))
+    found, todo = {}, [os.getpid()]
+    while todo:
+        for pid, command in parents.get(todo.pop(), []):
+            found[pid] = command
+            todo.append(pid)
     return found
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -75,6 +76,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         state = read_state(args.state)
         export_images(state, args.engine, args.out, args.formats, args.slide)
+    except KeyboardInterrupt:
+        # Ctrl-C: the browser is killed (export._browser_cleanup), but a Chromium process that lost
+        # its parent can keep a pipe open that one of choreographer's non-daemon threads reads, and
+        # the interpreter would wait for that thread at exit. Leave without waiting.
+        print("interrupted", file=sys.stderr, flush=True)
+        with contextlib.suppress(BrokenPipeError):
+            sys.stdout.flush()
+        os._exit(130)
     except StateError as err:
         return fail(str(err))
     except RuntimeError as err:  # BrowserNotFound, EngineError, ExportError: one line each

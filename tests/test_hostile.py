@@ -313,15 +313,15 @@ def test_a_query_string_over_streamlits_limit_is_harmless(server):
 
 
 @pytest.mark.parametrize(
-    "name, data",
+    "name, data, noticed",
     [
-        ("tool.exe", b"MZ\x90\x00 not a state"),
-        ("[Log in again](https://evil.example).json", b'{"n_neurons": 999}'),
-        ("state.json", b"\xff\xfe\x00 binary"),
+        ("tool.exe", b"MZ\x90\x00 not a state", False),  # refused by Streamlit's type check: ignored is fine
+        ("[Log in again](https://evil.example).json", b'{"n_neurons": 999}', True),
+        ("state.json", b"\xff\xfe\x00 binary", True),
     ],
     ids=["exe", "markdown-name", "binary"],
 )
-def test_hostile_uploads_get_a_notice(server, name, data):
+def test_hostile_uploads_get_a_notice(server, name, data, noticed):
     async def attack(session: Session) -> RunResult:
         try:
             session.upload("state_file", name, data)
@@ -332,7 +332,8 @@ def test_hostile_uploads_get_a_notice(server, name, data):
 
     attacked, after, *_ = run(server, attack)
     assert_survived(attacked, after, server)
-    assert_noticed(attacked)
+    if noticed:
+        assert_noticed(attacked)
     assert_no_markup_from(attacked, name)
 
 
