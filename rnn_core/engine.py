@@ -296,6 +296,7 @@ class Engine:
 
     def stop(self) -> None:
         """Stop the worker (and cancel the jobs); the next call starts a new one."""
+        self._fail_jobs(None, "the TensorFlow worker was stopped")  # first: the job driver then rests
         with self._life:
             self._stopped = True
             worker, spawning, supervisor = self._worker, self._spawning, self._supervisor
@@ -308,7 +309,6 @@ class Engine:
             supervisor.join(timeout=10)
         if worker is not None:
             worker.conn.close()
-        self._fail_jobs(None, "the TensorFlow worker was stopped")
 
     def _ensure_supervisor(self) -> None:
         """Under self._life: make sure a supervisor thread is starting or watching a worker."""
@@ -650,6 +650,8 @@ class Engine:
             self._run_slice(job)
 
     def _run_slice(self, job: _Job) -> None:
+        if job.done and job.worker is None:  # failed or stopped since it was picked
+            return
         try:
             worker = self._await_worker(time.monotonic() + self.queue_timeout, [])
         except EngineError as err:
