@@ -13,7 +13,8 @@ import streamlit as st
 from app import figures
 from app.table import printout_frame, printout_lines
 from rnn_core import reference, tf_model  # imports TensorFlow into this process
-from rnn_core.config import ACTIVATIONS, LIMITS
+from rnn_core.activations import NAMES as ACTIVATIONS
+from rnn_core.config import LIMITS
 from rnn_core.state import SEED_MAX, State
 
 st.set_page_config(page_title="RNN, TensorFlow in-process (baseline)", layout="wide")

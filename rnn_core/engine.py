@@ -84,6 +84,11 @@ class Reply(Generic[T]):
     value: T
     notices: tuple[str, ...] = ()
 
+    def take(self, notices: list[str]) -> T:
+        """The value, after adding the notices to the caller's list."""
+        notices.extend(self.notices)
+        return self.value
+
 
 @dataclass(frozen=True)
 class JobStatus:
@@ -657,7 +662,8 @@ class Engine:
         except EngineError as err:
             self._finish_job(job, error=str(err))
             return
-        ticket = self._turns.acquire(BACKGROUND, None)
+        ticket = self._turns.acquire(BACKGROUND, None)  # no timeout: a turn always comes
+        assert ticket is not None
         try:
             if job.cancelled:
                 if job.worker is not None and job.worker is worker:

@@ -6,13 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .activations import ACTIVATIONS
 from .params import Weights
-
-ACTIVATION_FUNCTIONS = {
-    "tanh": np.tanh,
-    "relu": lambda z: np.maximum(z, 0.0),
-    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # = 1/(1+e^-z), without overflow
-}
 
 
 @dataclass(frozen=True)
@@ -33,7 +28,7 @@ class Trace:
 
 def forward(X: np.ndarray, weights: Weights, activation: str = "tanh") -> Trace:
     """Run y_t = act(y_{t-1}·Wy + X_t·Wx + b), with y_{-1} = 0, and out_t = y_t·Wo_t + bo_t."""
-    act = ACTIVATION_FUNCTIONS[activation]
+    act = ACTIVATIONS[activation].f
     T, B, _ = X.shape  # (T, B, F)
     N = weights.Wy.shape[0]
     Wo, bo = weights.output_heads(T)  # (T, N), (T,)
@@ -62,7 +57,7 @@ def one_step(
     chaotic (rounding differences of 1e-16 can grow several-fold per step at large sizes).
     """
     z = hidden_prev @ weights.Wy + X @ weights.Wx + weights.b  # (T, B, N)
-    return z, ACTIVATION_FUNCTIONS[activation](z)
+    return z, ACTIVATIONS[activation].f(z)
 
 
 def previous_states(hidden: np.ndarray) -> np.ndarray:

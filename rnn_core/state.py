@@ -1,50 +1,60 @@
 """One JSON state: the share link, the export file and the test fixture at once.
 
-Version 1 keys (all optional; missing keys take the tutorial's defaults):
-  inputs [step][row][feature], n_neurons, seed, activation, shared_output, weight_scale,
-  weights {Wx, Wy, b, Wo, bo} (any subset; explicit weights win over the seed),
-  view {step, row, neuron, present} (what the page shows; ignored by the computation).
+The state is described once, by the fields of `State` and the `Spec` in each field's metadata: how the
+field is read from JSON (and validated), written back, whether it changes the computed numbers (then
+it is part of the cache key), whether the share link carries it, whether a page widget holds it under
+the same name, and the format version that introduced it. Validation, to_dict, the link codec, the
+cache key and the page's widgets are all derived from that description: adding a field is one entry
+here plus its widget.
+
+Version 1 keys: inputs, n_neurons, seed, activation, shared_output, weight_scale, weights, view.
+Version 2 adds: targets, training. A state is written in the lowest version that holds it, so a
+version 1 reader still opens everything a version 1 state could say; both versions load.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 import zlib
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
 from .config import (
-    ACTIVATIONS,
-    LIMITS,
     MAX_ABS_INPUT,
+    MAX_ABS_TARGET,
     MAX_ABS_WEIGHT,
+    SEED_MAX,
     TUTORIAL_N_NEURONS,
     TUTORIAL_SEED,
-    ConfigError,
     RNNConfig,
+    StateError,
+    check_activation,
     check_size,
+    check_weight_scale,
+    short,
 )
 from .params import Weights, init_weights, tutorial_inputs
 
-VERSION = 1
-SEED_MAX = 2**32 - 1
+__all__ = ["SEED_MAX", "State", "StateError", "TrainingSettings", "View"]
+
+VERSION = 2  # the newest version this app reads and writes
+VERSIONS = (1, 2)
 MAX_STATE_CHARS = 4_000_000  # dump_state at the caps with explicit weights: 2.7 MB typical, 3.2 MB worst
 MAX_LINK_CHARS = 200_000
 WEIGHT_NAMES = ("Wx", "Wy", "b", "Wo", "bo")
-KNOWN_KEYS = {"version", "inputs", "n_neurons", "seed", "activation", "shared_output"}
-KNOWN_KEYS |= {"weight_scale", "weights", "view"}
+OPTIMIZERS = ("adam", "sgd")
+MAX_TRAIN_STEPS = 100_000
+LR_RANGE = (0.0, 100.0)  # lr > 0 and ≤ 100
 
 
-class StateError(ValueError):
-    """A state that cannot be loaded; the message names the field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
+# ---- the parts of a state that are objects of their own -----------------------------------------
 
 
 @dataclass(frozen=True)
@@ -58,15 +68,250 @@ class View:
 
 
 @dataclass(frozen=True)
+class TrainingSettings:
+    """How to train: the optimizer and its learning rate, clipping, frozen weights, when to stop."""
+
+    optimizer: str = "adam"
+    lr: float = 0.01
+    clip: float | None = None  # clip by global norm before the update; None: no clipping
+    freeze: tuple[str, ...] = ()  # weight names that never change
+    steps: int = 500  # the step budget of one run
+    stop_loss: float | None = None  # stop once the loss is at or below this
+
+    def to_dict(self) -> dict:
+        return {
+            "optimizer": self.optimizer,
+            "lr": self.lr,
+            "clip": self.clip,
+            "freeze": list(self.freeze),
+            "steps": self.steps,
+            "stop_loss": self.stop_loss,
+        }
+
+
+# ---- the description: one Spec per field ------------------------------------------------------------
+
+Parsed = dict[str, Any]  # the fields read so far (in field order): later fields may depend on them
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one field of the state is read, written, keyed and linked."""
+
+    parse: Callable[[object, Parsed], Any]  # JSON value -> value; raises StateError naming the field
+    dump: Callable[[Any], Any]  # value -> JSON value
+    numbers: bool = True  # changes the computed numbers: part of the cache key
+    link: bool = True  # carried by the share link
+    widget: bool = False  # a page widget holds it under the session key of the same name
+    since: int = 1  # the format version that introduced it
+    is_default: Callable[[Any], bool] = lambda value: False  # left out of files and links when true
+
+
+def _spec(default: Any = MISSING, *, factory: Any = MISSING, **spec: Any) -> Any:
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata={"spec": Spec(**spec)})
+    return field(default=default, metadata={"spec": Spec(**spec)})
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+# ---- readers (JSON -> value), each naming its field ----------------------------------------------
+
+
+def _number(name: str, value: object, max_abs: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StateError(name, f"must be a number, got {type(value).__name__} {short(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise StateError(name, f"must be finite, got {value}")
+    if abs(value) > max_abs:  # before float(): a huge JSON integer does not fit in a float
+        raise StateError(name, f"magnitude must be at most {max_abs:g}, got {short(value)}")
+    return float(value)
+
+
+def _check_nested(name: str, value: object, shape: tuple[int, ...], max_abs: float) -> None:
+    if not shape:
+        _number(name, value, max_abs)
+        return
+    if not isinstance(value, list):
+        raise StateError(name, f"must be a list of {shape[0]}, got {type(value).__name__}")
+    if len(value) != shape[0]:
+        raise StateError(name, f"must have length {shape[0]}, got {len(value)}")
+    for i, item in enumerate(value):
+        _check_nested(f"{name}[{i}]", item, shape[1:], max_abs)
+
+
+def _array(name: str, value: object, shape: tuple[int, ...], max_abs: float) -> np.ndarray:
+    """A nested list of exactly `shape`, numbers only, as float64."""
+    _check_nested(name, value, shape, max_abs)
+    return np.asarray(value, dtype=np.float64).reshape(shape)
+
+
+def _int(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise StateError(name, f"must be a whole number from {lo} to {hi}, got {short(value)}")
+    return value
+
+
+def _bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise StateError(name, f"must be true or false, got {short(value)}")
+    return value
+
+
+def _object(name: str, value: object, known: tuple[str, ...]) -> dict:
+    if not isinstance(value, dict):
+        raise StateError(name, f"must be an object with some of {', '.join(known)}")
+    unknown = sorted(set(value) - set(known), key=str)
+    if unknown:
+        raise StateError(name, f"unknown key {short(unknown[0])}; known: {', '.join(known)}")
+    return value
+
+
+def read_inputs(value: object, parsed: Parsed) -> np.ndarray:
+    """inputs [step][row][feature]; sizes come from the data and are checked against the limits."""
+    if not isinstance(value, list) or not value:
+        raise StateError("inputs", "must be a non-empty list of steps [step][row][feature]")
+    first = value[0]
+    B = len(first) if isinstance(first, list) else 0
+    F = len(first[0]) if B and isinstance(first[0], list) else 0
+    for size, name in ((len(value), "n_steps"), (B, "batch"), (F, "n_inputs")):
+        try:
+            check_size(name, size)
+        except StateError as err:
+            raise StateError("inputs", f"{name} {err.message}") from None
+    return _array("inputs", value, (len(value), B, F), MAX_ABS_INPUT)
+
+
+def weight_shapes(config: RNNConfig) -> dict[str, tuple[int, ...]]:
+    F, N, T = config.n_inputs, config.n_neurons, config.n_steps
+    shared = config.shared_output
+    return {
+        "Wx": (F, N),
+        "Wy": (N, N),
+        "b": (N,),
+        "Wo": (N,) if shared else (T, N),
+        "bo": (1,) if shared else (T,),
+    }
+
+
+def _sizes(parsed: Parsed) -> tuple[int, int, int, int]:
+    """(T, B, F, N) of the fields read so far."""
+    T, B, F = parsed["inputs"].shape
+    return T, B, F, parsed["n_neurons"]
+
+
+def read_weights(value: object, parsed: Parsed) -> dict[str, np.ndarray]:
+    value = _object("weights", value, WEIGHT_NAMES)
+    T, B, F, N = _sizes(parsed)
+    config = RNNConfig(n_inputs=F, n_neurons=N, n_steps=T, batch=B, shared_output=parsed["shared_output"])
+    shapes = weight_shapes(config)
+    return {name: _array(f"weights.{name}", value[name], shapes[name], MAX_ABS_WEIGHT) for name in value}
+
+
+def read_targets(value: object, parsed: Parsed) -> np.ndarray | None:
+    """targets [step][row]: one number per output; null means all zeros."""
+    if value is None:
+        return None
+    T, B, _, _ = _sizes(parsed)
+    return _array("targets", value, (T, B), MAX_ABS_TARGET)
+
+
+def read_training(value: object, parsed: Parsed) -> TrainingSettings:
+    known = tuple(f.name for f in fields(TrainingSettings))
+    value = _object("training", value, known)
+    default = TrainingSettings()
+    optimizer = value.get("optimizer", default.optimizer)
+    if optimizer not in OPTIMIZERS:
+        raise StateError(
+            "training.optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {short(optimizer)}"
+        )
+    lr = _number("training.lr", value.get("lr", default.lr), LR_RANGE[1])
+    if lr <= 0:
+        raise StateError("training.lr", f"must be above 0 and at most {LR_RANGE[1]:g}, got {short(lr)}")
+    clip = value.get("clip")
+    if clip is not None:
+        clip = _number("training.clip", clip, 1e6)
+        if clip <= 0:
+            raise StateError("training.clip", f"must be above 0 (or null: no clipping), got {short(clip)}")
+    freeze = value.get("freeze", [])
+    if not isinstance(freeze, list) or any(name not in WEIGHT_NAMES for name in freeze):
+        raise StateError("training.freeze", f"must be a list of some of {', '.join(WEIGHT_NAMES)}")
+    steps = _int("training.steps", value.get("steps", default.steps), 1, MAX_TRAIN_STEPS)
+    stop_loss = value.get("stop_loss")
+    if stop_loss is not None:
+        stop_loss = _number("training.stop_loss", stop_loss, 1e12)
+    return TrainingSettings(optimizer, lr, clip, tuple(dict.fromkeys(freeze)), steps, stop_loss)
+
+
+def read_view(value: object, parsed: Parsed) -> View:
+    value = _object("view", value, ("step", "row", "neuron", "present"))
+    T, B, _, N = _sizes(parsed)
+    return View(
+        step=_int("view.step", value.get("step", 0), 0, T - 1),
+        row=_int("view.row", value.get("row", 0), 0, B - 1),
+        neuron=_int("view.neuron", value.get("neuron", 0), 0, N - 1),
+        present=_bool("view.present", value.get("present", False)),
+    )
+
+
+def _plain(array: np.ndarray) -> list:
+    """Numbers as JSON likes them: whole floats as ints (shorter links), the rest exact."""
+    flat = [int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x) for x in array.ravel()]
+    return np.array(flat, dtype=object).reshape(array.shape).tolist()
+
+
+# ---- the state ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
 class State:
-    inputs: np.ndarray = field(default_factory=tutorial_inputs)  # (T, B, F)
-    n_neurons: int = TUTORIAL_N_NEURONS
-    seed: int = TUTORIAL_SEED
-    activation: str = "tanh"
-    shared_output: bool = False
-    weight_scale: float = 1.0
-    weights: dict[str, np.ndarray] = field(default_factory=dict)  # explicit ones only
-    view: View = field(default_factory=View)
+    """Everything that defines what the page shows. Each field's Spec says how it is read and written."""
+
+    inputs: np.ndarray = _spec(factory=tutorial_inputs, parse=read_inputs, dump=_plain)  # (T, B, F)
+    n_neurons: int = _spec(
+        TUTORIAL_N_NEURONS, parse=lambda v, p: check_size("n_neurons", v), dump=_identity, widget=True
+    )
+    seed: int = _spec(
+        TUTORIAL_SEED, parse=lambda v, p: _int("seed", v, 0, SEED_MAX), dump=_identity, widget=True
+    )
+    activation: str = _spec("tanh", parse=lambda v, p: check_activation(v), dump=_identity, widget=True)
+    shared_output: bool = _spec(
+        False, parse=lambda v, p: _bool("shared_output", v), dump=_identity, widget=True
+    )
+    weight_scale: float = _spec(1.0, parse=lambda v, p: check_weight_scale(v), dump=_identity, widget=True)
+    # explicit weights only (the rest come from the seed)
+    weights: dict[str, np.ndarray] = _spec(
+        factory=dict,
+        parse=read_weights,
+        dump=lambda w: {name: _plain(array) for name, array in w.items()},
+        is_default=lambda w: not w,
+    )
+    targets: np.ndarray | None = _spec(  # (T, B); None: all zeros
+        None,
+        parse=read_targets,
+        dump=lambda t: None if t is None else _plain(t),
+        is_default=lambda t: t is None,
+        since=2,
+    )
+    training: TrainingSettings = _spec(
+        factory=TrainingSettings,
+        parse=read_training,
+        dump=TrainingSettings.to_dict,
+        is_default=lambda t: t == TrainingSettings(),
+        numbers=False,
+        since=2,
+    )
+    view: View = _spec(
+        factory=View,
+        parse=read_view,
+        dump=lambda v: vars(v).copy(),
+        is_default=lambda v: v == View(),
+        numbers=False,
+    )
 
     @property
     def config(self) -> RNNConfig:
@@ -86,12 +331,23 @@ class State:
         seeded = init_weights(self.config, self.seed)
         return replace(seeded, **self.weights)
 
-    def with_changes(self, **changes) -> State:
+    def resolved_targets(self) -> np.ndarray:
+        """(T, B) targets: the explicit ones, or zeros."""
+        T, B, _ = self.inputs.shape
+        return np.zeros((T, B)) if self.targets is None else self.targets
+
+    def with_changes(self, **changes: Any) -> State:
         return replace(self, **changes)
 
 
-def default_state() -> State:
-    return State()
+def specs() -> dict[str, Spec]:
+    """Every field of the state and its Spec, in the order they are read."""
+    return {f.name: f.metadata["spec"] for f in fields(State)}
+
+
+SPECS = specs()
+KNOWN_KEYS = {"version", *SPECS}
+WIDGET_FIELDS = tuple(name for name, spec in SPECS.items() if spec.widget)
 
 
 # ---- loading ---------------------------------------------------------------------------------
@@ -109,179 +365,48 @@ def parse_json(text: str | bytes) -> object:
         raise StateError("json", "nested too deeply") from None
 
 
-def _number(name: str, value: object, max_abs: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StateError(name, f"must be a number, got {type(value).__name__} {_short(value)}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise StateError(name, f"must be finite, got {value}")
-    if abs(value) > max_abs:  # before float(): a huge JSON integer does not fit in a float
-        raise StateError(name, f"magnitude must be at most {max_abs:g}, got {_short(value)}")
-    return float(value)
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _array(name: str, value: object, shape: tuple[int, ...], max_abs: float) -> np.ndarray:
-    """A nested list of exactly `shape`, numbers only, as float64."""
-    _check_nested(name, value, shape, max_abs)
-    return np.asarray(value, dtype=np.float64).reshape(shape)
-
-
-def _check_nested(name: str, value: object, shape: tuple[int, ...], max_abs: float = MAX_ABS_WEIGHT):
-    if not shape:
-        _number(name, value, max_abs)
-        return
-    if not isinstance(value, list):
-        raise StateError(name, f"must be a list of {shape[0]}, got {type(value).__name__}")
-    if len(value) != shape[0]:
-        raise StateError(name, f"must have length {shape[0]}, got {len(value)}")
-    for i, item in enumerate(value):
-        _check_nested(f"{name}[{i}]", item, shape[1:], max_abs)
-
-
-def _inputs(value: object) -> np.ndarray:
-    """inputs [step][row][feature]; sizes come from the data and are checked against the limits."""
-    if not isinstance(value, list) or not value:
-        raise StateError("inputs", "must be a non-empty list of steps [step][row][feature]")
-    T = len(value)
-    first = value[0]
-    B = len(first) if isinstance(first, list) else 0
-    F = len(first[0]) if B and isinstance(first[0], list) else 0
-    for size, name in ((T, "n_steps"), (B, "batch"), (F, "n_inputs")):
-        lo, hi = LIMITS[name]
-        if not lo <= size <= hi:
-            raise StateError("inputs", f"{name} must be between {lo} and {hi}, got {size}")
-    _check_nested("inputs", value, (T, B, F), MAX_ABS_INPUT)
-    return np.asarray(value, dtype=np.float64)
-
-
-def _int_field(data: dict, name: str, default: int, lo: int, hi: int) -> int:
-    value = data.get(name, default)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise StateError(name, f"must be a whole number from {lo} to {hi}, got {_short(value)}")
-    return value
-
-
-def _bool_field(data: dict, name: str, default: bool) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        raise StateError(name, f"must be true or false, got {_short(value)}")
-    return value
-
-
-def weight_shapes(config: RNNConfig) -> dict[str, tuple[int, ...]]:
-    F, N, T = config.n_inputs, config.n_neurons, config.n_steps
-    shared = config.shared_output
-    return {
-        "Wx": (F, N),
-        "Wy": (N, N),
-        "b": (N,),
-        "Wo": (N,) if shared else (T, N),
-        "bo": (1,) if shared else (T,),
-    }
-
-
-def _weights(value: object, config: RNNConfig) -> dict[str, np.ndarray]:
-    if not isinstance(value, dict):
-        raise StateError("weights", "must be an object with some of Wx, Wy, b, Wo, bo")
-    unknown = sorted(set(value) - set(WEIGHT_NAMES))
-    if unknown:
-        raise StateError("weights", f"unknown key {unknown[0]!r}; known: {', '.join(WEIGHT_NAMES)}")
-    shapes = weight_shapes(config)
-    return {name: _array(f"weights.{name}", value[name], shapes[name], MAX_ABS_WEIGHT) for name in value}
-
-
-def _view(value: object, config: RNNConfig) -> View:
-    if not isinstance(value, dict):
-        raise StateError("view", "must be an object with step, row, neuron, present")
-    unknown = sorted(set(value) - {"step", "row", "neuron", "present"})
-    if unknown:
-        raise StateError("view", f"unknown key {unknown[0]!r}")
-    try:
-        return View(
-            step=_int_field(value, "step", 0, 0, config.n_steps - 1),
-            row=_int_field(value, "row", 0, 0, config.batch - 1),
-            neuron=_int_field(value, "neuron", 0, 0, config.n_neurons - 1),
-            present=_bool_field(value, "present", False),
-        )
-    except StateError as err:  # name it view.step, not step (inputs have steps too)
-        raise StateError(f"view.{err.field}", str(err).split(": ", 1)[1]) from None
-
-
 def state_from_dict(data: object) -> State:
     """Validate a decoded JSON object into a State, or raise StateError naming the field."""
     if not isinstance(data, dict):
         raise StateError("state", f"must be a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - KNOWN_KEYS)
+    unknown = sorted(set(data) - KNOWN_KEYS, key=str)
     if unknown:
-        raise StateError(_short(unknown[0]), f"unknown key; known keys: {', '.join(sorted(KNOWN_KEYS))}")
-    version = data.get("version", VERSION)
-    if version != VERSION or isinstance(version, bool):
-        raise StateError("version", f"unknown version {_short(version)}; this app reads version {VERSION}")
-    inputs = _inputs(data["inputs"]) if "inputs" in data else tutorial_inputs()
-    lo, hi = LIMITS["n_neurons"]
-    activation = data.get("activation", "tanh")
-    if activation not in ACTIVATIONS:
-        raise StateError("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {_short(activation)}")
-    scale = data.get("weight_scale", 1.0)
-    state = State(
-        inputs=inputs,
-        n_neurons=_int_field(data, "n_neurons", TUTORIAL_N_NEURONS, lo, hi),
-        seed=_int_field(data, "seed", TUTORIAL_SEED, 0, SEED_MAX),
-        activation=activation,
-        shared_output=_bool_field(data, "shared_output", False),
-        weight_scale=scale,
-    )
-    try:
-        config = state.config.validate()
-    except ConfigError as err:
-        raise StateError(err.field, str(err).split(": ", 1)[1]) from None
-    weights = _weights(data["weights"], config) if "weights" in data else {}
-    view = _view(data["view"], config) if "view" in data else View()
-    return replace(state, weights=weights, view=view)
+        raise StateError(short(unknown[0]), f"unknown key; known keys: {', '.join(sorted(KNOWN_KEYS))}")
+    version = data.get("version", VERSION)  # a hand-written state without one: the newest
+    if isinstance(version, bool) or version not in VERSIONS:
+        raise StateError("version", f"unknown version {short(version)}; this app reads versions 1 and 2")
+    parsed: Parsed = {}
+    for name, spec in SPECS.items():
+        if name in data:
+            if spec.since > version:
+                raise StateError(name, f"is a version {spec.since} key; the state says version {version}")
+            parsed[name] = spec.parse(data[name], parsed)
+        else:
+            parsed[name] = _default(name)
+    return State(**parsed)
+
+
+def _default(name: str) -> Any:
+    f = State.__dataclass_fields__[name]
+    return f.default_factory() if f.default_factory is not MISSING else f.default
 
 
 def load_state(text: str | bytes) -> State:
     return state_from_dict(parse_json(text))
 
 
-def validate_sizes(n_steps: int, batch: int, n_inputs: int) -> None:
-    """Raise StateError if a table size is past its limit (for the page's size controls)."""
-    for name, value in (("n_steps", n_steps), ("batch", batch), ("n_inputs", n_inputs)):
-        try:
-            check_size(name, value)
-        except ConfigError as err:
-            raise StateError(name, str(err).split(": ", 1)[1]) from None
-
-
 # ---- saving ----------------------------------------------------------------------------------
 
 
-def _plain(array: np.ndarray) -> list:
-    """Numbers as JSON likes them: whole floats as ints (shorter links), the rest exact."""
-    flat = [int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x) for x in array.ravel()]
-    return np.array(flat, dtype=object).reshape(array.shape).tolist()
-
-
 def state_to_dict(state: State, *, include_view: bool = True) -> dict:
-    data = {
-        "version": VERSION,
-        "inputs": _plain(state.inputs),
-        "n_neurons": state.n_neurons,
-        "seed": state.seed,
-        "activation": state.activation,
-        "shared_output": state.shared_output,
-        "weight_scale": state.weight_scale,
-    }
-    if state.weights:
-        data["weights"] = {name: _plain(array) for name, array in state.weights.items()}
-    if include_view and state.view != View():
-        data["view"] = vars(state.view).copy()
+    """The state as JSON values, in the lowest version that holds it; defaults of optional keys left out."""
+    data: dict[str, Any] = {"version": 1}
+    for name, spec in SPECS.items():
+        value = getattr(state, name)
+        if spec.is_default(value) or (name == "view" and not include_view):
+            continue
+        data[name] = spec.dump(value)
+        data["version"] = max(data["version"], spec.since)
     return data
 
 
@@ -289,12 +414,33 @@ def dump_state(state: State, *, indent: int | None = 2) -> str:
     return json.dumps(state_to_dict(state), indent=indent, allow_nan=False)
 
 
+def numbers_key(state: State) -> str:
+    """A key for everything that changes the computed numbers (every field whose Spec says so)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name, spec in SPECS.items():
+        if spec.numbers:
+            digest.update(name.encode())
+            _feed(digest, getattr(state, name))
+    return digest.hexdigest()
+
+
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, np.ndarray):
+        digest.update(repr(value.shape).encode() + np.ascontiguousarray(value, dtype=np.float64).tobytes())
+    elif isinstance(value, dict):
+        for key in sorted(value):
+            digest.update(repr(key).encode())
+            _feed(digest, value[key])
+    else:
+        digest.update(repr(value).encode())
+
+
 # ---- share links -----------------------------------------------------------------------------
 
 
 def encode_link(state: State) -> str:
-    """Compact JSON, deflated, base64url without padding: the `s` query parameter."""
-    data = state_to_dict(state)
+    """Compact JSON of the fields a link carries, deflated, base64url without padding: `?s=`."""
+    data = {k: v for k, v in state_to_dict(state).items() if k == "version" or SPECS[k].link}
     data["view"] = vars(state.view).copy()  # always: a link says exactly what was on screen
     text = json.dumps(data, separators=(",", ":"), allow_nan=False)
     packed = zlib.compress(text.encode(), 9)
@@ -310,10 +456,10 @@ def decode_link(token: str) -> State:
     try:
         packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         inflater = zlib.decompressobj()
-        text = inflater.decompress(packed, MAX_STATE_CHARS + 1)
-        if inflater.unconsumed_tail or len(text) > MAX_STATE_CHARS:
+        unpacked = inflater.decompress(packed, MAX_STATE_CHARS + 1)
+        if inflater.unconsumed_tail or len(unpacked) > MAX_STATE_CHARS:
             raise StateError("link", "unpacks to more than the state size limit")
-        text = text.decode("utf-8")
+        text = unpacked.decode("utf-8")
     except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError) as err:
         if isinstance(err, StateError):
             raise

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .activations import NAMES
 from .params import Weights
 from .reference import Trace
 
-ACTIVATION_INDEX = {"tanh": 0, "relu": 1, "sigmoid": 2}
+ACTIVATION_INDEX = {name: i for i, name in enumerate(NAMES)}
 FLOAT = tf.float64  # the page shows digits; float64 keeps TF and numpy equal to ~1e-15
 
 SIGNATURE = [
@@ -22,7 +23,17 @@ SIGNATURE = [
 ]
 
 
-ACTIVATION_FUNCTIONS = (tf.tanh, tf.nn.relu, tf.sigmoid)  # in ACTIVATION_INDEX order
+def tf_activation(name: str):
+    """The TensorFlow function of an activation of the registry (rnn_core.activations)."""
+    from .activations import ACTIVATIONS
+
+    fn = tf
+    for part in ACTIVATIONS[name].tf_function.split("."):
+        fn = getattr(fn, part)
+    return fn
+
+
+TF_ACTIVATIONS = tuple(tf_activation(name) for name in NAMES)  # in ACTIVATION_INDEX order
 
 
 def _recurrence(XWx_b, Wy, act):
@@ -43,7 +54,7 @@ def _recurrence(XWx_b, Wy, act):
 def _forward(X, Wx, Wy, b, Wo, bo, activation):
     XWx_b = tf.einsum("tbf,fn->tbn", X, Wx) + b  # (T, B, N): every input term at once
     # The activation is chosen once, outside the loop (a branch per step measured ~2x slower).
-    branches = [lambda act=act: _recurrence(XWx_b, Wy, act) for act in ACTIVATION_FUNCTIONS]
+    branches = [lambda act=act: _recurrence(XWx_b, Wy, act) for act in TF_ACTIVATIONS]
     pre, hidden = tf.switch_case(activation, branches)
     outputs = tf.einsum("tbn,tn->tb", hidden, Wo) + bo[:, None]  # (T, B)
     return pre, hidden, outputs

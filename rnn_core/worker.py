@@ -167,7 +167,8 @@ def serve(conn) -> None:
     """Import TensorFlow, say ready, then answer Requests until the socket closes."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _tf_model()  # the slow import happens here, once
-    ops = {**OPS, JOB_START: _jobs.start, JOB_SLICE: _jobs.slice, JOB_DROP: _jobs.drop}
+    ops: dict[str, Callable[..., Any]] = dict(OPS)
+    ops.update({JOB_START: _jobs.start, JOB_SLICE: _jobs.slice, JOB_DROP: _jobs.drop})
     conn.send(("ready", os.getpid()))
     while True:
         try:

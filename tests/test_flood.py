@@ -61,8 +61,8 @@ class Flood:
             thread.join(timeout=60)
 
 
-def test_a_small_call_is_not_refused_or_queued_behind_a_flood_of_large_ones():
-    engine = get_engine()  # the server's one worker
+def test_a_small_call_is_not_refused_or_queued_behind_a_flood_of_large_ones(own_engine):
+    engine = own_engine  # the page's engine, a worker of this test's own (tests/conftest.py)
     engine.start()
     small = State()
     X, weights = small.inputs, small.resolved_weights()
@@ -87,10 +87,11 @@ def _big():
     return big.inputs, big.resolved_weights()
 
 
-def test_a_flooded_worker_refuses_past_its_queue_and_the_page_stays_responsive():
+def test_a_flooded_worker_refuses_past_its_queue_and_the_page_stays_responsive(own_engine):
     at = new_app().run()  # another student's session, already on the page
     assert not at.exception
-    engine = get_engine()  # the server's one worker, shared with the flood
+    engine = get_engine()  # the page's one worker (this test's own), shared with the flood
+    assert engine is own_engine
     with Flood(engine) as flood:
         edit_cells(at, {0: {"X0[0]": "6"}})
     assert not at.exception

@@ -11,8 +11,9 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_core import reference, tf_model
-from rnn_core.config import ACTIVATIONS, RNNConfig
+from rnn_core import activations, reference, tf_model
+from rnn_core.activations import NAMES as ACTIVATIONS
+from rnn_core.config import RNNConfig
 from rnn_core.params import Weights, init_weights, tutorial_inputs
 from rnn_core.state import State
 
@@ -88,7 +89,7 @@ def test_trace_obeys_the_recurrence_at_the_caps(activation, shared):
     z = y_prev @ weights.Wy + X @ weights.Wx + weights.b
     bound = np.abs(y_prev) @ np.abs(weights.Wy) + np.abs(X) @ np.abs(weights.Wx) + np.abs(weights.b)
     assert np.all(np.abs(trace.pre_activation - z) <= 1e-12 * (bound + 1))
-    act = reference.ACTIVATION_FUNCTIONS[activation]
+    act = activations.get(activation).f
     assert np.all(np.abs(trace.hidden - act(trace.pre_activation)) <= 1e-12 * (np.abs(trace.hidden) + 1))
     Wo, bo = weights.output_heads(T)
     out = np.einsum("tbn,tn->tb", trace.hidden, Wo) + bo[:, None]
