@@ -17,8 +17,8 @@ time, numpy arrays both ways.
   nobody polls them for `job_idle_timeout` seconds.
 - One supervisor thread starts the worker (each attempt bounded by `start_timeout`, retried),
   waits on it (a dead worker is reaped at once) and starts a replacement. Callers never wait for a
-  start longer than their own `queue_timeout`: they get EngineBusy("…starting; try again in about
-  N s") instead.
+  start for as long as the start may take: they get EngineBusy("…starting; try again in about
+  N s") after `start_wait` (20 s) instead; a start on a loaded 2-core machine can take over 10 s.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from .reference import Trace
 CALL_TIMEOUT_S = 10.0  # one forward pass at the caps takes well under 0.1 s
 START_TIMEOUT_S = 60.0  # one start attempt (importing TensorFlow takes about 5 s, more when loaded)
 START_ATTEMPTS = 3  # then the next call tries again
+START_WAIT_S = 20.0  # the longest a caller waits for a worker being started (hung or just slow)
 MAX_WAITING = 32  # calls allowed to queue per lane; past this a call is refused at once
 SMALL_COST = 2**20  # T·B·N·(N+F) up to this is a small call (~1 ms of TensorFlow)
 MAX_JOBS = 8  # long jobs running at once per server
@@ -224,6 +225,7 @@ class Engine:
         queue_timeout: float | None = None,
         *,
         start_attempts: int = START_ATTEMPTS,
+        start_wait: float = START_WAIT_S,
         small_cost: int = SMALL_COST,
         max_jobs: int = MAX_JOBS,
         max_jobs_per_owner: int = MAX_JOBS_PER_OWNER,
@@ -234,6 +236,7 @@ class Engine:
         self.queue_timeout = call_timeout if queue_timeout is None else queue_timeout  # the longest wait
         self.start_timeout = start_timeout
         self.start_attempts = start_attempts
+        self.start_wait = start_wait  # the longest a call waits for a worker being started
         self.max_waiting = max_waiting
         self.small_cost = small_cost
         self.max_jobs = max_jobs
@@ -484,10 +487,10 @@ class Engine:
     def _call(self, request: Request, lane: int) -> Reply:
         notices: list[str] = []
         crashes = 0
-        deadline = time.monotonic() + self.queue_timeout
+        start_deadline = time.monotonic() + self.start_wait
         while True:
-            worker = self._await_worker(deadline, notices)
-            ticket = self._turns.acquire(lane, deadline - time.monotonic())
+            worker = self._await_worker(start_deadline, notices)
+            ticket = self._turns.acquire(lane, self.queue_timeout)
             if ticket is None:
                 self.stats.busy += 1
                 with self._life:
@@ -504,7 +507,7 @@ class Engine:
                     if crashes == 2:
                         message = "the TensorFlow worker crashed twice on this request"
                         raise EngineError(message, notices) from None
-                    deadline = time.monotonic() + self.queue_timeout  # time for the replacement to start
+                    start_deadline = time.monotonic() + self.start_wait  # for the replacement to start
                     continue
             except EngineError as err:
                 err.notices = tuple(dict.fromkeys([*notices, *err.notices]))
@@ -658,7 +661,7 @@ class Engine:
         if job.done and job.worker is None:  # failed or stopped since it was picked
             return
         try:
-            worker = self._await_worker(time.monotonic() + self.queue_timeout, [])
+            worker = self._await_worker(time.monotonic() + self.start_wait, [])
         except EngineError as err:
             self._finish_job(job, error=str(err))
             return

@@ -127,8 +127,9 @@ class _Jobs:
 
     def drop(self, job_id: str) -> None:
         entry = self.running.pop(job_id, None)
-        if entry is not None:
-            entry[0].close()
+        close = getattr(entry[0], "close", None) if entry is not None else None
+        if close is not None:  # a generator: run its finally blocks now
+            close()
 
 
 _jobs = _Jobs()  # this process's jobs (one worker process, one table)

@@ -22,7 +22,7 @@ def compute_result(state: State) -> Result | None:
     if not engine.ready:
         with st.spinner("Starting TensorFlow in its worker process (about 5 s, once per server)…"):
             try:
-                notices += engine.start(wait=engine.queue_timeout)  # a hung start holds no one longer
+                notices += engine.start(wait=engine.start_wait)  # a hung start holds no one longer
             except compute.EngineError as err:
                 notices += err.notices
                 page_state.notify("error", f"TensorFlow could not start: {err}")
