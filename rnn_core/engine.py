@@ -621,15 +621,16 @@ class Engine:
                 self._jobs_changed.notify_all()
 
     def _expire_jobs(self, now: float) -> None:
-        """Under _jobs_changed: cancel running jobs nobody polled lately; forget old finished ones."""
+        """Under _jobs_changed: cancel running jobs nobody polled lately; forget finished ones nobody
+        read for twice as long (so that a late poll still gets the reason it stopped)."""
         for job in list(self._jobs.values()):
-            if now - job.last_poll > self.job_idle_timeout:
-                if job.done and job.worker is None:
-                    del self._jobs[job.job_id]
-                elif not job.done:
-                    job.cancelled, job.done, job.error = True, True, "nobody asked for it; it was stopped"
-                    self.stats.jobs_expired += 1
-                    self._jobs_changed.notify_all()
+            idle = now - job.last_poll
+            if idle > 2 * self.job_idle_timeout and job.done and job.worker is None:
+                del self._jobs[job.job_id]
+            elif idle > self.job_idle_timeout and not job.done:
+                job.cancelled, job.done, job.error = True, True, "nobody asked for it; it was stopped"
+                self.stats.jobs_expired += 1
+                self._jobs_changed.notify_all()
 
     def _fail_jobs(self, worker: _Worker | None, message: str) -> None:
         """Jobs whose iterator lived in `worker` are lost (for None: every job, the engine stopped)."""
