@@ -1,0 +1,310 @@
+"""Gradients and training in TensorFlow (GradientTape, float64). Imported only by the worker.
+
+Every function is traced once per activation, with an input signature of unknown sizes, so changing
+steps, rows, features or neurons never retraces. The output head is passed as Wo (H, N), bo (H,) with
+H = T (a head per step) or H = 1 (shared): tf.broadcast_to makes both (T, N), and its gradient sums a
+shared head over the steps by itself.
+
+A training slice is one traced loop (`for i in tf.range(k)` inside the tf.function) that runs up to k
+updates and returns the k + 1 losses, the new weights and the optimizer's slots; the learning rate and
+the clip norm are tensors, so changing them between slices does not retrace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+import tensorflow as tf
+
+from .activations import NAMES
+from .params import Weights
+from .reference import GRAD_NAMES, Grads
+from .state import TrainingSettings
+from .tf_model import FLOAT, tf_activation
+from .training import (
+    BETA_1,
+    BETA_2,
+    DIVERGED,
+    DONE,
+    EPSILON,
+    REACHED,
+    OptState,
+    TrainResult,
+    diverged_message,
+    reached_message,
+)
+
+WEIGHTS_SPEC = [
+    tf.TensorSpec([None, None], FLOAT, name="Wx"),  # (F, N)
+    tf.TensorSpec([None, None], FLOAT, name="Wy"),  # (N, N)
+    tf.TensorSpec([None], FLOAT, name="b"),  # (N,)
+    tf.TensorSpec([None, None], FLOAT, name="Wo"),  # (H, N), H = T or 1 (shared)
+    tf.TensorSpec([None], FLOAT, name="bo"),  # (H,)
+]
+DATA_SPEC = [
+    tf.TensorSpec([None, None, None], FLOAT, name="X"),  # (T, B, F)
+    tf.TensorSpec([None, None], FLOAT, name="targets"),  # (T, B)
+]
+
+
+def _outputs(X, Wx, Wy, b, Wo, bo, act, eps=None):
+    """out (T, B) and y (T, B, N) of the forward pass; eps (T, B, N), when given, is added to every y_t
+    (zeros: its gradient is the total dL/dy_t, through out_t and through every later step)."""
+    T, B = tf.shape(X)[0], tf.shape(X)[1]
+    N = tf.shape(Wy)[0]
+    XWx_b = tf.einsum("tbf,fn->tbn", X, Wx) + b  # (T, B, N)
+    hidden = tf.TensorArray(FLOAT, size=T)
+    y = tf.zeros(tf.stack([B, N]), FLOAT)  # y_{-1} = 0
+    for t in tf.range(T):
+        y = act(tf.matmul(y, Wy) + XWx_b[t])  # (B, N)
+        if eps is not None:
+            y = y + eps[t]
+        hidden = hidden.write(t, y)
+    hidden = hidden.stack()  # (T, B, N)
+    Wo_t = tf.broadcast_to(Wo, tf.stack([T, N]))  # (T, N)
+    bo_t = tf.broadcast_to(bo, tf.stack([T]))  # (T,)
+    return tf.einsum("tbn,tn->tb", hidden, Wo_t) + bo_t[:, None], hidden
+
+
+def _loss(out, targets):
+    return tf.reduce_mean(tf.square(out - targets))
+
+
+# ---- gradients ---------------------------------------------------------------------------------
+
+
+def _make_grad(act):
+    @tf.function(input_signature=[*DATA_SPEC, *WEIGHTS_SPEC])
+    def grad(X, targets, Wx, Wy, b, Wo, bo):
+        weights = [Wx, Wy, b, Wo, bo]
+        T, B = tf.shape(X)[0], tf.shape(X)[1]
+        eps = tf.zeros(tf.stack([T, B, tf.shape(Wy)[0]]), FLOAT)  # (T, B, N)
+        with tf.GradientTape() as tape:
+            tape.watch([*weights, eps])
+            out, _ = _outputs(X, *weights, act, eps)
+            loss = _loss(out, targets)
+        *dW, dL_dy = tape.gradient(loss, [*weights, eps])
+        # ∂out_t[r]/∂X_k[r, f] for every t at once: T copies of the batch, copy s seeded by out_s only.
+        # Rows never mix, so the gradient of Σ_s Σ_r out_s[r] (copy s) by copy s of X is row r's own.
+        X_copies = tf.tile(X[None], tf.stack([T, 1, 1, 1]))  # (T copies, T, B, F)
+        with tf.GradientTape() as tape:
+            tape.watch(X_copies)
+            rows = tf.reshape(tf.transpose(X_copies, [1, 0, 2, 3]), tf.stack([T, T * B, -1]))  # (T, T·B, F)
+            out, _ = _outputs(rows, *weights, act)  # (T, T·B)
+            seeded = tf.reduce_sum(tf.reshape(out, tf.stack([T, T, B])) * tf.eye(T, dtype=FLOAT)[:, :, None])
+        dout_dx = tape.gradient(seeded, X_copies)  # (t, k, B, F)
+        return loss, dW, dL_dy, dout_dx
+
+    return grad
+
+
+GRAD = {name: _make_grad(tf_activation(name)) for name in NAMES}
+
+
+def _heads(weights: Weights) -> list[np.ndarray]:
+    """[Wx, Wy, b, Wo (H, N), bo (H,)]: a shared head as H = 1."""
+    Wo = weights.Wo[None] if weights.shared_output else weights.Wo
+    return [weights.Wx, weights.Wy, weights.b, Wo, weights.bo]
+
+
+def _as_weights(arrays, like: Weights) -> dict[str, np.ndarray]:
+    """The five arrays back in the layout of `like` (a shared head back to (N,), (1,))."""
+    return {
+        name: np.reshape(np.asarray(a), getattr(like, name).shape)
+        for name, a in zip(GRAD_NAMES, arrays, strict=True)
+    }
+
+
+def backward(X: np.ndarray, weights: Weights, activation: str, targets: np.ndarray) -> Grads:
+    """Same contract as reference.backward, computed by TensorFlow's GradientTape."""
+    loss, dW, dL_dy, dout_dx = GRAD[activation](X, targets, *_heads(weights))
+    return Grads(float(loss), _as_weights(dW, weights), dL_dy.numpy(), dout_dx.numpy())
+
+
+def grad_trace_count() -> int:
+    return sum(fn.experimental_get_tracing_count() for fn in GRAD.values())
+
+
+# ---- training ----------------------------------------------------------------------------------
+
+SLICE_SPEC = [
+    *DATA_SPEC,
+    *WEIGHTS_SPEC,
+    tf.TensorSpec([5], tf.bool, name="trainable"),  # per weight, in GRAD_NAMES order
+    tf.TensorSpec([], tf.int64, name="iterations"),  # updates applied so far (Adam's bias correction)
+    *[tf.TensorSpec(s.shape, FLOAT, name=f"m_{s.name}") for s in WEIGHTS_SPEC],
+    *[tf.TensorSpec(s.shape, FLOAT, name=f"v_{s.name}") for s in WEIGHTS_SPEC],
+    tf.TensorSpec([], tf.bool, name="adam"),  # False: SGD
+    tf.TensorSpec([], FLOAT, name="lr"),
+    tf.TensorSpec([], FLOAT, name="clip"),  # ≤ 0: no clipping
+    tf.TensorSpec([], FLOAT, name="stop_loss"),  # -inf: never
+    tf.TensorSpec([], tf.int32, name="k"),  # the most updates this slice takes
+]
+
+
+def _adam(W, g, m, v, t, lr):
+    """Keras 3 Adam's update_step, written out (the same formula as training.adam_update)."""
+    alpha = (
+        lr
+        * tf.sqrt(1.0 - tf.pow(tf.constant(BETA_2, FLOAT), t))
+        / (1.0 - tf.pow(tf.constant(BETA_1, FLOAT), t))
+    )
+    m = m + (g - m) * (1.0 - BETA_1)
+    v = v + (tf.square(g) - v) * (1.0 - BETA_2)
+    return W - (m * alpha) / (tf.sqrt(v) + EPSILON), m, v
+
+
+def _make_slice(act):
+    @tf.function(input_signature=SLICE_SPEC)
+    def train_slice(X, targets, Wx, Wy, b, Wo, bo, trainable, iterations, *rest):
+        m, v = list(rest[0:5]), list(rest[5:10])
+        adam, lr, clip, stop_loss, k = rest[10:]
+        W = [Wx, Wy, b, Wo, bo]
+
+        def value_and_grads(W):
+            with tf.GradientTape() as tape:
+                tape.watch(W)
+                loss = _loss(_outputs(X, *W, act)[0], targets)
+            return loss, tape.gradient(loss, W)
+
+        losses = tf.TensorArray(FLOAT, size=0, dynamic_size=True)
+        loss, g = value_and_grads(W)
+        losses = losses.write(0, loss)
+        status = tf.constant(0)  # 0 done, 1 diverged, 2 reached the stop loss
+        done = tf.constant(0)  # updates kept
+        for i in tf.range(k):
+            if loss <= stop_loss:
+                status = tf.constant(2)
+                break
+            g = [tf.where(trainable[j], g[j], tf.zeros_like(g[j])) for j in range(5)]
+            if clip > 0:  # the norm of the trainable gradients only (frozen ones are zero)
+                g, _ = tf.clip_by_global_norm(g, clip)
+            t = tf.cast(iterations + 1, FLOAT)
+            new_W, new_m, new_v = [], [], []
+            for j in range(5):
+                if adam:
+                    W_j, m_j, v_j = _adam(W[j], g[j], m[j], v[j], t, lr)
+                else:
+                    W_j, m_j, v_j = W[j] - lr * g[j], m[j], v[j]
+                # frozen: the very same tensors (bit-identical), moments untouched
+                new_W.append(tf.where(trainable[j], W_j, W[j]))
+                new_m.append(tf.where(trainable[j], m_j, m[j]))
+                new_v.append(tf.where(trainable[j], v_j, v[j]))
+            new_loss, new_g = value_and_grads(new_W)
+            if not tf.math.is_finite(new_loss):
+                status = tf.constant(1)
+                loss = new_loss  # reported; W, m, v stay the last finite ones
+                break
+            W, m, v, loss, g = new_W, new_m, new_v, new_loss, new_g
+            iterations += 1
+            done = i + 1
+            losses = losses.write(done, loss)
+        return losses.stack(), W, iterations, m, v, status, loss
+
+    return train_slice
+
+
+SLICE = {name: _make_slice(tf_activation(name)) for name in NAMES}
+
+
+def train_slice(
+    X: np.ndarray,
+    weights: Weights,
+    activation: str,
+    targets: np.ndarray,
+    settings: TrainingSettings,
+    k: int,
+    opt: OptState | None = None,
+) -> TrainResult:
+    """Up to k updates in one traced loop; the same contract as training.train (losses[0] is the loss
+    before the slice)."""
+    opt = OptState.zeros(weights) if opt is None else opt
+    heads = _heads(weights)
+    like = dict(zip(GRAD_NAMES, heads, strict=True))
+    m = [np.reshape(opt.m[name], like[name].shape) for name in GRAD_NAMES]
+    v = [np.reshape(opt.v[name], like[name].shape) for name in GRAD_NAMES]
+    trainable = np.array([name not in settings.freeze for name in GRAD_NAMES])
+    losses, W, iterations, m, v, status, last = SLICE[activation](
+        X, targets, *heads, trainable, np.int64(opt.iterations), *m, *v,
+        settings.optimizer == "adam", float(settings.lr),
+        -1.0 if settings.clip is None else float(settings.clip),
+        -np.inf if settings.stop_loss is None else float(settings.stop_loss),
+        np.int32(k),
+    )  # fmt: skip
+    losses = losses.numpy()
+    new_weights = replace(weights, **_as_weights(W, weights))
+    new_opt = OptState(int(iterations), _as_weights(m, weights), _as_weights(v, weights))
+    status, done = int(status), len(losses) - 1
+    if not np.isfinite(losses[0]):
+        return TrainResult(weights, opt, losses[:0], DIVERGED, "the loss is not finite before training")
+    if status == 1:
+        message = diverged_message(opt.iterations + done + 1, float(last))
+        return TrainResult(new_weights, new_opt, losses, DIVERGED, message)
+    if status == 2:
+        return TrainResult(
+            new_weights, new_opt, losses, REACHED, reached_message(new_opt.iterations, losses[-1])
+        )
+    return TrainResult(new_weights, new_opt, losses, DONE)
+
+
+def slice_trace_count() -> int:
+    return sum(fn.experimental_get_tracing_count() for fn in SLICE.values())
+
+
+# ---- the training job: slices of ~SLICE_S each, weights and optimizer state carried between them --
+
+SLICE_S = 0.03  # target duration of one slice (the page polls between slices)
+FIRST_K = 20
+MAX_K = 20_000
+
+
+class TrainJob:
+    """An iterator of progress reports; each next() runs one slice of k steps (k adapts to ~SLICE_S).
+
+    settings may change between slices (`job.settings = ...`: lr, clip, freeze, optimizer): they are
+    tensors of the traced loop, so nothing retraces. Each report is a dict: step (updates done), total,
+    losses (the new ones: the first report also has the loss before training), weights (Weights),
+    status ("running", DONE, DIVERGED, REACHED) and message. The iterator ends after a final report.
+    """
+
+    def __init__(self, X, weights: Weights, activation: str, targets, settings: TrainingSettings, steps=None):
+        self.X, self.targets, self.activation = X, targets, activation
+        self.weights, self.settings = weights, settings
+        self.total = settings.steps if steps is None else steps
+        self.opt = OptState.zeros(weights)
+        self.done, self.k, self.finished = 0, FIRST_K, False
+        self.losses: list[float] = []
+
+    def __iter__(self) -> Iterator[dict]:
+        return self
+
+    def __next__(self) -> dict:
+        if self.finished:
+            raise StopIteration
+        k = min(self.k, self.total - self.done)
+        start = time.perf_counter()
+        result = train_slice(self.X, self.weights, self.activation, self.targets, self.settings, k, self.opt)
+        elapsed = time.perf_counter() - start
+        new = result.losses if not self.losses else result.losses[1:]  # losses[0] was reported before
+        self.losses.extend(new.tolist())
+        self.weights, self.opt = result.weights, result.opt
+        self.done += result.steps
+        if elapsed > 0 and result.status == DONE:  # aim the next slice at SLICE_S
+            self.k = int(min(MAX_K, max(1, k * min(4.0, SLICE_S / elapsed))))
+        status = result.status
+        if status == DONE and self.done < self.total:
+            status = "running"
+        self.finished = status != "running"
+        return {
+            "step": self.done,
+            "total": self.total,
+            "losses": np.asarray(new),
+            "weights": self.weights,
+            "status": status,
+            "message": result.message,
+            "k": k,
+            "seconds": elapsed,
+        }
