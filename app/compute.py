@@ -79,7 +79,9 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b))) if a.size else 0.0
 
 
-def crosscheck(state: State, weights: Weights, trace: Trace, engine: Engine) -> dict[str, float]:
+def crosscheck(
+    state: State, weights: Weights, trace: Trace, engine: Engine, notices: list[str] | None = None
+) -> dict[str, float]:
     """Every TF step recomputed from TF's own y_{t-1} by numpy and by SimpleRNN (one call for all steps)."""
     X = state.inputs  # (T, B, F)
     T, B, F = X.shape
@@ -88,9 +90,12 @@ def crosscheck(state: State, weights: Weights, trace: Trace, engine: Engine) -> 
     Wo, bo = weights.output_heads(T)
     outputs = np.einsum("tbn,tn->tb", trace.hidden, Wo) + bo[:, None]
     # SimpleRNN runs each (step, row) as its own one-step sequence starting from TF's y_{t-1}.
-    one_step = engine.simple_rnn_hidden(
+    reply = engine.simple_rnn_hidden(
         X.reshape(1, T * B, F), weights, state.activation, initial_state=prev.reshape(T * B, -1)
-    ).reshape(trace.hidden.shape)
+    )
+    if notices is not None:
+        notices.extend(reply.notices)
+    one_step = reply.value.reshape(trace.hidden.shape)
     free = reference.forward(X, weights, state.activation)
     return {
         "diff_numpy": max(
@@ -103,15 +108,20 @@ def crosscheck(state: State, weights: Weights, trace: Trace, engine: Engine) -> 
     }
 
 
-def compute(state: State, engine: Engine, cache: ResultCache) -> Result:
-    """The network's trace from TensorFlow, cross-checked; raises EngineError if TF cannot answer."""
+def compute(state: State, engine: Engine, cache: ResultCache, notices: list[str] | None = None) -> Result:
+    """The network's trace from TensorFlow, cross-checked; raises EngineError if TF cannot answer.
+
+    The engine's notices for this caller (e.g. "the worker was restarted") are added to `notices`."""
     key = fingerprint(state)
     cached = cache.get(key)
     if cached is not None:
         return cached
     weights = state.resolved_weights()
-    trace = engine.forward(state.inputs, weights, state.activation)
-    result = Result(trace=trace, weights=weights, **crosscheck(state, weights, trace, engine))
+    reply = engine.forward(state.inputs, weights, state.activation)
+    if notices is not None:
+        notices.extend(reply.notices)
+    trace = reply.value
+    result = Result(trace=trace, weights=weights, **crosscheck(state, weights, trace, engine, notices))
     cache.put(key, result)
     return result
 

@@ -42,19 +42,22 @@ if present:
 
 # ---- the computation ----------------------------------------------------------------------------
 engine = compute.get_engine()
+notices: list[str] = []  # the engine's notices for this session's calls only
 if not engine.ready:
     with st.spinner("Starting TensorFlow in its worker process (about 5 s, once per server)…"):
         try:
-            engine.start()
+            notices += engine.start(wait=engine.queue_timeout)
         except compute.EngineError as err:
+            notices += err.notices
             st.error(f"TensorFlow could not start: {err}")
 try:
-    result = compute.compute(state, engine, compute.get_cache())
+    result = compute.compute(state, engine, compute.get_cache(), notices)
     st.session_state["last_result"] = result
 except compute.EngineError as err:
+    notices += err.notices
     result = st.session_state.get("last_result")
     st.error(f"The computation failed: {err}. Your inputs are kept; change anything to try again.")
-for notice in [*session.take_notices(), engine.take_notice()]:
+for notice in [*session.take_notices(), *dict.fromkeys(notices)]:
     if notice:
         st.info(notice)
 if result is None:
