@@ -77,14 +77,14 @@ class Grads:
     loss: float  # L = mean over steps t and rows r of (out_t[r] - target_t[r])²
     grads: dict[str, np.ndarray]  # dL/dWx (F, N), dL/dWy (N, N), dL/db (N,), dL/dWo, dL/dbo (as the weights)
     dL_dy: np.ndarray  # (T, B, N): the total dL/dy_t, through out_t and through every later step
-    dout_dx: np.ndarray  # (T, T, B, F): [t][k][r][f] = ∂out_t[r]/∂X_k[r, f]; zero for k > t
+    dout_dx: np.ndarray | None  # (T, T, B, F): [t][k][r][f] = ∂out_t[r]/∂X_k[r, f]; zero for k > t
 
     def to_lists(self) -> dict:
         return {
             "loss": self.loss,
             "grads": {name: self.grads[name].tolist() for name in GRAD_NAMES},
             "dL_dy": self.dL_dy.tolist(),
-            "dout_dx": self.dout_dx.tolist(),
+            "dout_dx": None if self.dout_dx is None else self.dout_dx.tolist(),
         }
 
 
@@ -94,9 +94,17 @@ def loss_of(outputs: np.ndarray, targets: np.ndarray) -> float:
 
 
 def backward(
-    X: np.ndarray, weights: Weights, activation: str, targets: np.ndarray, trace: Trace | None = None
+    X: np.ndarray,
+    weights: Weights,
+    activation: str,
+    targets: np.ndarray,
+    trace: Trace | None = None,
+    sensitivities: bool = True,
 ) -> Grads:
-    """Gradients of L by hand, going back from the last step to the first (DESIGN.md section 5)."""
+    """Gradients of L by hand, going back from the last step to the first (DESIGN.md section 5).
+
+    trace: the forward pass of these weights, when already computed; sensitivities=False leaves out
+    dout_dx (training does not need it, and it costs T times the rest)."""
     df = ACTIVATIONS[activation].df
     trace = forward(X, weights, activation) if trace is None else trace
     T, B, F = X.shape
@@ -125,7 +133,7 @@ def backward(
     if weights.shared_output:  # one head used at every step: its gradient is the sum over steps
         dWo, dbo = dWo.sum(axis=0), dbo.sum(keepdims=True)
     grads = {"Wx": dWx, "Wy": dWy, "b": db, "Wo": dWo, "bo": dbo}
-    dout_dx = input_sensitivities(X, weights, activation, trace)
+    dout_dx = input_sensitivities(X, weights, activation, trace) if sensitivities else None
     return Grads(loss_of(trace.outputs, targets), grads, dL_dy, dout_dx)
 
 

@@ -13,6 +13,7 @@ the clip norm are tensors, so changing them between slices does not retrace.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -160,9 +161,8 @@ def _adam(W, g, m, v, t, lr):
 def _make_slice(act):
     @tf.function(input_signature=SLICE_SPEC)
     def train_slice(X, targets, Wx, Wy, b, Wo, bo, trainable, iterations, *rest):
-        m, v = list(rest[0:5]), list(rest[5:10])
+        m0, v0 = list(rest[0:5]), list(rest[5:10])
         adam, lr, clip, stop_loss, k = rest[10:]
-        W = [Wx, Wy, b, Wo, bo]
 
         def value_and_grads(W):
             with tf.GradientTape() as tape:
@@ -170,39 +170,41 @@ def _make_slice(act):
                 loss = _loss(_outputs(X, *W, act)[0], targets)
             return loss, tape.gradient(loss, W)
 
-        losses = tf.TensorArray(FLOAT, size=0, dynamic_size=True)
-        loss, g = value_and_grads(W)
-        losses = losses.write(0, loss)
-        status = tf.constant(0)  # 0 done, 1 diverged, 2 reached the stop loss
-        done = tf.constant(0)  # updates kept
-        for i in tf.range(k):
-            if loss <= stop_loss:
-                status = tf.constant(2)
-                break
-            g = [tf.where(trainable[j], g[j], tf.zeros_like(g[j])) for j in range(5)]
-            if clip > 0:  # the norm of the trainable gradients only (frozen ones are zero)
-                g, _ = tf.clip_by_global_norm(g, clip)
+        def update(W, m, v, g, iterations):
+            """One step of every trainable weight (no branches: both rules, then selects)."""
+            g = [tf.where(trainable[j], g[j], tf.zeros_like(g[j])) for j in range(5)]  # frozen: 0
+            norm = tf.linalg.global_norm(g)  # of the trainable gradients: tf.clip_by_global_norm's scale
+            g = [g_j * tf.where(clip > 0, clip * tf.minimum(1.0 / norm, 1.0 / clip), 1.0) for g_j in g]
             t = tf.cast(iterations + 1, FLOAT)
-            new_W, new_m, new_v = [], [], []
-            for j in range(5):
-                if adam:
-                    W_j, m_j, v_j = _adam(W[j], g[j], m[j], v[j], t, lr)
-                else:
-                    W_j, m_j, v_j = W[j] - lr * g[j], m[j], v[j]
-                # frozen: the very same tensors (bit-identical), moments untouched
-                new_W.append(tf.where(trainable[j], W_j, W[j]))
-                new_m.append(tf.where(trainable[j], m_j, m[j]))
-                new_v.append(tf.where(trainable[j], v_j, v[j]))
+            new = [_adam(W[j], g[j], m[j], v[j], t, lr) for j in range(5)]
+            keep = [tf.logical_not(trainable[j]) for j in range(5)]  # frozen: the very same tensors
+            new_W = [tf.where(keep[j], W[j], tf.where(adam, new[j][0], W[j] - lr * g[j])) for j in range(5)]
+            new_m = [tf.where(keep[j] | ~adam, m[j], new[j][1]) for j in range(5)]
+            new_v = [tf.where(keep[j] | ~adam, v[j], new[j][2]) for j in range(5)]
+            return new_W, new_m, new_v
+
+        def go_on(i, W, m, v, g, loss, iterations, diverged, losses):
+            return (i < k) & ~diverged & (loss > stop_loss)
+
+        def body(i, W, m, v, g, loss, iterations, diverged, losses):
+            new_W, new_m, new_v = update(W, m, v, g, iterations)
             new_loss, new_g = value_and_grads(new_W)
-            if not tf.math.is_finite(new_loss):
-                status = tf.constant(1)
-                loss = new_loss  # reported; W, m, v stay the last finite ones
-                break
-            W, m, v, loss, g = new_W, new_m, new_v, new_loss, new_g
-            iterations += 1
-            done = i + 1
-            losses = losses.write(done, loss)
-        return losses.stack(), W, iterations, m, v, status, loss
+            ok = tf.math.is_finite(new_loss)  # not: W, m, v stay the last finite ones
+            W, m, v, g = ([tf.where(ok, a, b) for a, b in zip(new, old, strict=True)]
+                          for new, old in ((new_W, W), (new_m, m), (new_v, v), (new_g, g)))  # fmt: skip
+            losses = losses.write(i + 1, new_loss)
+            return (
+                i + 1, W, m, v, g, tf.where(ok, new_loss, loss),
+                iterations + tf.cast(ok, tf.int64), ~ok, losses,
+            )  # fmt: skip
+
+        W = [Wx, Wy, b, Wo, bo]
+        loss, g = value_and_grads(W)
+        losses = tf.TensorArray(FLOAT, size=k + 1).write(0, loss)
+        start = (tf.constant(0), W, m0, v0, g, loss, iterations, tf.constant(False), losses)
+        i, W, m, v, _, loss, iterations, diverged, losses = tf.while_loop(go_on, body, start)
+        losses = losses.stack()[: i + 1]  # a diverged run's last entry is the loss that was not finite
+        return losses, W, iterations, m, v, diverged, loss
 
     return train_slice
 
@@ -227,26 +229,24 @@ def train_slice(
     m = [np.reshape(opt.m[name], like[name].shape) for name in GRAD_NAMES]
     v = [np.reshape(opt.v[name], like[name].shape) for name in GRAD_NAMES]
     trainable = np.array([name not in settings.freeze for name in GRAD_NAMES])
-    losses, W, iterations, m, v, status, last = SLICE[activation](
+    losses, W, iterations, m, v, diverged, _ = SLICE[activation](
         X, targets, *heads, trainable, np.int64(opt.iterations), *m, *v,
         settings.optimizer == "adam", float(settings.lr),
         -1.0 if settings.clip is None else float(settings.clip),
         -np.inf if settings.stop_loss is None else float(settings.stop_loss),
         np.int32(k),
     )  # fmt: skip
-    losses = losses.numpy()
+    losses, diverged = losses.numpy(), bool(diverged)
     new_weights = replace(weights, **_as_weights(W, weights))
     new_opt = OptState(int(iterations), _as_weights(m, weights), _as_weights(v, weights))
-    status, done = int(status), len(losses) - 1
     if not np.isfinite(losses[0]):
         return TrainResult(weights, opt, losses[:0], DIVERGED, "the loss is not finite before training")
-    if status == 1:
-        message = diverged_message(opt.iterations + done + 1, float(last))
-        return TrainResult(new_weights, new_opt, losses, DIVERGED, message)
-    if status == 2:
-        return TrainResult(
-            new_weights, new_opt, losses, REACHED, reached_message(new_opt.iterations, losses[-1])
-        )
+    if diverged:
+        message = diverged_message(new_opt.iterations + 1, float(losses[-1]))
+        return TrainResult(new_weights, new_opt, losses[:-1], DIVERGED, message)
+    if settings.stop_loss is not None and losses[-1] <= settings.stop_loss:
+        message = reached_message(new_opt.iterations, losses[-1])
+        return TrainResult(new_weights, new_opt, losses, REACHED, message)
     return TrainResult(new_weights, new_opt, losses, DONE)
 
 
@@ -256,55 +256,91 @@ def slice_trace_count() -> int:
 
 # ---- the training job: slices of ~SLICE_S each, weights and optimizer state carried between them --
 
-SLICE_S = 0.03  # target duration of one slice (the page polls between slices)
+SLICE_S = 0.03  # target duration of one slice (the engine serves other calls between slices)
 FIRST_K = 20
 MAX_K = 20_000
+_live: weakref.WeakValueDictionary[str, TrainJob] = weakref.WeakValueDictionary()  # key -> job
 
 
 class TrainJob:
-    """An iterator of progress reports; each next() runs one slice of k steps (k adapts to ~SLICE_S).
+    """worker.JOBS["train"]: an iterator of (progress, result); each next() runs one slice of k updates,
+    k adapted so that a slice takes about SLICE_S.
 
-    settings may change between slices (`job.settings = ...`: lr, clip, freeze, optimizer): they are
-    tensors of the traced loop, so nothing retraces. Each report is a dict: step (updates done), total,
-    losses (the new ones: the first report also has the loss before training), weights (Weights),
-    status ("running", DONE, DIVERGED, REACHED) and message. The iterator ends after a final report.
+    The result is cumulative (the engine keeps only the latest): step (updates done), total, losses
+    (every loss so far: before training, then after each update), weights, opt (to continue later),
+    settings, status ("running", DONE, DIVERGED, REACHED) and message. The last slice ends the
+    iterator with the final result. `settings` may change between slices (update_settings, by the
+    job's key): lr, clip, freeze and the optimizer are tensors of the traced loop, nothing retraces.
     """
 
-    def __init__(self, X, weights: Weights, activation: str, targets, settings: TrainingSettings, steps=None):
+    def __init__(
+        self,
+        X: np.ndarray,
+        weights: Weights,
+        activation: str,
+        targets: np.ndarray,
+        settings: TrainingSettings,
+        steps: int | None = None,
+        opt: OptState | None = None,
+        key: str | None = None,
+    ):
         self.X, self.targets, self.activation = X, targets, activation
         self.weights, self.settings = weights, settings
         self.total = settings.steps if steps is None else steps
-        self.opt = OptState.zeros(weights)
-        self.done, self.k, self.finished = 0, FIRST_K, False
+        self.opt = OptState.zeros(weights) if opt is None else opt
+        self.done, self.k = 0, FIRST_K
         self.losses: list[float] = []
+        self.status, self.message = "running", ""
+        if key is not None:
+            _live[key] = self
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[tuple[float, dict]]:
         return self
 
-    def __next__(self) -> dict:
-        if self.finished:
+    def __next__(self) -> tuple[float, dict]:
+        if self.status != "running":
             raise StopIteration
         k = min(self.k, self.total - self.done)
         start = time.perf_counter()
         result = train_slice(self.X, self.weights, self.activation, self.targets, self.settings, k, self.opt)
         elapsed = time.perf_counter() - start
-        new = result.losses if not self.losses else result.losses[1:]  # losses[0] was reported before
-        self.losses.extend(new.tolist())
+        self.losses.extend((result.losses if not self.losses else result.losses[1:]).tolist())
         self.weights, self.opt = result.weights, result.opt
         self.done += result.steps
-        if elapsed > 0 and result.status == DONE:  # aim the next slice at SLICE_S
+        if result.status == DONE and elapsed > 0:  # aim the next slice at SLICE_S
             self.k = int(min(MAX_K, max(1, k * min(4.0, SLICE_S / elapsed))))
-        status = result.status
-        if status == DONE and self.done < self.total:
-            status = "running"
-        self.finished = status != "running"
+        self.status, self.message = result.status, result.message
+        if self.status == DONE and self.done < self.total:
+            self.status = "running"
+        report = self.result()
+        if self.status != "running":
+            raise StopIteration(report)  # the engine takes this as the final result, in this same slice
+        return self.done / self.total, report
+
+    def result(self) -> dict:
         return {
             "step": self.done,
             "total": self.total,
-            "losses": np.asarray(new),
+            "losses": np.array(self.losses),
             "weights": self.weights,
-            "status": status,
-            "message": result.message,
-            "k": k,
-            "seconds": elapsed,
+            "opt": self.opt,
+            "settings": self.settings,
+            "status": self.status,
+            "message": self.message,
         }
+
+
+def update_settings(key: str, settings: TrainingSettings) -> bool:
+    """worker.OPS["train_settings"]: new settings for the running job `key`, from its next slice on.
+    False when no such job is running."""
+    job = _live.get(key)
+    if job is None or job.status != "running":
+        return False
+    job.settings = settings
+    return True
+
+
+def train(X, weights, activation, targets, settings: TrainingSettings, steps=None, opt=None) -> TrainResult:
+    """The whole run in one call (one slice): the same contract as training.train."""
+    steps = settings.steps if steps is None else steps
+    return train_slice(X, weights, activation, targets, settings, steps, opt)

@@ -113,29 +113,34 @@ def _train(X, weights, activation, targets, settings, steps, opt) -> TrainResult
     steps = settings.steps if steps is None else steps
     opt = OptState.zeros(weights) if opt is None else opt
     stop_loss = -np.inf if settings.stop_loss is None else settings.stop_loss
-    g = backward(X, weights, activation, targets)
-    losses = [g.loss]
+    g = backward(X, weights, activation, targets, sensitivities=False)
     if not np.isfinite(g.loss):
         return TrainResult(weights, opt, np.array([]), DIVERGED, "the loss is not finite before training")
-    for i in range(steps):
-        if g.loss <= stop_loss:
-            return TrainResult(weights, opt, np.array(losses), REACHED, reached_message(i, g.loss))
+    losses = [g.loss]
+    for _ in range(steps):
+        if losses[-1] <= stop_loss:
+            break
         new_weights, new_opt = step(weights, g.grads, opt, settings)
         trace = forward(X, new_weights, activation)
         loss = loss_of(trace.outputs, targets)
         if not np.isfinite(loss):
-            return TrainResult(weights, opt, np.array(losses), DIVERGED, diverged_message(i + 1, loss))
+            message = diverged_message(new_opt.iterations, loss)
+            return TrainResult(weights, opt, np.array(losses), DIVERGED, message)
         weights, opt = new_weights, new_opt
         losses.append(loss)
-        if i + 1 < steps:
-            g = backward(X, weights, activation, targets, trace)
+        g = backward(X, weights, activation, targets, trace, sensitivities=False)  # the last is unused
+    if losses[-1] <= stop_loss:
+        return TrainResult(
+            weights, opt, np.array(losses), REACHED, reached_message(opt.iterations, losses[-1])
+        )
     return TrainResult(weights, opt, np.array(losses), DONE)
 
 
 def diverged_message(step: int, loss: float) -> str:
+    """step: the update (counted from the optimizer's first) whose result had a loss that is not finite."""
     return (
-        f"the loss became {loss} at step {step}: training stopped with the weights of step {step - 1}, "
-        "the last finite ones (try a smaller learning rate, or clipping)"
+        f"the loss became {loss} at update {step}: training stopped with the weights before it, "
+        "the last whose loss was finite (try a smaller learning rate, or clipping)"
     )
 
 

@@ -47,6 +47,12 @@ def _tf_model():
     return tf_model
 
 
+def _tf_train():
+    from . import tf_train  # gradients and training (traced on first use)
+
+    return tf_train
+
+
 # ---- short calls ----------------------------------------------------------------------------------
 
 
@@ -70,6 +76,8 @@ OPS: dict[str, Callable[..., Any]] = {
     "forward": forward,
     "simple_rnn": simple_rnn,
     "info": info,
+    "grad": lambda **args: _tf_train().backward(**args),  # -> reference.Grads
+    "train_settings": lambda **args: _tf_train().update_settings(**args),  # key, settings -> bool
 }
 
 
@@ -91,6 +99,7 @@ def forward_repeat(X, weights, activation: str = "tanh", passes: int = 100, per_
 
 JOBS: dict[str, Callable[..., Iterator[tuple[float, Any]]]] = {
     "forward_repeat": forward_repeat,
+    "train": lambda **args: _tf_train().TrainJob(**args),  # slices of ~30 ms; see tf_train.TrainJob
 }
 
 
