@@ -27,7 +27,9 @@ from .state import TrainingSettings
 from .tf_model import FLOAT, tf_activation
 from .training import (
     BETA_1,
+    BETA_1_POWER,
     BETA_2,
+    BETA_2_POWER,
     DIVERGED,
     DONE,
     EPSILON,
@@ -148,10 +150,11 @@ SLICE_SPEC = [
 
 def _adam(W, g, m, v, t, lr):
     """Keras 3 Adam's update_step, written out (the same formula as training.adam_update)."""
+    lr = tf.cast(tf.cast(lr, tf.float32), FLOAT)  # Keras keeps its learning rate in a float32 variable
     alpha = (
         lr
-        * tf.sqrt(1.0 - tf.pow(tf.constant(BETA_2, FLOAT), t))
-        / (1.0 - tf.pow(tf.constant(BETA_1, FLOAT), t))
+        * tf.sqrt(1.0 - tf.pow(tf.constant(BETA_2_POWER, FLOAT), t))
+        / (1.0 - tf.pow(tf.constant(BETA_1_POWER, FLOAT), t))
     )
     m = m + (g - m) * (1.0 - BETA_1)
     v = v + (tf.square(g) - v) * (1.0 - BETA_2)

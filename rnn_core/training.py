@@ -19,6 +19,17 @@ from .state import TrainingSettings
 BETA_1 = 0.9
 BETA_2 = 0.999
 EPSILON = 1e-7
+# Two float32 roundings Keras makes even for float64 weights, mirrored so that we match it to ~1e-15:
+# its learning_rate is a float32 variable, and ops.cast(self.beta_1, float64) in the bias correction
+# goes through a float32 tensor. (The moment updates use the betas as Python floats, exactly.)
+BETA_1_POWER = float(np.float32(BETA_1))  # 0.8999999761581421
+BETA_2_POWER = float(np.float32(BETA_2))  # 0.9990000128746033
+
+
+def keras_lr(lr: float) -> float:
+    """The learning rate as Keras' Adam uses it: stored in a float32 variable."""
+    return float(np.float32(lr))
+
 
 # why a run stopped
 DONE = "done"  # every step asked for was taken
@@ -66,9 +77,11 @@ def clip_by_global_norm(grads: list[np.ndarray], clip: float) -> list[np.ndarray
 
 
 def adam_update(W, g, m, v, iterations: int, lr: float):
-    """One Keras 3 Adam update (keras/src/optimizers/adam.py, update_step): (W, m, v) after it."""
+    """One Keras 3 Adam update (keras/src/optimizers/adam.py, update_step): (W, m, v) after it.
+
+    lr as Keras holds it (keras_lr); iterations: the updates before this one."""
     t = float(iterations + 1)
-    alpha = lr * np.sqrt(1.0 - np.power(BETA_2, t)) / (1.0 - np.power(BETA_1, t))
+    alpha = lr * np.sqrt(1.0 - np.power(BETA_2_POWER, t)) / (1.0 - np.power(BETA_1_POWER, t))
     m = m + (g - m) * (1.0 - BETA_1)
     v = v + (np.square(g) - v) * (1.0 - BETA_2)
     return W - (m * alpha) / (np.sqrt(v) + EPSILON), m, v
@@ -89,7 +102,7 @@ def step(
             new[name] = W - settings.lr * g_w
         else:
             new[name], m[name], v[name] = adam_update(
-                W, g_w, opt.m[name], opt.v[name], opt.iterations, settings.lr
+                W, g_w, opt.m[name], opt.v[name], opt.iterations, keras_lr(settings.lr)
             )
     return replace(weights, **new), OptState(opt.iterations + 1, m, v)
 
