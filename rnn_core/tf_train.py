@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from .activations import NAMES
+from .config import MAX_ABS_WEIGHT
 from .params import Weights
 from .reference import GRAD_NAMES, Grads
 from .state import TrainingSettings
@@ -177,7 +178,8 @@ def _make_slice(act):
             """One step of every trainable weight (no branches: both rules, then selects)."""
             g = [tf.where(trainable[j], g[j], tf.zeros_like(g[j])) for j in range(5)]  # frozen: 0
             norm = tf.linalg.global_norm(g)  # of the trainable gradients: tf.clip_by_global_norm's scale
-            g = [g_j * tf.where(clip > 0, clip * tf.minimum(1.0 / norm, 1.0 / clip), 1.0) for g_j in g]
+            scale = clip * tf.minimum(1.0 / norm, 1.0 / clip) + (norm - norm)  # NaN for an inf norm, as TF
+            g = [g_j * tf.where(clip > 0, scale, 1.0) for g_j in g]
             t = tf.cast(iterations + 1, FLOAT)
             new = [_adam(W[j], g[j], m[j], v[j], t, lr) for j in range(5)]
             keep = [tf.logical_not(trainable[j]) for j in range(5)]  # frozen: the very same tensors
@@ -192,7 +194,8 @@ def _make_slice(act):
         def body(i, W, m, v, g, loss, iterations, diverged, losses):
             new_W, new_m, new_v = update(W, m, v, g, iterations)
             new_loss, new_g = value_and_grads(new_W)
-            ok = tf.math.is_finite(new_loss)  # not: W, m, v stay the last finite ones
+            largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(W_j)) for W_j in new_W]))
+            ok = tf.math.is_finite(new_loss) & (largest <= MAX_ABS_WEIGHT)  # not: W, m, v stay as they were
             W, m, v, g = ([tf.where(ok, a, b) for a, b in zip(new, old, strict=True)]
                           for new, old in ((new_W, W), (new_m, m), (new_v, v), (new_g, g)))  # fmt: skip
             losses = losses.write(i + 1, new_loss)

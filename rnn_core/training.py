@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .config import MAX_ABS_WEIGHT
 from .params import Weights
 from .reference import GRAD_NAMES, backward, forward, loss_of
 from .state import TrainingSettings
@@ -33,7 +34,7 @@ def keras_lr(lr: float) -> float:
 
 # why a run stopped
 DONE = "done"  # every step asked for was taken
-DIVERGED = "diverged"  # the loss became NaN or inf: the last finite weights are kept
+DIVERGED = "diverged"  # the loss became NaN or inf (or a weight passed 1e6): the last finite weights are kept
 REACHED = "reached"  # the loss reached settings.stop_loss
 
 
@@ -64,15 +65,17 @@ class TrainResult:
         return len(self.losses) - 1
 
 
-def global_norm(grads: list[np.ndarray]) -> float:
+def global_norm(grads: list[np.ndarray]) -> np.float64:
     """sqrt(Σ g²) over every array, as tf.linalg.global_norm computes it."""
-    return float(np.sqrt(sum(2.0 * (np.sum(g * g) / 2.0) for g in grads)))
+    return np.sqrt(sum(2.0 * (np.sum(g * g) / 2.0) for g in grads))
 
 
 def clip_by_global_norm(grads: list[np.ndarray], clip: float) -> list[np.ndarray]:
     """tf.clip_by_global_norm: every gradient times clip·min(1/‖g‖, 1/clip) (so ‖result‖ ≤ clip)."""
     norm = global_norm(grads)
-    scale = clip * min(1.0 / norm if norm else np.inf, 1.0 / clip)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # + (norm - norm): NaN when the norm is inf, as TensorFlow does (the run then stops as diverged)
+        scale = clip * np.minimum(np.float64(1.0) / norm, 1.0 / clip) + (norm - norm)
     return [g * scale for g in grads]
 
 
@@ -136,7 +139,7 @@ def _train(X, weights, activation, targets, settings, steps, opt) -> TrainResult
         new_weights, new_opt = step(weights, g.grads, opt, settings)
         trace = forward(X, new_weights, activation)
         loss = loss_of(trace.outputs, targets)
-        if not np.isfinite(loss):
+        if not np.isfinite(loss) or largest(new_weights) > MAX_ABS_WEIGHT:
             message = diverged_message(new_opt.iterations, loss)
             return TrainResult(weights, opt, np.array(losses), DIVERGED, message)
         weights, opt = new_weights, new_opt
@@ -149,11 +152,18 @@ def _train(X, weights, activation, targets, settings, steps, opt) -> TrainResult
     return TrainResult(weights, opt, np.array(losses), DONE)
 
 
+def largest(weights: Weights) -> float:
+    """The largest |w| of all the weights (a state holds at most MAX_ABS_WEIGHT)."""
+    return max(float(np.max(np.abs(getattr(weights, name)))) for name in GRAD_NAMES)
+
+
 def diverged_message(step: int, loss: float) -> str:
-    """step: the update (counted from the optimizer's first) whose result had a loss that is not finite."""
+    """step: the update (counted from the optimizer's first) that diverged: its loss is NaN or inf, or
+    a weight grew past MAX_ABS_WEIGHT, the most a state file holds."""
+    what = f"the loss became {loss}" if not np.isfinite(loss) else f"a weight grew past {MAX_ABS_WEIGHT:g}"
     return (
-        f"the loss became {loss} at update {step}: training stopped with the weights before it, "
-        "the last whose loss was finite (try a smaller learning rate, or clipping)"
+        f"{what} at update {step}: training stopped with the weights before it, the last finite ones "
+        "(try a smaller learning rate, or clipping)"
     )
 
 
