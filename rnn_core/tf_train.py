@@ -165,52 +165,74 @@ def _adam(W, g, m, v, t, lr):
 def _make_slice(act):
     @tf.function(input_signature=SLICE_SPEC)
     def train_slice(X, targets, Wx, Wy, b, Wo, bo, trainable, iterations, *rest):
-        m0, v0 = list(rest[0:5]), list(rest[5:10])
         adam, lr, clip, stop_loss, k = rest[10:]
+        # All five weights as one flat vector theta (and Adam's m, v likewise): one update of a few
+        # elementwise ops per step instead of a few per weight (measured: ~30% less CPU per step).
+        shapes = [tf.shape(W_j) for W_j in (Wx, Wy, b, Wo, bo)]
+        sizes = tf.stack([tf.reduce_prod(shape) for shape in shapes])
 
-        def value_and_grads(W):
+        def flat(arrays):
+            return tf.concat([tf.reshape(a, [-1]) for a in arrays], 0)
+
+        def unflat(vector):
+            return [
+                tf.reshape(p, shape) for p, shape in zip(tf.split(vector, sizes, num=5), shapes, strict=True)
+            ]
+
+        frozen = ~flat([tf.fill(shapes[j], trainable[j]) for j in range(5)])  # (P,) bool
+
+        def value_and_grad(theta):
             with tf.GradientTape() as tape:
-                tape.watch(W)
-                loss = _loss(_outputs(X, *W, act)[0], targets)
-            return loss, tape.gradient(loss, W)
+                tape.watch(theta)
+                loss = _loss(_outputs(X, *unflat(theta), act)[0], targets)
+            return loss, tape.gradient(loss, theta)
 
-        def update(W, m, v, g, iterations):
+        def update(theta, m, v, g, iterations):
             """One step of every trainable weight (no branches: both rules, then selects)."""
-            g = [tf.where(trainable[j], g[j], tf.zeros_like(g[j])) for j in range(5)]  # frozen: 0
-            norm = tf.linalg.global_norm(g)  # of the trainable gradients: tf.clip_by_global_norm's scale
+            g = tf.where(frozen, tf.zeros_like(g), g)
+            norm = tf.norm(g)  # of the trainable gradients, as tf.clip_by_global_norm computes it
             scale = clip * tf.minimum(1.0 / norm, 1.0 / clip) + (norm - norm)  # NaN for an inf norm, as TF
-            g = [g_j * tf.where(clip > 0, scale, 1.0) for g_j in g]
-            t = tf.cast(iterations + 1, FLOAT)
-            new = [_adam(W[j], g[j], m[j], v[j], t, lr) for j in range(5)]
-            keep = [tf.logical_not(trainable[j]) for j in range(5)]  # frozen: the very same tensors
-            new_W = [tf.where(keep[j], W[j], tf.where(adam, new[j][0], W[j] - lr * g[j])) for j in range(5)]
-            new_m = [tf.where(keep[j] | ~adam, m[j], new[j][1]) for j in range(5)]
-            new_v = [tf.where(keep[j] | ~adam, v[j], new[j][2]) for j in range(5)]
-            return new_W, new_m, new_v
+            g = g * tf.where(clip > 0, scale, 1.0)
+            new_theta, new_m, new_v = _adam(theta, g, m, v, tf.cast(iterations + 1, FLOAT), lr)
+            new_theta = tf.where(adam, new_theta, theta - lr * g)
+            keep = frozen | ~adam
+            # frozen: the very same numbers (bit-identical), moments untouched
+            return tf.where(frozen, theta, new_theta), tf.where(keep, m, new_m), tf.where(keep, v, new_v)
 
-        def go_on(i, W, m, v, g, loss, iterations, diverged, losses):
+        def go_on(i, theta, m, v, g, loss, iterations, diverged, losses):
             return (i < k) & ~diverged & (loss > stop_loss)
 
-        def body(i, W, m, v, g, loss, iterations, diverged, losses):
-            new_W, new_m, new_v = update(W, m, v, g, iterations)
-            new_loss, new_g = value_and_grads(new_W)
-            largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(W_j)) for W_j in new_W]))
-            ok = tf.math.is_finite(new_loss) & (largest <= MAX_ABS_WEIGHT)  # not: W, m, v stay as they were
-            W, m, v, g = ([tf.where(ok, a, b) for a, b in zip(new, old, strict=True)]
-                          for new, old in ((new_W, W), (new_m, m), (new_v, v), (new_g, g)))  # fmt: skip
+        def body(i, theta, m, v, g, loss, iterations, diverged, losses):
+            new_theta, new_m, new_v = update(theta, m, v, g, iterations)
+            new_loss, new_g = value_and_grad(new_theta)
+            largest = tf.reduce_max(tf.abs(new_theta))
+            ok = tf.math.is_finite(new_loss) & (
+                largest <= MAX_ABS_WEIGHT
+            )  # not: theta, m, v stay as they were
             losses = losses.write(i + 1, new_loss)
             return (
-                i + 1, W, m, v, g, tf.where(ok, new_loss, loss),
-                iterations + tf.cast(ok, tf.int64), ~ok, losses,
+                i + 1, tf.where(ok, new_theta, theta), tf.where(ok, new_m, m), tf.where(ok, new_v, v),
+                tf.where(ok, new_g, g), tf.where(ok, new_loss, loss), iterations + tf.cast(ok, tf.int64), ~ok,
+                losses,
             )  # fmt: skip
 
-        W = [Wx, Wy, b, Wo, bo]
-        loss, g = value_and_grads(W)
+        theta = flat([Wx, Wy, b, Wo, bo])
+        loss, g = value_and_grad(theta)
         losses = tf.TensorArray(FLOAT, size=k + 1).write(0, loss)
-        start = (tf.constant(0), W, m0, v0, g, loss, iterations, tf.constant(False), losses)
-        i, W, m, v, _, loss, iterations, diverged, losses = tf.while_loop(go_on, body, start)
+        start = (
+            tf.constant(0),
+            theta,
+            flat(rest[0:5]),
+            flat(rest[5:10]),
+            g,
+            loss,
+            iterations,
+            tf.constant(False),
+            losses,
+        )
+        i, theta, m, v, _, loss, iterations, diverged, losses = tf.while_loop(go_on, body, start)
         losses = losses.stack()[: i + 1]  # a diverged run's last entry is the loss that was not finite
-        return losses, W, iterations, m, v, diverged, loss
+        return losses, unflat(theta), iterations, unflat(m), unflat(v), diverged, loss
 
     return train_slice
 

@@ -78,6 +78,7 @@ OPS: dict[str, Callable[..., Any]] = {
     "info": info,
     "grad": lambda **args: _tf_train().backward(**args),  # -> reference.Grads
     "train_settings": lambda **args: _tf_train().update_settings(**args),  # key, settings -> bool
+    "train_run": lambda **args: _tf_train().train(**args),  # a whole short run in one call -> TrainResult
 }
 
 
