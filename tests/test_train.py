@@ -195,7 +195,7 @@ def test_through_the_engine():
 
     state = State()
     X, weights, targets = state.inputs, state.resolved_weights(), state.inputs[:, :, 0] / 10
-    engine = Engine()
+    engine = Engine(call_timeout=120)
     try:
         engine.start()
         grads = engine.grad(X, weights, "tanh", targets).value

@@ -29,7 +29,7 @@ def compute_grads(state: State, engine: str) -> reference.Grads:
         return reference.backward(state.inputs, weights, state.activation, targets)
     from ..engine import Engine
 
-    tf_engine = Engine()
+    tf_engine = Engine(call_timeout=120)  # a first call traces (seconds); a batch run can wait
     try:
         tf_engine.start()
         return tf_engine.grad(state.inputs, weights, state.activation, targets).value

@@ -86,7 +86,7 @@ def train(state: State, settings: TrainingSettings, engine: str) -> training.Tra
         return training.train(X, weights, state.activation, targets, settings)
     from ..engine import Engine
 
-    tf_engine = Engine()
+    tf_engine = Engine(call_timeout=120)  # a first call traces (seconds); a batch run can wait
     try:
         tf_engine.start()
         job = tf_engine.start_job("train", X=X, weights=weights, activation=state.activation,
