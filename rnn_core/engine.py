@@ -84,6 +84,11 @@ class Reply(Generic[T]):
     value: T
     notices: tuple[str, ...] = ()
 
+    def take(self, notices: list[str]) -> T:
+        """The value, after adding the notices to the caller's list."""
+        notices.extend(self.notices)
+        return self.value
+
 
 @dataclass(frozen=True)
 class JobStatus:
@@ -104,7 +109,9 @@ class EngineStats:
     crashes: int = 0
     timeouts: int = 0
     busy: int = 0
-    slices: int = 0
+    sent: int = 0  # requests sent to a worker
+    slices: int = 0  # job slices run
+    jobs_expired: int = 0  # jobs stopped because nobody polled them
 
 
 def forward_cost(X: np.ndarray, weights: Weights) -> int:
@@ -248,7 +255,7 @@ class Engine:
         self._admitted = {SMALL: 0, LARGE: 0}
         self._service = {SMALL: 0.003, LARGE: 0.05, BACKGROUND: 0.02}  # seconds per turn (EWMA)
         self._jobs: dict[str, _Job] = {}
-        self._jobs_changed = threading.Condition()  # guards _jobs; notified after every slice
+        self._jobs_changed = self._life  # guards _jobs too; notified after every slice (one lock)
         self._job_ids = itertools.count(1)
         self._driver: threading.Thread | None = None
 
@@ -263,6 +270,26 @@ class Engine:
         worker = self._worker
         return worker.process.pid if worker is not None else None
 
+    def load(self) -> dict[str, int]:
+        """Calls admitted (waiting or running) per lane, and jobs running."""
+        with self._life:
+            small, large = self._admitted[SMALL], self._admitted[LARGE]
+        with self._jobs_changed:
+            jobs = sum(not job.done for job in self._jobs.values())
+        return {"small": small, "large": large, "jobs": jobs}
+
+    def wait_for(self, predicate, timeout: float | None = None) -> bool:
+        """Wait until predicate() is true, re-checked whenever a worker starts or stops, a call is
+        admitted or sent, or a job changes; False if `timeout` ran out first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._life:
+            while not predicate():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._life.wait(remaining)
+        return True
+
     def start(self, wait: float | None = None) -> tuple[str, ...]:
         """Start the worker if it is not running and wait for it, at most `wait` seconds (default:
         every start attempt). Returns the notices for the caller; raises EngineError."""
@@ -274,6 +301,7 @@ class Engine:
 
     def stop(self) -> None:
         """Stop the worker (and cancel the jobs); the next call starts a new one."""
+        self._fail_jobs(None, "the TensorFlow worker was stopped")  # first: the job driver then rests
         with self._life:
             self._stopped = True
             worker, spawning, supervisor = self._worker, self._spawning, self._supervisor
@@ -286,7 +314,6 @@ class Engine:
             supervisor.join(timeout=10)
         if worker is not None:
             worker.conn.close()
-        self._fail_jobs(None, "the TensorFlow worker was stopped")
 
     def _ensure_supervisor(self) -> None:
         """Under self._life: make sure a supervisor thread is starting or watching a worker."""
@@ -299,7 +326,6 @@ class Engine:
 
     def _supervise(self) -> None:
         """Start a worker (bounded attempts), wait on it (reaping it the moment it dies), repeat."""
-        quick_deaths = 0
         while True:
             worker, error = self._start_attempts()
             with self._life:
@@ -322,14 +348,12 @@ class Engine:
                     self._worker = None
                 stopped = self._stopped
                 self._start_began = time.monotonic()
-                quick_deaths = quick_deaths + 1 if time.monotonic() - worker.ready_at < 5 else 0
-                if stopped or quick_deaths >= 3:  # a worker that dies at once: wait for a caller
+                if stopped:
                     self._supervisor = None
-                    self._start_error = None if stopped else "the TensorFlow worker keeps dying"
                     self._start_round += 1
-                    self._life.notify_all()
+                self._life.notify_all()
             self._fail_jobs(worker, "the TensorFlow worker stopped; the job was lost")
-            if stopped or quick_deaths >= 3:
+            if stopped:
                 return
 
     def _start_attempts(self) -> tuple[_Worker | None, str | None]:
@@ -435,6 +459,7 @@ class Engine:
         finally:
             with self._life:
                 self._admitted[lane] -= 1
+                self._life.notify_all()
 
     def _admit(self, lane: int) -> None:
         with self._life:
@@ -443,6 +468,7 @@ class Engine:
                 self.stats.busy += 1
                 raise self._busy(wait)
             self._admitted[lane] += 1
+            self._life.notify_all()
 
     def _estimate_wait(self, lane: int) -> float:
         """Seconds until a new call of this lane would get its turn: everything ahead of it."""
@@ -494,6 +520,9 @@ class Engine:
         started = time.monotonic()
         try:
             worker.conn.send(request)
+            with self._life:
+                self.stats.sent += 1
+                self._life.notify_all()
             if not worker.conn.poll(self.call_timeout):
                 self.stats.timeouts += 1
                 self._lost(worker)
@@ -601,6 +630,8 @@ class Engine:
                     del self._jobs[job.job_id]
                 elif not job.done:
                     job.cancelled, job.done, job.error = True, True, "nobody asked for it; it was stopped"
+                    self.stats.jobs_expired += 1
+                    self._jobs_changed.notify_all()
 
     def _fail_jobs(self, worker: _Worker | None, message: str) -> None:
         """Jobs whose iterator lived in `worker` are lost (for None: every job, the engine stopped)."""
@@ -629,12 +660,15 @@ class Engine:
             self._run_slice(job)
 
     def _run_slice(self, job: _Job) -> None:
+        if job.done and job.worker is None:  # failed or stopped since it was picked
+            return
         try:
             worker = self._await_worker(time.monotonic() + self.queue_timeout, [])
         except EngineError as err:
             self._finish_job(job, error=str(err))
             return
-        ticket = self._turns.acquire(BACKGROUND, None)
+        ticket = self._turns.acquire(BACKGROUND, None)  # no timeout: a turn always comes
+        assert ticket is not None
         try:
             if job.cancelled:
                 if job.worker is not None and job.worker is worker:

@@ -7,17 +7,18 @@ Two tables say what it can do:
 
 - OPS: a short call. `name -> function(**args) -> picklable value`. To add one, add one entry:
 
-      OPS["grad"] = lambda **args: _tf_train().grad(**args)  # with def _tf_train() like _tf_model()
+      OPS["grad"] = lambda **args: _tf_train().backward(**args)  # with def _tf_train() like _tf_model()
 
   and call it from the page's side with `engine.call("grad", cost=..., X=..., ...)` (a method on
   Engine is one more line). Import TensorFlow modules inside the function, never at the top of
   this file: the engine imports this module (for its tables) and must stay free of TensorFlow.
 
 - JOBS: a long job run in slices. `kind -> factory(**args) -> iterator`; each next() runs one
-  slice (a few ms to tens of ms) and yields (progress in 0..1, result so far). The job's result is
-  the generator's return value, or else the last result yielded. To add one, add one entry:
+  slice (a few ms to tens of ms) and yields (progress in 0..1, result so far). The job ends when
+  it yields progress 1.0 or stops; its result is the last result yielded (or the generator's
+  return value, if it returns one). To add one, add one entry:
 
-      JOBS["train"] = lambda **args: _tf_train().train_slices(**args)  # a generator of slices
+      JOBS["train"] = lambda **args: _tf_train().TrainJob(**args)  # an iterator of slices
 
   and start it with `engine.start_job("train", owner=session_id, **args)`. Between two slices the
   worker answers whatever else is waiting (the engine serves short calls first), so keep a slice
@@ -69,7 +70,8 @@ def simple_rnn(X, weights, activation: str = "tanh", initial_state=None):
 def info() -> dict:
     import tensorflow as tf
 
-    return {"pid": os.getpid(), "tf_version": tf.__version__, "traces": _tf_model().trace_count()}
+    traces = _tf_model().trace_count()
+    return {"pid": os.getpid(), "tf_version": tf.__version__, "traces": traces, "jobs": len(_jobs.running)}
 
 
 OPS: dict[str, Callable[..., Any]] = {
@@ -89,13 +91,12 @@ def forward_repeat(X, weights, activation: str = "tanh", passes: int = 100, per_
     """A load and test job, not a feature: `passes` forward passes of one network, `per_slice` per
     slice. It exercises the slicing (progress, cancel, other calls served between slices) with real
     TensorFlow work of a chosen size, for tests/test_engine.py and bench/jobs.py."""
-    done, trace = 0, None
+    done = 0
     while done < passes:
         for _ in range(min(per_slice, passes - done)):
             trace = forward(X, weights, activation)
             done += 1
-        yield done / passes, {"passes": done}
-    return {"passes": done, "outputs": None if trace is None else trace.outputs}
+        yield done / passes, {"passes": done, "outputs": trace.outputs}
 
 
 JOBS: dict[str, Callable[..., Iterator[tuple[float, Any]]]] = {
@@ -108,33 +109,39 @@ class _Jobs:
     """The worker's running jobs: job_id -> (iterator, last result)."""
 
     def __init__(self):
-        self._running: dict[str, list] = {}
+        self.running: dict[str, list] = {}
 
     def start(self, job_id: str, kind: str, args: dict) -> None:
         if kind not in JOBS:
             raise ValueError(f"unknown job kind {kind!r}")
-        if len(self._running) >= MAX_JOBS_IN_WORKER:
+        if len(self.running) >= MAX_JOBS_IN_WORKER:
             raise RuntimeError("too many jobs in the worker")
-        self._running[job_id] = [iter(JOBS[kind](**args)), None]
+        self.running[job_id] = [iter(JOBS[kind](**args)), None]
 
     def slice(self, job_id: str) -> JobSlice:
-        entry = self._running.get(job_id)
+        entry = self.running.get(job_id)
         if entry is None:
             raise KeyError(f"no job {job_id!r} in this worker")
         try:
             progress, entry[1] = next(entry[0])
         except StopIteration as end:
-            del self._running[job_id]
+            del self.running[job_id]
             return JobSlice(1.0, entry[1] if end.value is None else end.value, True)
         except BaseException:
-            del self._running[job_id]
+            del self.running[job_id]
             raise
+        if progress >= 1.0:
+            self.drop(job_id)
+            return JobSlice(1.0, entry[1], True)
         return JobSlice(float(progress), entry[1], False)
 
     def drop(self, job_id: str) -> None:
-        entry = self._running.pop(job_id, None)
+        entry = self.running.pop(job_id, None)
         if entry is not None:
             entry[0].close()
+
+
+_jobs = _Jobs()  # this process's jobs (one worker process, one table)
 
 
 # ---- serving --------------------------------------------------------------------------------------
@@ -170,8 +177,8 @@ def serve(conn) -> None:
     """Import TensorFlow, say ready, then answer Requests until the socket closes."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _tf_model()  # the slow import happens here, once
-    jobs = _Jobs()
-    ops = {**OPS, JOB_START: jobs.start, JOB_SLICE: jobs.slice, JOB_DROP: jobs.drop}
+    ops: dict[str, Callable[..., Any]] = dict(OPS)
+    ops.update({JOB_START: _jobs.start, JOB_SLICE: _jobs.slice, JOB_DROP: _jobs.drop})
     conn.send(("ready", os.getpid()))
     while True:
         try:

@@ -165,7 +165,7 @@ def test_a_share_link_restores_the_view():
 def test_a_broken_link_opens_the_defaults_with_a_notice():
     at = new_app({"s": "not-a-link!!"}).run()
     assert not at.exception
-    assert any("could not be opened" in m for m in messages(at, "info"))
+    assert any("could not be opened" in m for m in messages(at, "warning"))  # a warning, not an info box
     assert heatmap_z(charts(at)["hidden-y0"]).shape == (3, 8)
 
 
@@ -237,13 +237,13 @@ def test_a_network_too_big_for_a_link_says_so_and_keeps_working():
     assert heatmap_z(charts(at)["hidden-y19"]).shape == (16, 8)
 
 
-def test_a_killed_worker_is_restarted_and_the_inputs_are_kept(at):
+def test_a_killed_worker_is_restarted_and_the_inputs_are_kept(own_engine):
     import os
     import signal
 
-    from app.compute import get_engine
-
-    engine = get_engine()  # the same cached engine the page uses (one per server process)
+    at = new_app().run()  # on a worker of this test's own: the others' shared worker is never killed
+    assert not at.exception
+    engine = own_engine
     old_pid = engine.pid
     os.kill(old_pid, signal.SIGKILL)
     edit_cells(at, {0: {"X0[0]": "-2"}})
@@ -268,5 +268,5 @@ def test_opening_a_state_file_loads_it_and_a_bad_file_changes_nothing(at):
     assert at.sidebar.selectbox(key="activation").value == "relu"
     uploader = at.sidebar.file_uploader(key="state_file")
     uploader.set_value(("bad.json", b'{"n_neurons": 999}', "application/json")).run()
-    assert any("bad.json could not be opened (n_neurons" in m for m in messages(at, "info"))
+    assert any("bad.json could not be opened (n_neurons" in m for m in messages(at, "error"))
     assert heatmap_z(charts(at)["hidden-y1"]).shape == (4, 5)  # the network is unchanged
