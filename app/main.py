@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import compute, figures, gc_policy, render, session
+from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
+hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
 gc_policy.keep_memory_bounded()
 session.init_from_link()
+page_state.check_widgets()  # every widget value the session holds passes the state's own checks
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
