@@ -566,6 +566,11 @@ class Engine:
     def info(self) -> Reply[dict]:
         return self.call("info")
 
+    def grad(self, X: np.ndarray, weights: Weights, activation: str, targets: np.ndarray) -> Reply:
+        """reference.Grads (loss, grads, dL_dy, dout_dx) from TensorFlow's GradientTape."""
+        cost = forward_cost(X, weights) * (X.shape[0] + 2)  # the loss pass, and T copies for dout_dx
+        return self.call("grad", cost=cost, X=X, weights=weights, activation=activation, targets=targets)
+
     # -- long jobs -------------------------------------------------------------------------------
 
     def start_job(self, kind: str, owner: str = "", **args) -> str:

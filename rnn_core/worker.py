@@ -7,7 +7,7 @@ Two tables say what it can do:
 
 - OPS: a short call. `name -> function(**args) -> picklable value`. To add one, add one entry:
 
-      OPS["grad"] = lambda **args: _tf_train().grad(**args)  # with def _tf_train() like _tf_model()
+      OPS["grad"] = lambda **args: _tf_train().backward(**args)  # with def _tf_train() like _tf_model()
 
   and call it from the page's side with `engine.call("grad", cost=..., X=..., ...)` (a method on
   Engine is one more line). Import TensorFlow modules inside the function, never at the top of
@@ -18,7 +18,7 @@ Two tables say what it can do:
   it yields progress 1.0 or stops; its result is the last result yielded (or the generator's
   return value, if it returns one). To add one, add one entry:
 
-      JOBS["train"] = lambda **args: _tf_train().train_slices(**args)  # a generator of slices
+      JOBS["train"] = lambda **args: _tf_train().TrainJob(**args)  # an iterator of slices
 
   and start it with `engine.start_job("train", owner=session_id, **args)`. Between two slices the
   worker answers whatever else is waiting (the engine serves short calls first), so keep a slice
@@ -48,6 +48,12 @@ def _tf_model():
     return tf_model
 
 
+def _tf_train():
+    from . import tf_train  # gradients and training (traced on first use)
+
+    return tf_train
+
+
 # ---- short calls ----------------------------------------------------------------------------------
 
 
@@ -72,6 +78,9 @@ OPS: dict[str, Callable[..., Any]] = {
     "forward": forward,
     "simple_rnn": simple_rnn,
     "info": info,
+    "grad": lambda **args: _tf_train().backward(**args),  # -> reference.Grads
+    "train_settings": lambda **args: _tf_train().update_settings(**args),  # key, settings -> bool
+    "train_run": lambda **args: _tf_train().train(**args),  # a whole short run in one call -> TrainResult
 }
 
 
@@ -92,6 +101,7 @@ def forward_repeat(X, weights, activation: str = "tanh", passes: int = 100, per_
 
 JOBS: dict[str, Callable[..., Iterator[tuple[float, Any]]]] = {
     "forward_repeat": forward_repeat,
+    "train": lambda **args: _tf_train().TrainJob(**args),  # slices of ~30 ms; see tf_train.TrainJob
 }
 
 
