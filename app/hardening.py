@@ -17,6 +17,7 @@ Idempotent; call it before the first session (app/serve.py) and at the top of th
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 UNREADABLE_KEY = "_unreadable"  # in a data editor state: why Streamlit could not read it
 _LOG = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def install() -> None:
                 return data_editor.DataEditorState(state)
 
         setattr(deserialize, _MARK, True)
-        serde.deserialize = deserialize
+        serde.deserialize = deserialize  # type: ignore[method-assign]
 
     from streamlit.elements.widgets import radio, selectbox
 
@@ -85,10 +86,10 @@ def install() -> None:
                 return value
 
         setattr(getitem, _MARK, True)
-        states.__getitem__ = getitem
+        states.__getitem__ = getitem  # type: ignore[method-assign]
 
 
-def _options_only(serde_class: type) -> None:
+def _options_only(serde_class: Any) -> None:
     """A select box or radio given a value that is none of its options (Streamlit passes it through,
     then fails drawing it) gets its default option instead. The page offers no free-text options."""
     original = serde_class.deserialize
