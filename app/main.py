@@ -11,13 +11,27 @@ import streamlit as st
 
 from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
-from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
+from app.sections import (
+    crosscheck,
+    explain,
+    gradients,
+    hidden,
+    inputs,
+    intro,
+    outputs,
+    results,
+    share,
+    sidebar,
+)
+from app.sections import targets as targets_section
+from app.sections import training
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
 gc_policy.keep_memory_bounded()
 session.init_from_link()
 page_state.check_widgets()  # every widget value the session holds passes the state's own checks
+training.prepare()  # a training job's newest weights and the training settings, before the state is built
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
@@ -29,7 +43,9 @@ if present:
 sidebar.network_controls()
 heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container())
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
+targets_section.targets_section(inputs_box, X)  # (T, B): into the page memory, so into the state
 state = session.current_state(X)
+training.stop_if_changed(state)
 intro.intro(heading, state.activation, state.shared_output, present)
 if present:
     inputs.inputs_slide(inputs_box, state.inputs)
@@ -68,3 +84,8 @@ if player.playing():
     player.play(T, lambda t: up_to(t, row, neuron))
 else:
     view_part()
+
+# ---- learning: training (a job polled by a fragment), then the gradients through time --------------
+training.training_section(state, shown, style, present)
+view = session.with_current_view(state).view
+gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())

@@ -61,6 +61,24 @@ class Player:
 
 
 @dataclass
+class Training:
+    """The training section between reruns (app/sections/training.py)."""
+
+    owner: str = ""  # this session's name at the engine (one job per owner)
+    job_id: str | None = None  # the engine's "train" job while one runs
+    job_key: str = ""  # the job's key for train_settings (a new one per job)
+    data_key: str = ""  # what the job trains on (inputs, targets, sizes, activation): an edit stops it
+    applied: int = -1  # the job's step count last applied to the page
+    before: dict[str, np.ndarray] | None = None  # the explicit weights before this run ("Reset")
+    start_losses: list[float] = field(default_factory=list)  # the run's losses before this job
+    losses: list[float] = field(default_factory=list)  # the run so far: before training, then each step
+    opt: Any = None  # rnn_core.training.OptState to continue the run
+    status: str = ""  # "", "running", "paused", "done", "diverged", "reached"
+    runs: list[list[float]] = field(default_factory=list)  # earlier runs' losses (the last few)
+    widget_settings: Any = None  # the settings the training widgets were last set from or read as
+
+
+@dataclass
 class Memory:
     initialized: bool = False
     notices: list[Notice] = field(default_factory=list)
@@ -72,6 +90,8 @@ class Memory:
     link_cache: tuple | None = None  # (key, token): the link is encoded once per change
     player: Player = field(default_factory=Player)
     good_widgets: dict[str, Any] = field(default_factory=dict)  # the last value of each that passed
+    training: Training = field(default_factory=Training)
+    target_task: str = ""  # the task preset the targets were last filled from ("" : typed)
 
 
 def memory() -> Memory:

@@ -10,6 +10,7 @@ from rnn_core.state import State, StateError, decode_link, encode_link, load_sta
 from . import page_state
 from .components import grid
 from .grids import INPUTS as INPUTS_GRID
+from .grids import TARGETS as TARGETS_GRID
 from .page_state import UPLOAD_KEY
 
 MAX_LINK_TOKEN = 6000  # nginx's default request line limit is 8 KB; past this, share the state file
@@ -20,6 +21,7 @@ def load(state: State) -> None:
     """Put a whole state into the session: widget keys, the grids, explicit weights, the view."""
     page_state.load_widgets(state)
     grid.load("inputs", INPUTS_GRID, state.inputs)
+    grid.load("targets", TARGETS_GRID, state.resolved_targets())
     mem = page_state.memory()
     mem.weights = dict(state.weights)
     mem.targets = state.targets
