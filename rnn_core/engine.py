@@ -53,6 +53,9 @@ SMALL_COST = 2**20  # T·B·N·(N+F) up to this is a small call (~1 ms of Tensor
 MAX_JOBS = 8  # long jobs running at once per server
 MAX_JOBS_PER_OWNER = 1
 JOB_IDLE_TIMEOUT_S = 30.0  # a job nobody polled for this long is cancelled
+SLICE_TIMEOUT_S = (
+    60.0  # one job slice (~30 ms; the first of a kind traces TensorFlow's loop, >10 s when loaded)
+)
 
 SMALL, LARGE, BACKGROUND = 0, 1, 2  # lanes, served in this order
 RESTARTED = "The TensorFlow worker had stopped and was restarted."
@@ -230,6 +233,7 @@ class Engine:
         max_jobs: int = MAX_JOBS,
         max_jobs_per_owner: int = MAX_JOBS_PER_OWNER,
         job_idle_timeout: float = JOB_IDLE_TIMEOUT_S,
+        slice_timeout: float = SLICE_TIMEOUT_S,
         command: Sequence[str] | None = None,
     ):
         self.call_timeout = call_timeout  # the longest one computation may take
@@ -242,6 +246,7 @@ class Engine:
         self.max_jobs = max_jobs
         self.max_jobs_per_owner = max_jobs_per_owner
         self.job_idle_timeout = job_idle_timeout
+        self.slice_timeout = max(slice_timeout, call_timeout)  # a slice of a job that was never traced
         self.command = list(command or [sys.executable, "-m", "rnn_core.worker"])
         self.stats = EngineStats()
         self._life = threading.Condition()  # guards the fields below, up to the jobs
@@ -518,19 +523,20 @@ class Engine:
                 raise EngineError(f"TensorFlow could not compute this: {answer.error}", notices)
             return Reply(answer.value, tuple(dict.fromkeys(notices)))
 
-    def _exchange(self, worker: _Worker, request: Request, lane: int) -> Answer:
+    def _exchange(self, worker: _Worker, request: Request, lane: int, timeout: float | None = None) -> Answer:
         """One request and its answer, holding the turn. EOFError: the worker died."""
+        timeout = self.call_timeout if timeout is None else timeout
         started = time.monotonic()
         try:
             worker.conn.send(request)
             with self._life:
                 self.stats.sent += 1
                 self._life.notify_all()
-            if not worker.conn.poll(self.call_timeout):
+            if not worker.conn.poll(timeout):
                 self.stats.timeouts += 1
                 self._lost(worker)
                 raise EngineTimeout(
-                    f"the computation took longer than {self.call_timeout:g} s and was stopped", [RESTARTED]
+                    f"the computation took longer than {timeout:g} s and was stopped", [RESTARTED]
                 )
             answer = worker.conn.recv()
         except (EOFError, OSError):
@@ -686,7 +692,8 @@ class Engine:
                     self._finish_job(job, error=f"TensorFlow could not start this job: {answer.error}")
                     return
                 job.worker = worker
-            answer = self._exchange(worker, Request(JOB_SLICE, {"job_id": job.job_id}), BACKGROUND)
+            slice_request = Request(JOB_SLICE, {"job_id": job.job_id})
+            answer = self._exchange(worker, slice_request, BACKGROUND, self.slice_timeout)
         except (EOFError, EngineError):  # the worker died or hung: _fail_jobs tells the job
             self._finish_job(job, error="the TensorFlow worker stopped; the job was lost", notice=RESTARTED)
             return

@@ -372,3 +372,13 @@ def train(X, weights, activation, targets, settings: TrainingSettings, steps=Non
     """The whole run in one call (one slice): the same contract as training.train."""
     steps = settings.steps if steps is None else steps
     return train_slice(X, weights, activation, targets, settings, steps, opt)
+
+
+def warm() -> None:
+    """Trace the gradient and the training slice for tanh (the default) on a tiny network, so that a
+    page's first gradients or training slice does not wait several seconds for the trace (the worker
+    calls this when it is first idle)."""
+    X = np.zeros((2, 1, 1))
+    weights = Weights(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1), np.zeros((2, 1)), np.zeros(2))
+    backward(X, weights, "tanh", np.zeros((2, 1)))
+    train(X, weights, "tanh", np.zeros((2, 1)), TrainingSettings(), steps=1)

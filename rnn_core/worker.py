@@ -39,6 +39,7 @@ from typing import Any
 
 from .protocol import JOB_DROP, JOB_SLICE, JOB_START, Answer, JobSlice, Request
 
+WARM_WHEN_IDLE_S = 0.5  # after "ready", the first pause this long traces training (tf_train.warm)
 MAX_JOBS_IN_WORKER = 64  # the engine bounds jobs itself; this only guards the worker's memory
 
 
@@ -181,12 +182,23 @@ def serve(conn) -> None:
     ops: dict[str, Callable[..., Any]] = dict(OPS)
     ops.update({JOB_START: _jobs.start, JOB_SLICE: _jobs.slice, JOB_DROP: _jobs.drop})
     conn.send(("ready", os.getpid()))
+    warm_up = [lambda: _tf_train().warm()]  # traced once, when the worker is first idle
     while True:
         try:
+            if warm_up and not conn.poll(WARM_WHEN_IDLE_S):
+                _warm(warm_up.pop())
+                continue
             request: Request = conn.recv()
         except (EOFError, OSError):
             return
         conn.send(answer(ops, request))
+
+
+def _warm(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # a warm-up is an optimisation: the first real call traces instead
+        traceback.print_exc()
 
 
 def answer(ops: dict[str, Callable[..., Any]], request: Request) -> Answer:

@@ -1,0 +1,136 @@
+"""Training in a real browser (a `streamlit run` server, Debian's headless Chromium): Train, watch the
+loss curve grow and fall while the page polls the job, Pause, Reset; and another browser session's edit
+is answered while the first one trains."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from rnn_core import reference
+from rnn_core.params import tutorial_inputs
+from rnn_core.state import State, TrainingSettings, encode_link
+from tests.pagetools import decode_array
+from tests.serving import CHROMIUM_FLAGS, chromium_path, streamlit_server
+from tests.test_browser import CHARTS_JS, edit_cell, z_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if chromium_path() is None:
+    pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+LOAD_S = 240  # the first load starts TensorFlow; the first slice traces the training loop
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# The loss curve's point count and its last and first values, read from the plotly div.
+LOSS_JS = """() => {
+  const div = [...document.querySelectorAll('.js-plotly-plot')]
+    .find(d => d.layout && d.layout.meta === 'loss-curve');
+  if (!div || !div.data) return null;
+  const y = div.data[div.data.length - 1].y;
+  const plain = y && y.bdata ? {dtype: y.dtype, bdata: y.bdata} : Array.from(y || []);
+  return {y: plain, traces: div.data.length};
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("learn-browser")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Browser, url: str) -> Page:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(LOAD_S * 1000)
+    page = context.new_page()
+    page.goto(url)
+    wait_for(page, lambda: (page.evaluate(CHARTS_JS) or {}).keys() >= {"hidden-y2", "loss-curve"}, LOAD_S)
+    return page
+
+
+def wait_for(page: Page, condition, timeout: float, what: str = "the page") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (KeyError, TypeError):
+            pass
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{what}: not ready after {timeout} s")
+
+
+def losses(page: Page) -> np.ndarray:
+    found = page.evaluate(LOSS_JS)
+    return np.asarray(decode_array(found["y"]), dtype=float) if found else np.zeros(0)
+
+
+def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, browser):
+    X = tutorial_inputs()
+    state = State(targets=X[:, :, 0], training=TrainingSettings(lr=0.01, steps=100_000))
+    trainer = open_page(browser, f"{server.url}/?s={encode_link(state)}")
+    seeded = reference.forward(X, state.resolved_weights()).hidden
+    np.testing.assert_allclose(z_of(trainer.evaluate(CHARTS_JS), "hidden-y2"), seeded[2], atol=1e-9)
+    trainer.get_by_role("button", name="▶ Train").click()
+
+    # the curve grows across polls (the page reruns itself while the job runs), and falls
+    counts = [len(losses(trainer))]
+    deadline = time.monotonic() + LOAD_S
+    while len(set(counts)) < 4:
+        assert time.monotonic() < deadline, f"the loss curve did not grow: {counts}"
+        trainer.wait_for_timeout(300)
+        counts.append(len(losses(trainer)))
+    assert counts == sorted(counts)
+    curve = losses(trainer)
+    assert curve[-1] < curve[0]
+    # the hidden states follow the trained weights
+    moved = z_of(trainer.evaluate(CHARTS_JS) or {}, "hidden-y2")
+    assert not np.allclose(moved, seeded[2], atol=1e-6)
+
+    # another student edits while the first trains: answered, and the first still trains
+    editor = open_page(browser, server.url)
+    before = z_of(editor.evaluate(CHARTS_JS), "hidden-y0")
+    start = time.monotonic()
+    edit_cell(editor, 0, 0, "-3")
+    wait_for(
+        editor,
+        lambda: not np.allclose(z_of(editor.evaluate(CHARTS_JS), "hidden-y0")[0], before[0]),
+        60,
+        "the editing session",
+    )
+    answered = time.monotonic() - start
+    still = len(losses(trainer))
+    wait_for(trainer, lambda: len(losses(trainer)) > still, 60, "training after the edit")
+    print(f"edit answered in {answered:.2f} s while another session trained")
+
+    # Pause: the count stops
+    trainer.get_by_role("button", name="⏸ Pause").click()
+    wait_for(trainer, lambda: trainer.get_by_role("button", name="▶ Train").count() == 1, 60, "Pause")
+    trainer.wait_for_timeout(1500)
+    paused = len(losses(trainer))
+    trainer.wait_for_timeout(2000)
+    assert len(losses(trainer)) == paused
+
+    # Reset: the weights before training, the hidden states of the seeded network again
+    trainer.get_by_role("button", name="↺ Reset").click()
+    wait_for(
+        trainer,
+        lambda: np.allclose(z_of(trainer.evaluate(CHARTS_JS), "hidden-y2"), seeded[2], atol=1e-9),
+        60,
+        "Reset",
+    )
+    assert trainer.locator('[data-testid="stException"]').count() == 0
+    assert editor.locator('[data-testid="stException"]').count() == 0
