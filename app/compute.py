@@ -6,10 +6,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import numpy as np
 import streamlit as st
 
-from rnn_core import reference
+from rnn_core.crosscheck import CrossCheck, crosscheck
 from rnn_core.engine import Engine, EngineError, shared_engine
 from rnn_core.params import Weights
 from rnn_core.reference import Trace
@@ -20,18 +19,21 @@ CACHE_BYTES = 64 * 2**20  # results kept for every session; one at the caps is ~
 
 @dataclass(frozen=True)
 class Result:
-    """What the page shows: TensorFlow's trace, checked against numpy and SimpleRNN."""
+    """What the page shows: TensorFlow's trace, cross-checked against numpy and SimpleRNN."""
 
     trace: Trace  # computed by TensorFlow in the worker
     weights: Weights
-    diff_numpy: float  # largest |TF - numpy| per step (pre-activations, hidden states, outputs)
-    diff_simple_rnn: float  # largest |TF - SimpleRNN| per step (hidden states)
-    drift_numpy: float  # largest |TF - numpy| when numpy runs freely from y_{-1} = 0
+    check: CrossCheck
 
     @property
     def nbytes(self) -> int:
         t = self.trace
         return t.hidden.nbytes * 2 + t.outputs.nbytes + self.weights.Wy.nbytes
+
+    def fits(self, state: State) -> bool:
+        """Computed for a network of the state's sizes (so the page can show it for this view)."""
+        T, B, _ = state.inputs.shape
+        return self.trace.hidden.shape == (T, B, state.n_neurons)
 
 
 class ResultCache:
@@ -72,46 +74,16 @@ def get_cache() -> ResultCache:
     return ResultCache()
 
 
-fingerprint = numbers_key  # the cache key: every state field whose Spec says it changes the numbers
-
-
-def max_diff(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(a - b))) if a.size else 0.0
-
-
-def crosscheck(state: State, weights: Weights, trace: Trace, engine: Engine) -> dict[str, float]:
-    """Every TF step recomputed from TF's own y_{t-1} by numpy and by SimpleRNN (one call for all steps)."""
-    X = state.inputs  # (T, B, F)
-    T, B, F = X.shape
-    prev = reference.previous_states(trace.hidden)  # (T, B, N): y_{t-1}
-    pre, hidden = reference.one_step(X, weights, state.activation, prev)
-    Wo, bo = weights.output_heads(T)
-    outputs = np.einsum("tbn,tn->tb", trace.hidden, Wo) + bo[:, None]
-    # SimpleRNN runs each (step, row) as its own one-step sequence starting from TF's y_{t-1}.
-    one_step = engine.simple_rnn_hidden(
-        X.reshape(1, T * B, F), weights, state.activation, initial_state=prev.reshape(T * B, -1)
-    ).reshape(trace.hidden.shape)
-    free = reference.forward(X, weights, state.activation)
-    return {
-        "diff_numpy": max(
-            max_diff(trace.pre_activation, pre),
-            max_diff(trace.hidden, hidden),
-            max_diff(trace.outputs, outputs),
-        ),
-        "diff_simple_rnn": max_diff(trace.hidden, one_step),
-        "drift_numpy": max(max_diff(trace.hidden, free.hidden), max_diff(trace.outputs, free.outputs)),
-    }
-
-
 def compute(state: State, engine: Engine, cache: ResultCache) -> Result:
     """The network's trace from TensorFlow, cross-checked; raises EngineError if TF cannot answer."""
-    key = fingerprint(state)
+    key = numbers_key(state)  # every state field whose Spec says it changes the numbers
     cached = cache.get(key)
     if cached is not None:
         return cached
     weights = state.resolved_weights()
     trace = engine.forward(state.inputs, weights, state.activation)
-    result = Result(trace=trace, weights=weights, **crosscheck(state, weights, trace, engine))
+    check = crosscheck(state.inputs, weights, state.activation, trace, engine.simple_rnn_hidden)
+    result = Result(trace=trace, weights=weights, check=check)
     cache.put(key, result)
     return result
 

@@ -1,94 +1,78 @@
-"""One session's state: loaded once from the link (or the defaults), kept in widget keys, synced back.
-
-The canonical State is rebuilt every run from the widget values and the inputs table; this module
-is the only place that writes those keys outside the widgets themselves.
-"""
+"""A session's state: loaded once from the link (or the defaults), held by the widgets and the page
+memory (app.page_state), rebuilt into a State every run, and written back to the URL."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from rnn_core.state import State, StateError, View, decode_link, encode_link, load_state, weight_shapes
+from rnn_core.state import State, StateError, decode_link, encode_link, load_state, numbers_key, weight_shapes
 
-from .compute import fingerprint
-from .table import inputs_to_frame
+from . import page_state
+from .components import grid
+from .page_state import UPLOAD_KEY
+from .table import INPUTS_GRID
 
-SETTINGS = ("n_neurons", "seed", "activation", "weight_scale", "shared_output")
-SIZES = ("n_steps", "batch", "n_inputs")
+MAX_LINK_TOKEN = 6000  # nginx's default request line limit is 8 KB; past this, share the state file
+MAX_QUERY_CHARS = 524_288  # Streamlit drops a longer query string: say so instead of silently
 
 
 def load(state: State) -> None:
-    """Put a whole state into the session: widget keys, the table, explicit weights, the view."""
-    ss = st.session_state
-    for name in SETTINGS:
-        ss[name] = getattr(state, name)
-    ss["weight_scale"] = float(state.weight_scale)
-    ss["n_steps"], ss["batch"], ss["n_inputs"] = state.inputs.shape
-    ss["table_base"] = inputs_to_frame(state.inputs)
-    ss["table_version"] = ss.get("table_version", 0) + 1
-    ss["last_inputs"] = state.inputs
-    ss["weights"] = dict(state.weights)
-    # Without a view (a fresh page or a hand-written file) every step is shown: the current step is the last.
-    ss["view_step"] = state.view.step if state.view != View() else state.inputs.shape[0] - 1
-    ss["view_row"], ss["view_neuron"] = state.view.row, state.view.neuron
-    ss["present"] = state.view.present
+    """Put a whole state into the session: widget keys, the grids, explicit weights, the view."""
+    page_state.load_widgets(state)
+    grid.load("inputs", INPUTS_GRID, state.inputs)
+    mem = page_state.memory()
+    mem.weights = dict(state.weights)
+    mem.targets = state.targets
+    mem.training_state = state.training
+    if state.view == type(state.view)():  # a fresh page or a hand-written file: show every step
+        page_state.put(page_state.VIEW_KEYS["step"], state.inputs.shape[0] - 1)
 
 
 def init_from_link() -> None:
     """On a session's first run: the state in the link, or the defaults with a notice saying why."""
-    ss = st.session_state
-    if ss.get("initialized"):
+    mem = page_state.memory()
+    if mem.initialized:
         return
-    ss["initialized"] = True
-    ss["notices"] = []
+    mem.initialized = True
     token = st.query_params.get("s")
     state = State()
     if token is not None:
         try:
             state = decode_link(token)
         except StateError as err:
-            ss["notices"].append(f"The link could not be opened ({err}). Showing the tutorial's network.")
+            page_state.notify(
+                "warning", f"The link could not be opened ({err}). Showing the tutorial's network."
+            )
     load(state)
     if st.query_params.get("present") in ("1", "true", "yes"):
-        ss["present"] = True
+        page_state.put(page_state.VIEW_KEYS["present"], True)
 
 
 def reset_to_tutorial() -> None:
     """Button callback: the tutorial's network, and a clean link."""
     load(State())
-    st.session_state["notices"] = ["Reset to the tutorial's network."]
+    page_state.notify("info", "Reset to the tutorial's network.")
 
 
 def current_state(inputs) -> State:
-    """The state the widgets describe now (explicit weights kept while their shapes still fit)."""
-    ss = st.session_state
-    state = State(
-        inputs=inputs,
-        n_neurons=int(ss["n_neurons"]),
-        seed=int(ss["seed"]),
-        activation=ss["activation"],
-        shared_output=bool(ss["shared_output"]),
-        weight_scale=float(ss["weight_scale"]),
-    )
-    weights = ss.get("weights") or {}
-    if weights:
+    """The state the widgets and grids describe now (explicit weights kept while their shapes fit)."""
+    mem = page_state.memory()
+    state = State(inputs=inputs, **page_state.widget_values())
+    if mem.weights:
         shapes = weight_shapes(state.config)
-        fitting = {name: w for name, w in weights.items() if w.shape == shapes[name]}
-        if len(fitting) < len(weights):
-            ss["notices"].append("The explicit weights no longer fit the new sizes; seeded weights are used.")
-            ss["weights"] = fitting
+        fitting = {name: w for name, w in mem.weights.items() if w.shape == shapes[name]}
+        if len(fitting) < len(mem.weights):
+            page_state.notify(
+                "info", "The explicit weights no longer fit the new sizes; seeded weights are used."
+            )
+            mem.weights = fitting
         state = state.with_changes(weights=fitting)
+    if mem.targets is not None and mem.targets.shape == inputs.shape[:2]:
+        state = state.with_changes(targets=mem.targets)
+    if mem.training_state is not None:
+        state = state.with_changes(training=mem.training_state)
     T, B = inputs.shape[:2]
-    view = View(
-        step=min(int(ss.get("view_step", 0)), T - 1),
-        row=min(int(ss.get("view_row", 0)), B - 1),
-        neuron=min(int(ss.get("view_neuron", 0)), state.n_neurons - 1),
-        present=bool(ss.get("present", False)),
-    )
-    return state.with_changes(view=view)
-
-
-MAX_LINK_TOKEN = 6000  # nginx's default request line limit is 8 KB; past this, share the state file
+    return state.with_changes(view=page_state.view(T, B, state.n_neurons))
 
 
 def sync_link(state: State) -> str | None:
@@ -96,10 +80,10 @@ def sync_link(state: State) -> str | None:
 
     Returns the link token, or None when the state is too big for a link (the file is the way then).
     """
-    key = (fingerprint(state), state.view)  # encoding walks every number: once per change, not per run
-    cached = st.session_state.get("link_cache")
-    token = cached[1] if cached and cached[0] == key else encode_link(state)
-    st.session_state["link_cache"] = (key, token)
+    mem = page_state.memory()
+    key = (numbers_key(state), state.view, state.training)  # encoding walks every number: once per change
+    token = mem.link_cache[1] if mem.link_cache and mem.link_cache[0] == key else encode_link(state)
+    mem.link_cache = (key, token)
     if len(token) > MAX_LINK_TOKEN:
         token = None
         if "s" in st.query_params:
@@ -113,22 +97,19 @@ def sync_link(state: State) -> str | None:
     return token
 
 
-def take_notices() -> list[str]:
-    ss = st.session_state
-    notices, ss["notices"] = ss.get("notices", []), []
-    return notices
-
-
 def load_uploaded_file() -> None:
     """Uploader callback: open a state file (as downloaded from the page or written by hand)."""
-    ss = st.session_state
-    upload = ss.get("state_file")
+    upload = page_state.get(UPLOAD_KEY)
     if upload is None:
+        return
+    name = str(getattr(upload, "name", "the file"))
+    if not name.lower().endswith(".json"):
+        page_state.notify("error", f"{name} is not a state file (a .json file). Nothing was changed.")
         return
     try:
         state = load_state(upload.getvalue())
     except StateError as err:
-        ss["notices"] = [f"The file {upload.name} could not be opened ({err}). Nothing was changed."]
+        page_state.notify("error", f"The file {name} could not be opened ({err}). Nothing was changed.")
         return
     load(state)
-    ss["notices"] = [f"Opened {upload.name}."]
+    page_state.notify("info", f"Opened {name}.")

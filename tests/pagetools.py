@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -43,8 +44,15 @@ def heatmap_z(spec: dict) -> np.ndarray:
     return decode_array(spec["data"][0]["z"])
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of markdown source: backslash escapes and &lt; &gt; &amp; undone."""
+    text = re.sub(r"\\(.)", r"\1", markdown)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def messages(at: AppTest, kind: str = "error") -> list[str]:
-    return [e.value for e in getattr(at, kind)]
+    """The text of every message of that kind (error, warning, info), as the reader sees it."""
+    return [shown(e.value) for e in getattr(at, kind)]
 
 
 def edit_cells(at: AppTest, edits: dict[int, dict[str, str]]) -> AppTest:

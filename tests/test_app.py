@@ -165,7 +165,7 @@ def test_a_share_link_restores_the_view():
 def test_a_broken_link_opens_the_defaults_with_a_notice():
     at = new_app({"s": "not-a-link!!"}).run()
     assert not at.exception
-    assert any("could not be opened" in m for m in messages(at, "info"))
+    assert any("could not be opened" in m for m in messages(at, "warning"))  # a warning, not an info box
     assert heatmap_z(charts(at)["hidden-y0"]).shape == (3, 8)
 
 
@@ -268,5 +268,5 @@ def test_opening_a_state_file_loads_it_and_a_bad_file_changes_nothing(at):
     assert at.sidebar.selectbox(key="activation").value == "relu"
     uploader = at.sidebar.file_uploader(key="state_file")
     uploader.set_value(("bad.json", b'{"n_neurons": 999}', "application/json")).run()
-    assert any("bad.json could not be opened (n_neurons" in m for m in messages(at, "info"))
+    assert any("bad.json could not be opened (n_neurons" in m for m in messages(at, "error"))
     assert heatmap_z(charts(at)["hidden-y1"]).shape == (4, 5)  # the network is unchanged

@@ -1,0 +1,1 @@
+"""Reusable page components: the editable grid and the step player."""

@@ -1,0 +1,144 @@
+"""The one owner of a session's page state.
+
+Streamlit keeps widget values under the widget's key, so those keys are named here once: the state's
+scalar fields keep their field names (rnn_core.state.WIDGET_FIELDS), the sizes and the view have the
+keys below. Everything else the page remembers between reruns is a typed field of `Memory`, stored
+under one session key. Nothing else reads or writes st.session_state by a string key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from rnn_core.state import SPECS, WIDGET_FIELDS, State, View
+
+SIZE_KEYS = ("n_steps", "batch", "n_inputs")  # the inputs grid's size controls
+VIEW_KEYS = {"step": "view_step", "row": "view_row", "neuron": "view_neuron", "present": "present"}
+UPLOAD_KEY = "state_file"
+IMAGE_FORMAT_KEY = "image_format"
+MEMORY_KEY = "page"
+
+NoticeKind = Literal["info", "warning", "error"]
+
+
+@dataclass
+class Notice:
+    kind: NoticeKind
+    text: str  # shown as text, never as markdown: it may quote a link or a file name
+
+
+@dataclass
+class GridMemory:
+    """An editable grid between reruns: the table the editor starts from, a version that gives the
+    editor a fresh key when the table is replaced, and the last values that parsed."""
+
+    name: str  # the editor's key starts with it
+    base: pd.DataFrame
+    values: np.ndarray
+    version: int = 0
+
+    @property
+    def editor_key(self) -> str:
+        return f"{self.name}_editor_{self.version}"
+
+    def replace_base(self, base: pd.DataFrame, values: np.ndarray) -> None:
+        """A new table for the editor (a new key: the editor's own edits start afresh)."""
+        self.base, self.values, self.version = base, values, self.version + 1
+
+
+@dataclass
+class Player:
+    playing: bool = False
+    tick: int = 0  # the step shown by the next tick
+    pending_step: int | None = None  # applied to the slider before it is drawn (set when play stops)
+    known_steps: int = 0  # the number of steps at the last run (to follow the last step when it grows)
+
+
+@dataclass
+class Memory:
+    initialized: bool = False
+    notices: list[Notice] = field(default_factory=list)
+    grids: dict[str, GridMemory] = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # explicit weights of the state
+    targets: np.ndarray | None = None
+    training_state: Any = None  # the state's training settings, kept as loaded
+    last_result: Any = None  # app.compute.Result of the last successful computation
+    link_cache: tuple | None = None  # (key, token): the link is encoded once per change
+    player: Player = field(default_factory=Player)
+
+
+def memory() -> Memory:
+    ss = st.session_state
+    if MEMORY_KEY not in ss:
+        ss[MEMORY_KEY] = Memory()
+    return ss[MEMORY_KEY]
+
+
+def notify(kind: NoticeKind, text: str) -> None:
+    memory().notices.append(Notice(kind, text))
+
+
+def take_notices() -> list[Notice]:
+    mem = memory()
+    notices, mem.notices = mem.notices, []
+    return notices
+
+
+# ---- widget values ---------------------------------------------------------------------------------
+
+
+def get(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def widget_values() -> dict[str, Any]:
+    """The state's scalar fields as the widgets hold them, cast to the field's type."""
+    ss = st.session_state
+    casts = {int: int, float: float, bool: bool, str: str}
+    values = {}
+    for name in WIDGET_FIELDS:
+        default = State.__dataclass_fields__[name].default
+        values[name] = casts.get(type(default), lambda v: v)(ss.get(name, default))
+    return values
+
+
+def load_widgets(state: State) -> None:
+    """The state's scalar fields, sizes and view into their widget keys."""
+    ss = st.session_state
+    for name in WIDGET_FIELDS:
+        ss[name] = getattr(state, name)
+    for key, size in zip(SIZE_KEYS, state.inputs.shape, strict=True):
+        ss[key] = int(size)
+    for name, key in VIEW_KEYS.items():
+        ss[key] = getattr(state.view, name)
+
+
+def view(n_steps: int, batch: int, n_neurons: int) -> View:
+    """The view the widgets hold, kept inside the current sizes."""
+    ss = st.session_state
+    return View(
+        step=_within(ss.get(VIEW_KEYS["step"]), n_steps),
+        row=_within(ss.get(VIEW_KEYS["row"]), batch),
+        neuron=_within(ss.get(VIEW_KEYS["neuron"]), n_neurons),
+        present=bool(ss.get(VIEW_KEYS["present"], False)),
+    )
+
+
+def _within(value: Any, count: int) -> int:
+    try:
+        index = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return min(max(index, 0), count - 1)
+
+
+assert set(WIDGET_FIELDS) <= set(SPECS)

@@ -1,0 +1,47 @@
+"""The inputs: the size controls and the editable table (a row per batch row, a column per step and
+feature). In presentation mode the editing widgets are hidden but kept alive (their state)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from rnn_core.config import LIMITS
+
+from .. import page_state
+from ..components.grid import editable_grid
+from ..table import INPUTS_GRID, printout_frame
+
+CAPTION = "One row per batch row; column X1[0] is feature 0 of the input at step 1. Type to edit."
+
+
+def size_controls() -> tuple[int, int, int]:
+    """Steps, rows and features; the values are kept inside the limits whatever the widget state says."""
+    steps, rows, features = st.columns(3)
+    steps.number_input("Steps (T)", *LIMITS["n_steps"], step=1, key="n_steps")
+    rows.number_input("Rows (batch)", *LIMITS["batch"], step=1, key="batch")
+    features.number_input("Features (n_inputs)", *LIMITS["n_inputs"], step=1, key="n_inputs")
+    sizes = []
+    for key, limit in (("n_steps", "n_steps"), ("batch", "batch"), ("n_inputs", "n_inputs")):
+        lo, hi = LIMITS[limit]
+        try:
+            value = int(page_state.get(key, lo))
+        except (TypeError, ValueError, OverflowError):
+            value = lo
+        sizes.append(min(max(value, lo), hi))
+    T, B, F = sizes
+    return T, B, F
+
+
+def inputs_section(container) -> np.ndarray:
+    """Draw the inputs box; return the inputs to use (T, B, F): the last valid ones while a cell is bad."""
+    container.subheader("Inputs")
+    with container.container(key="editing"):  # hidden in presentation mode, but kept alive
+        T, B, F = size_controls()
+        inputs, _ = editable_grid("inputs", INPUTS_GRID, (T, B, F), caption=CAPTION, what="the network")
+    return inputs
+
+
+def inputs_slide(container, inputs: np.ndarray) -> None:
+    """Presentation mode: the inputs, read-only and large."""
+    container.table(printout_frame(inputs, inputs[:, :, 0]).filter(like="input"))

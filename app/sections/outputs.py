@@ -1,0 +1,24 @@
+"""Outputs: out_t for every row across the steps (up to the current one), and the tutorial's printout."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnn_core.state import State
+
+from .. import figures, page_state, render
+from ..compute import Result
+from ..table import printout_frame, printout_lines
+
+
+def outputs_section(state: State, result: Result, upto: int, style) -> None:
+    """Steps 0..upto: nothing later is shown while the player reveals the steps."""
+    st.subheader("Outputs")
+    inputs, outputs = state.inputs[: upto + 1], result.trace.outputs[: upto + 1]
+    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
+    left, right = st.columns([3, 2])
+    with left:
+        render.chart(figures.outputs_chart(outputs, style), state.seed, "outputs", image_format)
+    right.markdown("The tutorial's printout, one line per row:")
+    right.dataframe(printout_frame(inputs, outputs), width="stretch")
+    right.code("\n".join(printout_lines(inputs, outputs)), language=None, wrap_lines=True)

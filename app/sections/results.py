@@ -1,0 +1,51 @@
+"""The computation as the page sees it: start the worker if needed, compute (or reuse the cache),
+show the notices of this session, and decide what can be shown when the computation fails."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnn_core.state import State
+
+from .. import compute, page_state
+from ..compute import Result
+from ..text import plain
+
+SHOW = {"info": st.info, "warning": st.warning, "error": st.error}
+
+
+def compute_result(state: State) -> Result | None:
+    """The result for `state`, or the last one when the worker cannot answer and the last one still
+    fits the current sizes; None when there is nothing that can be shown (the page stops there)."""
+    engine = compute.get_engine()
+    if not engine.ready:
+        with st.spinner("Starting TensorFlow in its worker process (about 5 s, once per server)…"):
+            try:
+                engine.start()
+            except compute.EngineError as err:
+                page_state.notify("error", f"TensorFlow could not start: {err}")
+    mem = page_state.memory()
+    result: Result | None
+    try:
+        result = compute.compute(state, engine, compute.get_cache())
+        mem.last_result = result
+    except compute.EngineError as err:
+        last = mem.last_result
+        result = last if last is not None and last.fits(state) else None
+        shown = (
+            "the last result is shown" if result is not None else "nothing can be drawn for the new sizes yet"
+        )
+        page_state.notify(
+            "error",
+            f"The computation failed: {err}. Your inputs are kept ({shown}); change anything to try again.",
+        )
+    notice = engine.take_notice()
+    if notice:
+        page_state.notify("info", notice)
+    return result
+
+
+def show_notices() -> None:
+    """This session's notices, as text (they may quote a link or a file name)."""
+    for notice in page_state.take_notices():
+        SHOW[notice.kind](plain(notice.text))

@@ -1,0 +1,61 @@
+"""Share and export: the link (the address bar is always it), the camera format, the downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnn_core.state import State, dump_state
+
+from .. import compute, session
+from ..compute import Result
+from ..page_state import IMAGE_FORMAT_KEY
+
+
+def share_section(state: State, result: Result) -> None:
+    token = session.sync_link(state)
+    with st.container(key="share"):
+        st.subheader("Share and export")
+        share_panel(state, token, lambda: compute.trace_csv(state, result.trace))
+
+
+def share_link(token: str) -> str:
+    """The full address of this page with the state in it (what the address bar shows)."""
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}?s={token}"
+
+
+def share_panel(state: State, token: str | None, trace_csv) -> None:
+    """Copy link, camera format, downloads."""
+    if token is None:
+        st.warning(
+            "This network is too big for a link (its numbers would not fit in an address). "
+            "Download the state below and share the file instead."
+        )
+    else:
+        link = share_link(token)
+        st.markdown(
+            f"**Share this network**: send this link ({len(link)} characters); it opens this exact view."
+        )
+        st.code(link, language=None, wrap_lines=True)  # the code block has a copy button
+    left, middle, right = st.columns(3)
+    left.radio(
+        "Chart camera buttons save",
+        ("png", "svg"),
+        format_func=lambda f: "PNG (3×)" if f == "png" else "SVG",
+        horizontal=True,
+        key=IMAGE_FORMAT_KEY,
+    )
+    middle.download_button(
+        "Download the state (JSON)",
+        dump_state(state),
+        file_name=f"rnn-state-seed{state.seed}.json",
+        mime="application/json",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Download the trace (CSV)",
+        trace_csv,
+        file_name=f"rnn-trace-seed{state.seed}.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
