@@ -7,6 +7,7 @@ from .chart import Chart, as_table, describe
 from .diagram import max_blocks, unrolled_diagram
 from .heatmap import (
     MAX_CLICKABLE_CELLS,
+    colorbar_chart,
     explosion,
     heatmap,
     heatmap_width,
@@ -34,6 +35,7 @@ __all__ = [
     "Scale",
     "Style",
     "as_table",
+    "colorbar_chart",
     "describe",
     "explosion",
     "heatmap",

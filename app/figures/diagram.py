@@ -8,6 +8,7 @@ only when it fits its room at the width the diagram is drawn at, so labels short
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from .chart import Chart
@@ -56,7 +57,7 @@ def slots(n_steps: int, current: int, room: int) -> list[Slot]:
 
 def _count(steps: set[int]) -> int:
     ordered = sorted(steps)
-    return len(ordered) + sum(b > a + 1 for a, b in zip(ordered, ordered[1:], strict=False))
+    return len(ordered) + sum(b > a + 1 for a, b in itertools.pairwise(ordered))
 
 
 def _fits(text: str, room_px: float, size: int) -> bool:
@@ -108,13 +109,19 @@ def unrolled_diagram(
         if slot.step is None:
             notes.append(_text(x + BLOCK_W / 2, 0.6, "…", style.title_size * 2))
             continue
-        block_shapes, block_notes = _block(slot.step, x, current, n_inputs, n_neurons, shared_output, activation, style, geo)
+        block_shapes, block_notes = _block(
+            slot.step, x, current, n_inputs, n_neurons, shared_output, activation, style, geo
+        )
         shapes += block_shapes
         notes += block_notes
         if slot.step > 0 and (i == 0 or drawn[i - 1].step is not None):
             notes += _recurrent_arrow(x, n_neurons, style, geo)
     F, N = n_inputs, n_neurons
-    part = f" ({sum(s.step is not None for s in drawn)} of {n_steps} steps drawn)" if len(drawn) < n_steps else ""
+    part = (
+        f" ({sum(s.step is not None for s in drawn)} of {n_steps} steps drawn)"
+        if len(drawn) < n_steps
+        else ""
+    )
     title = _pick(
         [
             f"Unrolled through time: the same Wx [{F}×{N}] and Wy [{N}×{N}] at every step{part}",
@@ -153,12 +160,16 @@ def _block(t, x, current, F, N, shared_output, activation, style, geo) -> tuple[
         (x + 0.5, -2.4, 1.0, 0.8, f"X{t}"),
         (x + 0.5, 2.4, 1.0, 0.8, f"out{t}"),
     ]
-    shapes = [_rect(bx, by, w, h, fill if i == 0 else "#ffffff", line) for i, (bx, by, w, h, _) in enumerate(boxes)]
+    shapes = [
+        _rect(bx, by, w, h, fill if i == 0 else "#ffffff", line) for i, (bx, by, w, h, _) in enumerate(boxes)
+    ]
     notes = [_text(bx + w / 2, by + h / 2, label, style.font_size) for bx, by, w, h, label in boxes]
     head = "Wo" if shared_output else f"Wo{t}"
     room = geo.px(BLOCK_W / 2 + GAP_W) - 10  # from the arrow to the next block
     notes += _arrow(x + 1, -1.6, x + 1, 0, _pick([f"Wx [{F}×{N}]", "Wx"], room, style.cell_font_size), style)
-    notes += _arrow(x + 1, 1.2, x + 1, 2.4, _pick([f"{head} [{N}×1]", head], room, style.cell_font_size), style)
+    notes += _arrow(
+        x + 1, 1.2, x + 1, 2.4, _pick([f"{head} [{N}×1]", head], room, style.cell_font_size), style
+    )
     return shapes, notes
 
 
@@ -178,7 +189,9 @@ def _state_label(t: int, activation: str, tier: int) -> str:
 def _state_tier(t: int, activation: str, style: Style, geo: Geometry) -> int:
     """The longest form of the y_t label that fits a block (the same form in every block)."""
     room = geo.px(BLOCK_W) - 8
-    fits = (i for i in range(len(STATE_LABELS)) if _fits(_state_label(t, activation, i), room, style.font_size))
+    fits = (
+        i for i in range(len(STATE_LABELS)) if _fits(_state_label(t, activation, i), room, style.font_size)
+    )
     return next(fits, len(STATE_LABELS) - 1)
 
 
@@ -202,7 +215,15 @@ def _rect(x: float, y: float, w: float, h: float, fill: str, line: str) -> dict:
 
 
 def _text(x: float, y: float, text: str, size: int) -> dict:
-    return {"x": x, "y": y, "text": text, "showarrow": False, "font": {"size": size}, "xref": "x", "yref": "y"}
+    return {
+        "x": x,
+        "y": y,
+        "text": text,
+        "showarrow": False,
+        "font": {"size": size},
+        "xref": "x",
+        "yref": "y",
+    }
 
 
 def _arrow(x0: float, y0: float, x1: float, y1: float, label: str, style: Style) -> list[dict]:

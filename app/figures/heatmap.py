@@ -17,7 +17,18 @@ import pandas as pd
 from rnn_core.activations import ACTIVATIONS
 
 from .chart import Chart
-from .style import EXPLODED, HIGHLIGHT, NO_GRID, SCREEN, Scale, Style, layout, largest_finite, number, scale_for
+from .style import (
+    EXPLODED,
+    HIGHLIGHT,
+    NO_GRID,
+    SCREEN,
+    Scale,
+    Style,
+    largest_finite,
+    layout,
+    number,
+    scale_for,
+)
 
 # Arial/Liberation Sans advance widths in em, for the characters values are printed with.
 _EM = {"-": 0.584, ".": 0.278, "e": 0.556}
@@ -65,10 +76,7 @@ def _formats(z: np.ndarray) -> tuple[list[str], str, str, np.ndarray | None]:
         text = np.vectorize(lambda v: number(float(v), 4), otypes=[object])(z) if z.size else z
         samples = sorted({str(s) for s in np.ravel(text)}, key=len)[-3:] or ["0"]
         return samples, "%{text}", ".3e", text
-    if big >= 100:
-        digits = 0 if big >= 1000 else 1
-    else:
-        digits = 2
+    digits = (0 if big >= 1000 else 1) if big >= 100 else 2
     lowest = -big if (z < 0).any() else big
     return [f"{lowest:.{digits}f}", f"{big:.{digits}f}"], f"%{{z:.{digits}f}}", ".4f", None
 
@@ -114,6 +122,7 @@ def heatmap(
     colorbar: bool = True,
     clickable: bool = True,
     alt: str = "",
+    cell: tuple[float, float] | None = None,
 ) -> Chart:
     """A heatmap of z (rows down, columns across) on `scale`.
 
@@ -128,6 +137,8 @@ def heatmap(
     decided_at = width or style.narrowest_px
     cell_w = plot_width(decided_at, n_cols, y_label_px, style, colorbar) / max(n_cols, 1)
     cell_h = row_height(n_rows, style)
+    if cell:  # drawn inside a larger figure that knows its cells' size
+        cell_w, cell_h = cell
     samples, template, hover_fmt, text = _formats(z)
     fit = CellFit.decide(cell_w, cell_h, samples, style, template)
     x_name, y_name = axes
@@ -175,7 +186,7 @@ def heatmap(
     return Chart.build(traces, spec, alt, table)
 
 
-def MODEBAR_TOP(style: Style) -> int:  # noqa: N802 (a derived constant)
+def MODEBAR_TOP(style: Style) -> int:
     from .style import MODEBAR_ROOM
 
     return MODEBAR_ROOM + 14 + 2 * style.title_size
@@ -267,8 +278,9 @@ def hidden_heatmap(
     style: Style = SCREEN,
     activation: str = "tanh",
     scale: Scale | None = None,
-    width: int | None | str = "auto",
+    width: int | str | None = "auto",
     colorbar: bool = True,
+    cell: tuple[float, float] | None = None,
 ) -> Chart:
     """y_t for every row (down) and neuron (across). width "auto": fixed while the grid fits the
     narrowest column (heatmap_width), else stretched."""
@@ -290,6 +302,7 @@ def hidden_heatmap(
         hover=hover,
         stuck=mask,
         colorbar=colorbar,
+        cell=cell,
         alt=(
             f"Heatmap of the hidden state y{step}: {B} rows × {N} neurons, values "
             f"{_range_words(hidden_t)} on the {scale.label} scale; {n_stuck} of {hidden_t.size} units "
@@ -373,3 +386,30 @@ def explosion(hidden: np.ndarray, activation: str) -> tuple[int, str] | None:
         else "the pre-activations grow with the inputs and with Wy's scale."
     )
     return t, f"The hidden state explodes at step {t}: {count} values of y{t} are {what}. {why}"
+
+
+def colorbar_chart(scale: Scale, style: Style = SCREEN, width: int = 460) -> Chart:
+    """The view's color scale alone, as a thin horizontal bar: every heatmap of the view uses it."""
+    values = np.linspace(scale.low, scale.high, 129)
+    trace = {
+        "type": "heatmap",
+        "z": values[None, :],
+        "x": values,
+        "zmin": scale.low,
+        "zmax": scale.high,
+        "colorscale": scale.colorscale,
+        "showscale": False,
+        "hoverinfo": "skip",
+    }
+    spec = layout("scale", "", style, int(46 + 2.2 * style.font_size), width)
+    spec["title"] = {"text": ""}
+    spec["margin"] = {"l": 12, "r": 24, "t": 4, "b": 4}
+    spec["xaxis"] = {
+        "tickvals": scale.tickvals,
+        "ticktext": [number(v, 3) for v in scale.tickvals],
+        "title": {"text": f"color scale, {scale.label}", "standoff": 2},
+        "fixedrange": True,
+        **NO_GRID,
+    }
+    spec["yaxis"] = {"visible": False, "fixedrange": True}
+    return Chart.build([trace], spec, f"The color scale: {scale.label}.")

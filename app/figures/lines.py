@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .chart import Chart
-from .style import GRID, ROW_COLORS, SCREEN, Style, layout, largest_finite, number
+from .style import GRID, ROW_COLORS, SCREEN, Style, largest_finite, layout, number
 
 MAX_LEGEND_ROWS = 12
 
@@ -66,6 +66,10 @@ def outputs_chart(
     spec["margin"] = {**spec["margin"], "b": 10, "r": 10}
     table = pd.DataFrame(shown.T, index=[f"row {r}" for r in range(B)], columns=[f"out{t}" for t in steps])
     finite = shown[np.isfinite(shown)]
-    span = f"from {number(float(finite.min()))} to {number(float(finite.max()))}" if finite.size else "none finite"
+    span = (
+        f"from {number(float(finite.min()))} to {number(float(finite.max()))}"
+        if finite.size
+        else "none finite"
+    )
     alt = f"Line chart of the outputs of {B} rows over steps 0 to {upto}, values {span}."
     return Chart.build(lines, spec, alt, table)

@@ -11,7 +11,7 @@ from rnn_core.activations import ACTIVATIONS
 
 from .chart import Chart
 from .diagram import unrolled_diagram
-from .heatmap import hidden_heatmap, row_heatmap, stuck_mask
+from .heatmap import CellFit, hidden_heatmap, row_heatmap, stuck_mask
 from .lines import outputs_chart
 from .style import SCREEN, SLIDE, Scale, Style, layout, scale_for
 
@@ -25,17 +25,33 @@ def window(n_steps: int, upto: int, size: int = MAX_GRID) -> range:
     return range(first, upto + 1)
 
 
-def grid_shape(n: int, rows: int, cols: int, width: float, height: float) -> tuple[int, int]:
+PANEL_PAD = (0.03, 0.08)  # between panels, as fractions of the plot area (x, y)
+PANEL_AXES_PX = (60, 40)  # a panel's tick labels (left, below)
+
+
+def panel_cells(
+    n: int, r: int, c: int, rows: int, cols: int, width: float, height: float
+) -> tuple[float, float]:
+    """(cell width, cell height) in px with n panels in r × c, in a plot area of width × height."""
+    panel_w = width * (1 - PANEL_PAD[0] * (c - 1)) / c - PANEL_AXES_PX[0]
+    panel_h = height * (1 - PANEL_PAD[1] * (r - 1)) / r - PANEL_AXES_PX[1]
+    return panel_w / cols, panel_h / rows
+
+
+def grid_shape(
+    n: int, rows: int, cols: int, width: float, height: float, style: Style = SLIDE
+) -> tuple[int, int]:
     """(panel rows, panel columns) for n panels of rows × cols cells in width × height px: the
-    arrangement with the biggest cells."""
-    best = (1, n)
-    best_cell = 0.0
-    for c in range(1, n + 1):
+    arrangement whose cells print values the largest (then: the biggest cells)."""
+
+    def score(c: int) -> tuple:
         r = math.ceil(n / c)
-        cell = min((width / c - 60) / cols, (height / r - 60) / rows)
-        if cell > best_cell:
-            best, best_cell = (r, c), cell
-    return best
+        w, h = panel_cells(n, r, c, rows, cols, width, height)
+        fit = CellFit.decide(w, h, ["-1.00"], style, "%{z:.2f}")
+        return (fit.text is not None, fit.text_size if fit.text else 0, min(w, h))
+
+    c = max(range(1, n + 1), key=score)
+    return math.ceil(n / c), c
 
 
 def hidden_states_figure(
@@ -53,17 +69,18 @@ def hidden_states_figure(
     upto = T - 1 if upto is None else min(upto, T - 1)
     steps = list(window(T, upto))
     scale = scale or scale_for(activation, hidden[: upto + 1])
-    top, right, bottom, left = 70 + 2 * style.title_size, 110, 30, 20
-    n_r, n_c = grid_shape(len(steps), B, N, width - left - right, height - top - bottom)
-    pad_x, pad_y = 0.035, 0.09  # between panels, as fractions of the plot area
+    top, right, bottom, left = 24 + 2 * style.title_size, 110, 50, 70
+    area_w, area_h = width - left - right, height - top - bottom
+    n_r, n_c = grid_shape(len(steps), B, N, area_w, area_h, style)
+    pad_x, pad_y = PANEL_PAD
     cw, ch = (1 - pad_x * (n_c - 1)) / n_c, (1 - pad_y * (n_r - 1)) / n_r
-    panel_w = (width - left - right) * cw
+    cell = panel_cells(len(steps), n_r, n_c, B, N, area_w, area_h)
     data, axes, notes = [], {}, []
     word = ACTIVATIONS[activation].stuck_word
     for k, t in enumerate(steps):
         r, c = divmod(k, n_c)
         x0, y1 = c * (cw + pad_x), 1 - r * (ch + pad_y)
-        panel = hidden_heatmap(hidden[t], t, style, activation, scale, width=int(panel_w) + 60, colorbar=k == 0)
+        panel = hidden_heatmap(hidden[t], t, style, activation, scale, colorbar=False, cell=cell)
         suffix = "" if k == 0 else str(k + 1)
         for trace in panel.to_dict()["data"]:
             if trace.get("name") == "cells":
@@ -91,6 +108,7 @@ def hidden_states_figure(
                 "font": {"size": style.font_size},
             }
         )
+    data[0]["showscale"] = True
     data[0]["colorbar"] = {**scale.colorbar(style), "x": 1.01, "xanchor": "left", "len": 1.0, "y": 0.5}
     shown = f"y{steps[0]} … y{steps[-1]}" if len(steps) > 1 else f"y{steps[0]}"
     title = f"Hidden states {shown}, each rows × neurons, on one {scale.label} scale"
@@ -122,18 +140,22 @@ def slide_figures(
     slides = {
         "slide-hidden": hidden_states_figure(hidden, activation, upto, style, scale=scale),
         "slide-diagram": _sized(
-            unrolled_diagram(T, n_inputs, N, upto, shared_output, activation, style, width_px=SLIDE_W).with_layout(
-                meta="slide-diagram"
-            )
+            unrolled_diagram(
+                T, n_inputs, N, upto, shared_output, activation, style, width_px=SLIDE_W
+            ).with_layout(meta="slide-diagram")
         ),
         "slide-row": _sized(
-            row_heatmap(hidden, row, style, activation, scale, upto, width=SLIDE_W).with_layout(meta="slide-row")
+            row_heatmap(hidden, row, style, activation, scale, upto, width=SLIDE_W).with_layout(
+                meta="slide-row"
+            )
         ),
-        "slide-outputs": outputs_chart(outputs, style, shared_output, activation, upto, SLIDE_W, SLIDE_H).with_layout(
-            meta="slide-outputs"
-        ),
+        "slide-outputs": outputs_chart(
+            outputs, style, shared_output, activation, upto, SLIDE_W, SLIDE_H
+        ).with_layout(meta="slide-outputs"),
     }
-    for chart_id, chart in page_figures(hidden, outputs, style, activation, shared_output, scale, upto).items():
+    for chart_id, chart in page_figures(
+        hidden, outputs, style, activation, shared_output, scale, upto
+    ).items():
         slides[chart_id] = _sized(chart)
     return slides
 

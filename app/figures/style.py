@@ -127,7 +127,7 @@ def number(x: float, digits: int = 4) -> str:
     """A number for people: fixed while small, scientific with `digits` significant digits past 1e4."""
     if not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    if x != 0 and (abs(x) >= 1e4 or abs(x) < 10 ** -(digits)):
+    if x != 0 and (abs(x) >= 1e4 or abs(x) < 10**-(digits)):
         return f"{x:.{digits - 1}e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
     return f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits > 2 else f"{x:.{digits}f}"
 
