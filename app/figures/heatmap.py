@@ -35,8 +35,9 @@ _EM = {"-": 0.584, ".": 0.278, "e": 0.556}
 MIN_GAP_CELL_PX = 8  # narrower cells are drawn without the 1 px gap (it would eat them)
 MIN_FLAG_CELL_PX = 12  # smaller cells carry no corner flag (the title still counts them)
 MIN_TEXT_PX = 9  # cell values are never printed smaller than this
+HEATMAP_MARGIN = {"l": 4, "r": 6, "b": 6}
 MAX_CLICKABLE_CELLS = 1024  # past this, cells are picked with the pickers only (payload)
-TEXT_PAD_PX = 2  # room left between a printed value and its cell's edges
+TEXT_PAD_PX = 1.5  # room left between a printed value and its cell's edges
 
 
 def value_px(text: str, size: float) -> float:
@@ -83,8 +84,8 @@ def _formats(z: np.ndarray) -> tuple[list[str], str, str, np.ndarray | None]:
 
 def plot_width(width_px: int, n_cols: int, y_label_px: float, style: Style, colorbar: bool) -> float:
     """The plot area's width inside a figure `width_px` wide (margins as layout() sets them)."""
-    left = 10 + style.font_size * 1.4 + y_label_px + 6  # the axis title (rotated) and tick labels
-    right = 10 + (16 + value_px("-0.75", style.font_size - 1) + 8 if colorbar else 0)
+    left = HEATMAP_MARGIN["l"] + style.font_size * 1.4 + y_label_px + 6  # axis title (rotated), ticks
+    right = HEATMAP_MARGIN["r"] + (16 + value_px("-0.75", style.font_size - 1) + 8 if colorbar else 0)
     return max(width_px - left - right, n_cols)
 
 
@@ -94,10 +95,10 @@ def natural_width(n_cols: int, style: Style = SCREEN, colorbar: bool = False, y_
     return int(np.ceil(extra + n_cols * style.cell_w_px))
 
 
-def heatmap_width(n_cols: int, style: Style = SCREEN, colorbar: bool = False) -> int | None:
+def heatmap_width(n_cols: int, style: Style = SCREEN, colorbar: bool = False, n_rows: int = 32) -> int | None:
     """A fixed figure width for a grid of n_cols columns, or None: stretch to the column (the grid
     needs more than the narrowest column the page supports)."""
-    width = natural_width(n_cols, style, colorbar)
+    width = natural_width(n_cols, style, colorbar, str(n_rows - 1))
     return width if width <= style.narrowest_px else None
 
 
@@ -171,13 +172,9 @@ def heatmap(
         traces.append(_click_layer(z, trace["hovertemplate"], fit))
     height = int(MODEBAR_TOP(style) + n_rows * cell_h + 30 + style.font_size * 2.6)
     spec = layout(
-        chart_id,
-        title,
-        style,
-        height,
-        width,
-        **_axes(x_name, y_name, n_cols, n_rows, y_labels, style),
+        chart_id, title, style, height, width, **_axes(x_name, y_name, n_cols, n_rows, y_labels, style)
     )
+    spec["margin"] = {**spec["margin"], **HEATMAP_MARGIN}
     table = pd.DataFrame(
         z,
         index=(y_labels or [f"{y_name} {i}" for i in range(n_rows)])[:shown_rows],
@@ -286,7 +283,7 @@ def hidden_heatmap(
     narrowest column (heatmap_width), else stretched."""
     B, N = hidden_t.shape
     scale = scale or scale_for(activation, hidden_t)
-    width = heatmap_width(N, style, colorbar) if width == "auto" else width
+    width = heatmap_width(N, style, colorbar, B) if width == "auto" else width
     mask = stuck_mask(hidden_t, activation)
     n_stuck, word = int(mask.sum()), ACTIVATIONS[activation].stuck_word
     title = f"y{step}: {n_stuck} of {hidden_t.size} units {word}"
