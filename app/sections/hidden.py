@@ -77,7 +77,7 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     )
     render.chart(diagram, state.seed, "diagram", image_format)
     scale = figures.scale_for(state.activation, hidden[: step + 1])
-    legend(scale, style)
+    render.chart(figures.colorbar_chart(scale, style), state.seed, "legend", image_format)
     slots = [t for t in range(max(0, step + 1 - MAX_GRID), max(0, step + 1 - MAX_GRID) + MAX_GRID) if t < T]
     fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
     # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width
@@ -99,11 +99,6 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     render.numbers(current, f"Numbers of y{step} (a table)")
     row_view = figures.row_heatmap(hidden, row, style, state.activation, scale, upto=step, colorbar=False)
     render.chart(row_view, state.seed, "row_view", image_format, on_click=on_click, caption=True)
-
-
-def legend(scale: figures.Scale, style) -> None:
-    """The view's one color scale, as a thin bar with its range printed."""
-    render.chart(figures.colorbar_chart(scale, style), 0, "legend")
 
 
 def playing() -> bool:
