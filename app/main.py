@@ -52,7 +52,6 @@ if present:  # one 16:9 screen at a time
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
-hidden.stuck_summary(result, state.activation, present)
 step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
 
 

@@ -16,9 +16,10 @@ from ..page_state import VIEW_KEYS
 MAX_GRID = 12  # heatmap slots shown at once (a window ending at the current step)
 
 
-def stuck_summary(result: Result, activation: str, present: bool) -> None:
+def stuck_summary(result: Result, activation: str, present: bool, upto: int) -> None:
+    """How many of y0 … y_upto are stuck (later steps are not counted: they are not shown yet)."""
     act = ACTIVATIONS[activation]
-    n, total = stuck_count(result.trace.hidden, activation)
+    n, total = stuck_count(result.trace.hidden[: upto + 1], activation)
     text = (
         f"**{n} of {total} hidden values are {act.stuck_word}** ({act.stuck_rule}; flagged ◥ in the "
         "corner of the cell while the cells are big enough to show it)."
@@ -69,6 +70,7 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     hidden = result.trace.hidden
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     on_click = pick_clicked_cell if clickable else None
+    stuck_summary(result, state.activation, style is figures.SLIDE, step)
     blown = figures.explosion(hidden[: step + 1], state.activation)
     if blown:
         st.warning(blown[1], icon="⚠️")
