@@ -254,7 +254,10 @@ def test_play_shows_no_later_step(browser, server):
         later = {round(float(v), 9) for v in hidden[1:].ravel()} - {
             round(float(v), 9) for v in hidden[0].ravel()
         }
+        later -= {-1.0, 0.0, 1.0}  # saturated values, rounded, are everywhere
         for chart in charts:
+            if chart["meta"] == "scale":  # the color scale's own gradient, not data
+                continue
             for trace in chart["traces"]:
                 for key in ("z", "y"):
                     if trace[key] is None or trace["type"] not in ("heatmap",):
