@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import figures, render, server, session
+from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
 from app.sections import present as present_slides
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
-server.keep_memory_bounded()
+hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
+gc_policy.keep_memory_bounded()
 session.init_from_link()
+page_state.check_widgets()  # every widget value the session holds passes the state's own checks
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
@@ -44,29 +46,35 @@ result = results.compute_result(state)
 results.show_notices()
 if result is None:
     st.stop()
+shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
 if present:  # one 16:9 screen at a time
-    present_slides.slide(slide, state, result, style)
-    share.share_section(state, result)  # hidden, but it keeps the link in the address bar
+    present_slides.slide(slide, state, shown, style)
+    share.share_section(session.with_current_view(state), shown)  # hidden; keeps the link current
     st.stop()
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
-step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
 
 
-def up_to(t: int, clickable: bool = False) -> None:
+def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
-    hidden.time_view(state, result, t, row, neuron, style, clickable)
-    explain.explain_section(state, result, t, row, neuron)
-    outputs.outputs_section(state, result, t, style)
+    hidden.time_view(state, shown, t, row, neuron, style, clickable)
+    explain.explain_section(state, shown, t, row, neuron)
+    outputs.outputs_section(state, shown, t, style)
+
+
+@st.fragment
+def view_part() -> None:
+    """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
+    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+    up_to(step, row, neuron, clickable=True)
+    crosscheck.crosscheck_section(shown.check)
+    share.share_section(session.with_current_view(state), shown)  # the link holds the view
 
 
 if player.playing():
-    player.play(T, up_to)
+    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+    player.play(T, lambda t: up_to(t, row, neuron))
 else:
-    up_to(step, clickable=True)
-
-# ---- cross-check, share and export --------------------------------------------------------------
-crosscheck.crosscheck_section(result.check)
-share.share_section(state, result)
+    view_part()
