@@ -12,6 +12,7 @@ import streamlit as st
 from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
+from app.sections import present as present_slides
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
@@ -22,12 +23,18 @@ present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
 style = figures.SLIDE if present else figures.SCREEN
+slide = None
 if present:
     render.apply_presentation_look()
+    slide = present_slides.slide_picker()
 
 # ---- settings and inputs ------------------------------------------------------------------------
 sidebar.network_controls()
-heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container())
+if present:  # the title and the inputs are a slide of their own; on the others they are kept offstage
+    stage = st.container() if slide == "The network" else present_slides.offstage()
+    heading, inputs_box = stage.columns([3, 2])
+else:
+    heading, inputs_box = st.container(), st.container()
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
 intro.intro(heading, state.activation, state.shared_output, present)
@@ -41,10 +48,13 @@ if result is None:
     st.stop()
 shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
+if present:  # one 16:9 screen at a time
+    present_slides.slide(slide, state, shown, style)
+    share.share_section(session.with_current_view(state), shown)  # hidden; keeps the link current
+    st.stop()
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
-hidden.stuck_summary(result, state.activation, present)
 
 
 def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
