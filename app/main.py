@@ -22,9 +22,10 @@ from app.sections import (
     results,
     share,
     sidebar,
+    training,
 )
+from app.sections import present as present_slides
 from app.sections import targets as targets_section
-from app.sections import training
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
@@ -36,12 +37,18 @@ present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
 style = figures.SLIDE if present else figures.SCREEN
+slide = None
 if present:
     render.apply_presentation_look()
+    slide = present_slides.slide_picker()
 
 # ---- settings and inputs ------------------------------------------------------------------------
 sidebar.network_controls()
-heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container())
+if present:  # the title and the inputs are a slide of their own; on the others they are kept offstage
+    stage = st.container() if slide == "The network" else present_slides.offstage()
+    heading, inputs_box = stage.columns([3, 2])
+else:
+    heading, inputs_box = st.container(), st.container()
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 targets_section.targets_section(inputs_box, X)  # (T, B): into the page memory, so into the state
 state = session.current_state(X)
@@ -57,10 +64,14 @@ if result is None:
     st.stop()
 shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
+if present:  # one 16:9 screen at a time
+    present_slides.slide(slide or present_slides.SLIDES[0], state, shown, style)
+    share.share_section(session.with_current_view(state), shown)  # hidden; keeps the link current
+    training.keep_polling()  # a run goes on (and the slide follows it) while presenting
+    st.stop()
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
-hidden.stuck_summary(result, state.activation, present)
 
 
 def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:

@@ -22,8 +22,9 @@ from rnn_core.engine import EngineError
 from rnn_core.reference import GRAD_NAMES, Grads
 from rnn_core.state import State, numbers_key
 
-from .. import compute, learn_figures, page_state, render
+from .. import compute, page_state, render
 from ..compute import Result
+from ..figures import learn as learn_figures
 
 MODE_KEY = "grad_map_mode"
 PICK_KEYS = {"t": "grad_out_step", "k": "grad_in_step"}
@@ -105,8 +106,9 @@ def gradients_section(state: State, result: Result, row: int, neuron: int, style
     T = state.inputs.shape[0]
     g = grads.tf
     st.markdown(
-        f"Loss **L = {g.loss:.6g}** (mean over steps and rows of (out_t − target_t)²). Backpropagation through "
-        "time sends dL/dout_t back through y_t, then through every earlier y by ∂y_t/∂y_(t−1) = diag(f'(z_t))·Wyᵀ."
+        f"Loss **L = {g.loss:.6g}** (mean over steps and rows of (out_t − target_t)²). "
+        "Backpropagation through time sends dL/dout_t back through y_t, then through every earlier y "
+        "by ∂y_t/∂y_(t−1) = diag(f'(z_t))·Wyᵀ."
     )
     left, right = st.columns(2)
     with left:
@@ -186,11 +188,13 @@ def explain_gradient(state: State, result: Result, g: Grads, row: int, neuron: i
         )
     first = links[0]
     st.markdown(
-        f"Each step back, neuron {neuron} of row {row} passes ∂y{first.step}[{neuron}]/∂y{first.step - 1}[m] = "
+        f"Each step back, neuron {neuron} of row {row} passes "
+        f"∂y{first.step}[{neuron}]/∂y{first.step - 1}[m] = "
         f"f'(z{first.step}[{neuron}])·Wy[m, {neuron}] = {first.slope:.4g} × Wy[m, {neuron}] "
         f"(f'(z) = {formula} with y = {first.y:.4f}). The table shows every step of the chain"
         + (f" (the first {SHOW_FACTORS} of {N} factors)" if N > SHOW_FACTORS else "")
-        + "; the last column is how much one whole step back can stretch any gradient (its largest singular value)."
+        + "; the last column is how much one whole step back can stretch any gradient "
+        "(its largest singular value)."
     )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     product = float(np.prod([link.jacobian_norm for link in links]))
@@ -238,7 +242,8 @@ def gradient_check(grads: GradResult) -> None:
         delta_arrow="off",
     )
     st.caption(
-        "TensorFlow's GradientTape computes the gradients shown; rnn_core.reference.backward recomputes the loss, "
-        "every weight's gradient, dL/dy_t and ∂out_t/∂X_k by hand, going back step by step from TensorFlow's own "
+        "TensorFlow's GradientTape computes the gradients shown; rnn_core.reference.backward recomputes "
+        "the loss, every weight's gradient, dL/dy_t and ∂out_t/∂X_k by hand, going back step by step from "
+        "TensorFlow's own "
         f"forward states. Equal when |a − b| ≤ {TOLERANCE:g}·max(1, |a|)."
     )

@@ -28,8 +28,9 @@ from rnn_core.reference import loss_of
 from rnn_core.state import MAX_TRAIN_STEPS, OPTIMIZERS, WEIGHT_NAMES, State, TrainingSettings, read_training
 from rnn_core.training import DIVERGED, DONE, REACHED
 
-from .. import compute, learn_figures, page_state, render
+from .. import compute, page_state, render
 from ..compute import Result
+from ..figures import learn as learn_figures
 from ..page_state import Training
 
 POLL_S = 0.5  # how often a training page looks at its job (and redraws when it moved)
@@ -385,6 +386,12 @@ def stop_if_changed(state: State) -> None:
         )
 
 
+def keep_polling() -> None:
+    """While a run goes on: the fragment that polls it (and reruns the page when it moved)."""
+    if _training().job_id is not None:
+        st.fragment(_ticker, run_every=POLL_S)()
+
+
 def training_section(state: State, result: Result, style, present: bool) -> None:
     tr = _training()
     st.subheader("Training")
@@ -415,8 +422,8 @@ def training_section(state: State, result: Result, style, present: bool) -> None
             )
             buttons[5].toggle("Log scale", key=LOG_KEY)
     steps_done = max(0, len(tr.losses) - 1)
+    keep_polling()
     if tr.job_id is not None:
-        st.fragment(_ticker, run_every=POLL_S)()
         budget = state.training.steps
         st.progress(min(1.0, steps_done / max(1, budget)), text=f"Training… step {steps_done} of {budget}")
     elif tr.losses:

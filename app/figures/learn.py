@@ -1,12 +1,18 @@
-"""The learning figures (plotly, pure): the loss curve, per-step losses, outputs against targets, and the
-gradients through time. Built like app.figures (plain dicts, `meta` names the chart)."""
+"""The learning figures (pure): the loss curve, per-step losses, outputs against targets, and the
+gradients through time. Charts like the rest of app.figures (`meta` names the chart)."""
 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
-from .figures import GRID, ROW_COLORS, SCREEN, Style, _layout, figure
+from .chart import Chart
+from .style import GRID, ROW_COLORS, SCREEN, Style
+from .style import layout as _layout
+
+
+def figure(data: list[dict], layout: dict, alt: str = "") -> Chart:
+    return Chart.build(data, layout, alt or layout["title"]["text"])
+
 
 MAX_POINTS = 2000  # a loss curve longer than this is drawn from evenly spaced steps (always the last)
 FADED = "#9aa5b1"
@@ -22,7 +28,7 @@ def _thin(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return steps.astype(np.float64), np.asarray(losses, dtype=np.float64)[steps]
 
 
-def loss_curve(losses: list[float], runs: list[list[float]], log: bool, style: Style = SCREEN) -> go.Figure:
+def loss_curve(losses: list[float], runs: list[list[float]], log: bool, style: Style = SCREEN) -> Chart:
     """Total loss per step of this run (step 0: before training), earlier runs as faded lines."""
     data = []
     for i, run in enumerate(runs):
@@ -64,7 +70,7 @@ def loss_curve(losses: list[float], runs: list[list[float]], log: bool, style: S
     return figure(data, layout)
 
 
-def step_losses(outputs: np.ndarray, targets: np.ndarray, style: Style = SCREEN) -> go.Figure:
+def step_losses(outputs: np.ndarray, targets: np.ndarray, style: Style = SCREEN) -> Chart:
     """Per output step: mean over rows of (out_t − target_t)², for the current weights."""
     per_step = np.mean((outputs - targets) ** 2, axis=1)
     T = len(per_step)
@@ -86,7 +92,7 @@ def step_losses(outputs: np.ndarray, targets: np.ndarray, style: Style = SCREEN)
     return figure([bars], layout)
 
 
-def outputs_and_targets(outputs: np.ndarray, targets: np.ndarray, style: Style = SCREEN) -> go.Figure:
+def outputs_and_targets(outputs: np.ndarray, targets: np.ndarray, style: Style = SCREEN) -> Chart:
     """out_t per row (solid) and its target (dashed, hollow markers), the same color per row."""
     T, B = outputs.shape
     steps = [f"out{t}" for t in range(T)]
@@ -129,7 +135,7 @@ def outputs_and_targets(outputs: np.ndarray, targets: np.ndarray, style: Style =
     return figure(data, layout)
 
 
-def grad_step_bars(norms: np.ndarray, style: Style = SCREEN) -> go.Figure:
+def grad_step_bars(norms: np.ndarray, style: Style = SCREEN) -> Chart:
     T = len(norms)
     bars = dict(
         type="bar",
@@ -149,7 +155,7 @@ def grad_step_bars(norms: np.ndarray, style: Style = SCREEN) -> go.Figure:
     return figure([bars], layout)
 
 
-def grad_map(sens: np.ndarray, relative: bool, style: Style = SCREEN) -> go.Figure:
+def grad_map(sens: np.ndarray, relative: bool, style: Style = SCREEN) -> Chart:
     """The T×T lower triangle of ‖∂out_t/∂X_k‖: log10 of it (absolute) or each row over its max."""
     T = sens.shape[0]
     lower = np.tril(np.ones((T, T), dtype=bool))
@@ -194,7 +200,7 @@ def grad_map(sens: np.ndarray, relative: bool, style: Style = SCREEN) -> go.Figu
 
 def decay_chart(
     distance: np.ndarray, norms: np.ndarray, per_step: float | None, style: Style = SCREEN
-) -> go.Figure:
+) -> Chart:
     shown = np.where(norms > 1e-300, norms, np.nan)
     data = [
         dict(
