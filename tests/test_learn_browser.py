@@ -4,12 +4,16 @@ is answered while the first one trains."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from bench.stclient import Session
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, TrainingSettings, encode_link
@@ -134,3 +138,54 @@ def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, br
     )
     assert trainer.locator('[data-testid="stException"]').count() == 0
     assert editor.locator('[data-testid="stException"]').count() == 0
+
+
+# ---- hostile training settings, as raw wire values (bench/stclient speaks the browser's protocol) ----
+
+
+def wire(**fields) -> WidgetState:
+    proto = WidgetState()
+    for name, value in fields.items():
+        if name == "double_array_value":
+            proto.double_array_value.data.extend(value)
+        else:
+            setattr(proto, name, value)
+    return proto
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("train_lr", wire(string_value="abc")),
+        ("train_lr", wire(double_array_value=[99.0])),
+        ("train_lr", wire(double_array_value=[-1.0])),
+        ("train_lr", wire(double_array_value=[math.nan])),
+        ("train_lr", wire(double_value=1e9)),
+        ("train_steps", wire(int_value=10**12)),
+        ("train_steps", wire(int_value=-5)),
+        ("train_steps", wire(double_value=math.nan)),
+        ("train_steps", wire(string_value="many")),
+        ("train_clip", wire(double_value=-3.0)),
+        ("train_clip", wire(double_value=math.inf)),
+        ("train_stop_loss", wire(double_value=math.nan)),
+        ("train_freeze_Wx", wire(string_value="yes")),
+        ("train_freeze_Wy", wire(int_value=7)),
+        ("train_optimizer", wire(string_value="rmsprop")),
+        ("train_optimizer", wire(int_value=9)),
+    ],
+)
+def test_hostile_training_settings_never_raise(server, key, value):
+    async def scenario():
+        async with Session(server.url, timeout=LOAD_S) as session:
+            opened = await session.run()
+            assert opened.exceptions == []
+            session.override(key, value)
+            attacked = await session.run()
+            session.overrides.clear()
+            after = await session.run()
+            return attacked, after
+
+    attacked, after = asyncio.run(scenario())
+    assert attacked.exceptions == [] and after.exceptions == [], (attacked.exceptions, after.exceptions)
+    assert after.status in (0, 5)
+    assert not [body for kind, body in attacked.notices if kind == "ERROR"], attacked.notices

@@ -10,7 +10,7 @@ import pytest
 
 from rnn_core import gradflow, reference, tasks
 from rnn_core.params import tutorial_inputs
-from rnn_core.state import State, TrainingSettings, decode_link, encode_link
+from rnn_core.state import State, TrainingSettings, decode_link, encode_link, read_training
 from tests.pagetools import charts, decode_array, heatmap_z, messages, new_app
 
 DEADLINE_S = 300.0  # the first slice traces TensorFlow's training loop (slow on a loaded machine)
@@ -192,26 +192,24 @@ def test_the_decay_view_uses_a_copy_of_the_network(at):
 
 @pytest.mark.parametrize(
     "key, value",
-    [
-        ("train_lr", "abc"),
-        ("train_lr", -1.0),
-        ("train_lr", 1e9),
-        ("train_lr", float("nan")),
+    [  # values AppTest can send (bench/stclient sends any wire value: tests/test_hostile.py's way)
         ("train_steps", -5),
         ("train_steps", 10**12),
-        ("train_steps", "many"),
-        ("train_freeze_Wx", "yes"),
+        ("train_steps", 2.5),
         ("train_clip", -3.0),
+        ("train_clip", float("nan")),
         ("train_stop_loss", float("inf")),
-        ("train_optimizer", "rmsprop"),
+        ("train_stop_loss", 1e300),
     ],
 )
 def test_hostile_training_settings_get_a_notice_never_an_exception(at, key, value):
     at.session_state[key] = value
     at.run()
     assert not at.exception
-    assert memory(at).training_state == TrainingSettings()
-    assert messages(at, "warning") or key == "train_optimizer"
+    kept = memory(at).training_state
+    assert read_training(kept.to_dict(), {}) == kept  # whatever arrived, the state holds valid settings
+    # AppTest hands a widget value through the widget's own checks (clamped or dropped); the real
+    # wire values (text for a number, an index past the options, NaN) are sent by tests/test_learn_browser.py
     at.button(key="train_step_1").click().run()  # the page still trains with the kept settings
     assert not at.exception
     assert len(memory(at).training.losses) == 2

@@ -138,6 +138,8 @@ def gradients_section(state: State, result: Result, row: int, neuron: int, style
 
 
 def _pick(label: str, count: int, key: str, default: int, container) -> int:
+    if key not in st.session_state:
+        page_state.put(key, default)
     value = page_state.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < count:
         page_state.put(

@@ -279,7 +279,13 @@ def _raw_settings() -> dict[str, Any]:
 
 
 def _load_widgets(settings: TrainingSettings) -> None:
-    put = page_state.put
+    """The settings into the widgets' keys (a bad stored widget state is dropped first)."""
+
+    def put(key: str, value: Any) -> None:
+        if key in st.session_state:
+            del st.session_state[key]
+        page_state.put(key, value)
+
     put(KEYS["optimizer"], settings.optimizer)
     put(KEYS["lr"], settings.lr)
     put(KEYS["clip"], float(settings.clip or 0.0))
@@ -360,9 +366,10 @@ def _store_settings(tr: Training) -> TrainingSettings:
 
 def _ticker() -> None:
     """Polls the job while it runs; a moved job reruns the whole page (every chart follows)."""
-    changed = poll_training()
     ctx = get_script_run_ctx()
-    if changed and ctx is not None and ctx.fragment_ids_this_run:
+    if ctx is None or not ctx.fragment_ids_this_run:
+        return  # a full run: prepare() has just polled (its notices are shown in this run)
+    if poll_training():
         st.rerun(scope="app")
 
 
