@@ -121,7 +121,7 @@ def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, br
     print(f"edit answered in {answered:.2f} s while another session trained")
 
     # Pause: the count stops
-    trainer.get_by_role("button", name="⏸ Pause").click()
+    trainer.get_by_role("button", name="Pause").click()
     wait_for(trainer, lambda: trainer.get_by_role("button", name="▶ Train").count() == 1, 60, "Pause")
     trainer.wait_for_timeout(1500)
     paused = len(losses(trainer))

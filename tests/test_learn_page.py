@@ -213,3 +213,17 @@ def test_hostile_training_settings_get_a_notice_never_an_exception(at, key, valu
     at.button(key="train_step_1").click().run()  # the page still trains with the kept settings
     assert not at.exception
     assert len(memory(at).training.losses) == 2
+
+
+def test_a_big_network_skips_the_map_but_keeps_the_gradients():
+    X = np.random.default_rng(1).normal(size=(50, 8, 2))
+    state = State(inputs=X, n_neurons=128)
+    at = new_app({"s": encode_link(state)}).run()
+    assert not at.exception
+    found = charts(at)
+    assert "grad-map" not in found and "grad-decay" in found
+    ref = reference.backward(X, state.resolved_weights(), "tanh", np.zeros((50, 8)), sensitivities=False)
+    np.testing.assert_allclose(
+        decode_array(found["grad-dl-dy"]["data"][0]["y"]), gradflow.step_norms(ref.dL_dy), rtol=1e-9
+    )
+    assert any("too big for the map" in m for m in messages(at, "info"))

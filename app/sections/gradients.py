@@ -32,6 +32,9 @@ SCALE_KEY = "grad_decay_scale"
 STEPS_KEY = "grad_decay_steps"
 SCALES = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0)
 MAX_CACHED = 64
+# T²·B·N·(N+F) past this: no ∂out_t/∂X_k map and no TensorFlow check (the map is T passes back; at the
+# caps numpy took 11 s on a loaded 2-core machine, ~10 ms at 20 steps × 8 rows × 64 neurons)
+MAX_MAP_COST = 2 * 10**8
 SHOW_FACTORS = 8  # neurons of the chain's factor row shown
 
 
@@ -39,7 +42,8 @@ SHOW_FACTORS = 8  # neurons of the chain's factor row shown
 class GradResult:
     tf: Grads  # from TensorFlow (what is shown)
     numpy: Grads  # rnn_core.reference.backward on TensorFlow's forward states
-    diff: float  # largest relative difference over the loss, every gradient, dL/dy and dout/dx
+    diff: float | None  # largest relative difference over the loss, every gradient, dL/dy and dout/dx
+    # (None: the network is too big for the map and the check; numpy's gradients are shown)
 
 
 class _Cache:
@@ -81,6 +85,20 @@ def gradients(state: State, result: Result, notices: list[str]) -> GradResult:
     if cached is not None:
         return cached
     targets = state.resolved_targets()
+    T, B, F = state.inputs.shape
+    if T * T * B * state.n_neurons * (state.n_neurons + F) > MAX_MAP_COST:
+        with np.errstate(over="ignore", invalid="ignore"):
+            ref = reference.backward(
+                state.inputs,
+                result.weights,
+                state.activation,
+                targets,
+                trace=result.trace,
+                sensitivities=False,
+            )
+        value = GradResult(ref, ref, None)
+        _cache().put(key, value)
+        return value
     tf = compute.get_engine().grad(state.inputs, result.weights, state.activation, targets).take(notices)
     with np.errstate(over="ignore", invalid="ignore"):
         ref = reference.backward(state.inputs, result.weights, state.activation, targets, trace=result.trace)
@@ -103,7 +121,6 @@ def gradients_section(state: State, result: Result, row: int, neuron: int, style
     for notice in notices:
         page_state.notify("info", notice)
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    T = state.inputs.shape[0]
     g = grads.tf
     st.markdown(
         f"Loss **L = {g.loss:.6g}** (mean over steps and rows of (out_t − target_t)²). "
@@ -118,8 +135,16 @@ def gradients_section(state: State, result: Result, row: int, neuron: int, style
             "grad_bars",
             image_format,
         )
-    sens = gradflow.sensitivity_map(g.dout_dx) if g.dout_dx is not None else np.zeros((T, T))
     with right:
+        if g.dout_dx is None:
+            st.info(
+                "This network is too big for the map of ∂out_t/∂X_k (it takes one pass back per step) and "
+                "for the TensorFlow check: fewer steps, rows or neurons bring them back."
+            )
+            explain_gradient(state, result, g, row, neuron)
+            decay_view(state, style, image_format)
+            return
+        sens = gradflow.sensitivity_map(g.dout_dx)
         if page_state.get(MODE_KEY) not in ("absolute", "relative"):
             page_state.put(MODE_KEY, "absolute")
         mode = st.radio(
@@ -159,11 +184,13 @@ def explain_gradient(state: State, result: Result, g: Grads, row: int, neuron: i
     t = _pick("Output step t", T, PICK_KEYS["t"], T - 1, a)
     k = _pick("Input step k (≤ t)", t + 1, PICK_KEYS["k"], 0, b)
     act = ACTIVATIONS[state.activation]
-    d = g.dout_dx[t, k, row] if g.dout_dx is not None else np.zeros(state.inputs.shape[2])
+    if g.dout_dx is not None:
+        d = g.dout_dx[t, k, row]
+        value = ", ".join(f"{v:.4g}" for v in d) + f" (norm {np.linalg.norm(d):.4g})"
+    else:
+        value = "(not computed at this size)"
     st.markdown(
-        f"∂out{t}[row {row}]/∂X{k}[row {row}, :] = "
-        + ", ".join(f"{v:.4g}" for v in d)
-        + f" (norm {np.linalg.norm(d):.4g}). It is Wo_{t}ᵀ, then one factor per step back: "
+        f"∂out{t}[row {row}]/∂X{k}[row {row}, :] = {value}. It is Wo_{t}ᵀ, then one factor per step back: "
         + " · ".join(f"∂y{j}/∂y{j - 1}" for j in range(t, k, -1))
         + (" · " if t > k else "")
         + f"diag(f'(z{k}))·Wxᵀ."
@@ -235,6 +262,8 @@ def decay_view(state: State, style, image_format: str) -> None:
 
 
 def gradient_check(grads: GradResult) -> None:
+    if grads.diff is None:
+        return
     verdict = "equal" if grads.diff <= TOLERANCE else "DIFFERENT"
     st.metric(
         "Gradient check: TensorFlow vs numpy BPTT",

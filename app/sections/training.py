@@ -411,7 +411,7 @@ def training_section(state: State, result: Result, style, present: bool) -> None
                     "▶ Train", key="train_start", on_click=on_train, args=(state,), type="primary"
                 )
             else:
-                buttons[0].button("⏸ Pause", key="train_pause", on_click=on_pause, type="primary")
+                buttons[0].button("Pause", key="train_pause", on_click=on_pause, type="primary")
             for column, n in zip(buttons[1:4], STEP_SIZES, strict=True):
                 column.button(
                     f"Step ×{n}",
