@@ -227,3 +227,32 @@ def test_a_big_network_skips_the_map_but_keeps_the_gradients():
         decode_array(found["grad-dl-dy"]["data"][0]["y"]), gradflow.step_norms(ref.dL_dy), rtol=1e-9
     )
     assert any("too big for the map" in m for m in messages(at, "info"))
+
+
+# ---- the pure parts: tasks and the gradient-flow numbers ----------------------------------------------
+
+
+def test_fit_decay_finds_the_factor_per_step():
+    norms_by_k = 0.5 ** np.arange(10)[::-1]  # k = 9 is distance 0
+    decay = gradflow.fit_decay(norms_by_k * 3.0)
+    assert decay.per_step == pytest.approx(0.5, rel=1e-12)
+    assert "vanishing" in decay.verdict
+    assert "exploding" in gradflow.fit_decay(2.0 ** np.arange(10)[::-1]).verdict
+
+
+def test_last_output_sensitivity_equals_the_full_map_row():
+    X = np.random.default_rng(2).normal(size=(6, 2, 3))
+    state = State(inputs=X, n_neurons=5)
+    w = state.resolved_weights()
+    full = gradflow.sensitivity_map(reference.backward(X, w, "tanh", np.zeros((6, 2))).dout_dx)
+    np.testing.assert_allclose(gradflow.last_output_sensitivity(X, w, "tanh"), full[-1], rtol=1e-12)
+
+
+def test_the_knob_network_scales_a_copy():
+    state = State()
+    X, w = gradflow.knob_network(state, 0.5, 7)
+    assert X.shape == (7, 3, 2) and w.Wo.shape == (7, 8)
+    seeded = state.resolved_weights()
+    np.testing.assert_allclose(w.Wy, 0.5 * seeded.Wy)
+    np.testing.assert_array_equal(X[3], state.inputs[0])  # the steps repeat in turn
+    assert state.resolved_weights().Wy is not w.Wy
