@@ -8,6 +8,7 @@ import asyncio
 import math
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -36,9 +37,9 @@ LOSS_JS = """() => {
   const div = [...document.querySelectorAll('.js-plotly-plot')]
     .find(d => d.layout && d.layout.meta === 'loss-curve');
   if (!div || !div.data) return null;
-  const y = div.data[div.data.length - 1].y;
-  const plain = y && y.bdata ? {dtype: y.dtype, bdata: y.bdata} : Array.from(y || []);
-  return {y: plain, traces: div.data.length};
+  const line = div.data[div.data.length - 1];
+  const plain = v => v && v.bdata ? {dtype: v.dtype, bdata: v.bdata} : Array.from(v || []);
+  return {y: plain(line.y), x: plain(line.x), traces: div.data.length};
 }"""
 
 
@@ -77,6 +78,13 @@ def wait_for(page: Page, condition, timeout: float, what: str = "the page") -> N
     raise AssertionError(f"{what}: not ready after {timeout} s")
 
 
+def last_step(page: Page) -> int:
+    """The training step of the curve's last point (the curve keeps at most 2,000 points)."""
+    found = page.evaluate(LOSS_JS)
+    x = np.asarray(decode_array(found["x"]), dtype=float) if found else np.zeros(0)
+    return int(x[-1]) if len(x) else 0
+
+
 def losses(page: Page) -> np.ndarray:
     found = page.evaluate(LOSS_JS)
     return np.asarray(decode_array(found["y"]), dtype=float) if found else np.zeros(0)
@@ -91,18 +99,24 @@ def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, br
     trainer.get_by_role("button", name="▶ Train").click()
 
     # the curve grows across polls (the page reruns itself while the job runs), and falls
-    counts = [len(losses(trainer))]
+    counts, steps = [len(losses(trainer))], [last_step(trainer)]
     deadline = time.monotonic() + LOAD_S
-    while len(set(counts)) < 4:
-        assert time.monotonic() < deadline, f"the loss curve did not grow: {counts}"
+    while len(set(steps)) < 5:
+        assert time.monotonic() < deadline, f"the loss curve did not grow: {steps}"
         trainer.wait_for_timeout(300)
         counts.append(len(losses(trainer)))
-    assert counts == sorted(counts)
+        steps.append(last_step(trainer))
+    assert counts == sorted(counts) and counts[-1] > counts[0]  # more points (up to 2,000 drawn)
+    assert steps == sorted(steps)
     curve = losses(trainer)
     assert curve[-1] < curve[0]
     # the hidden states follow the trained weights
-    moved = z_of(trainer.evaluate(CHARTS_JS) or {}, "hidden-y2")
-    assert not np.allclose(moved, seeded[2], atol=1e-6)
+    wait_for(
+        trainer,
+        lambda: not np.allclose(z_of(trainer.evaluate(CHARTS_JS), "hidden-y2"), seeded[2], atol=1e-6),
+        60,
+        "the hidden states while training",
+    )
 
     # another student edits while the first trains: answered, and the first still trains
     editor = open_page(browser, server.url)
@@ -116,17 +130,17 @@ def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, br
         "the editing session",
     )
     answered = time.monotonic() - start
-    still = len(losses(trainer))
-    wait_for(trainer, lambda: len(losses(trainer)) > still, 60, "training after the edit")
+    still = last_step(trainer)
+    wait_for(trainer, lambda: last_step(trainer) > still, 60, "training after the edit")
     print(f"edit answered in {answered:.2f} s while another session trained")
 
     # Pause: the count stops
     trainer.get_by_role("button", name="Pause").click()
     wait_for(trainer, lambda: trainer.get_by_role("button", name="▶ Train").count() == 1, 60, "Pause")
     trainer.wait_for_timeout(1500)
-    paused = len(losses(trainer))
+    paused = last_step(trainer)
     trainer.wait_for_timeout(2000)
-    assert len(losses(trainer)) == paused
+    assert last_step(trainer) == paused
 
     # Reset: the weights before training, the hidden states of the seeded network again
     trainer.get_by_role("button", name="↺ Reset").click()
@@ -185,7 +199,8 @@ def test_hostile_training_settings_never_raise(server, key, value):
             after = await session.run()
             return attacked, after
 
-    attacked, after = asyncio.run(scenario())
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
+        attacked, after = pool.submit(asyncio.run, scenario()).result()
     assert attacked.exceptions == [] and after.exceptions == [], (attacked.exceptions, after.exceptions)
     assert after.status in (0, 5)
     assert not [body for kind, body in attacked.notices if kind == "ERROR"], attacked.notices
