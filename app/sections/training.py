@@ -33,7 +33,8 @@ from ..compute import Result
 from ..figures import learn as learn_figures
 from ..page_state import Training
 
-POLL_S = 0.5  # how often a training page looks at its job (and redraws when it moved)
+POLL_S = 1.0  # how often a training page looks at its job (and redraws when it moved): each redraw is a
+# whole page run, the main cost of a training session to the server (bench/train_load.py)
 KEEP_RUNS = 3  # earlier runs drawn as faded lines
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 KEYS = {
