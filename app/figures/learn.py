@@ -65,7 +65,7 @@ def loss_curve(losses: list[float], runs: list[list[float]], log: bool, style: S
         xaxis={"title": {"text": "training step"}, **GRID},
         yaxis={"title": {"text": "loss"}, "type": "log" if log else "linear", **GRID},
         showlegend=bool(runs),
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.4},
     )
     return figure(data, layout)
 
@@ -130,7 +130,7 @@ def outputs_and_targets(outputs: np.ndarray, targets: np.ndarray, style: Style =
         xaxis={"title": {"text": "step"}, **GRID},
         yaxis={"title": {"text": "value"}, "zeroline": True, **GRID},
         showlegend=B <= 6,
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.4},
     )
     return figure(data, layout)
 
@@ -189,11 +189,23 @@ def grad_map(sens: np.ndarray, relative: bool, style: Style = SCREEN) -> Chart:
     height = min(120 + 28 * T, 700) if T > 3 else style.chart_height
     layout = _layout(
         "grad-map",
-        "‖∂out_t/∂X_k‖: how much each output depends on each earlier input",
+        "‖∂out_t/∂X_k‖: output t (rows) on input k (columns)",
         style,
         max(height, style.chart_height),
-        xaxis={"title": {"text": "input step k"}, "dtick": 1 if T <= 20 else 5, "showgrid": False},
-        yaxis={"title": {"text": "output step t"}, "dtick": 1 if T <= 20 else 5, "autorange": "reversed"},
+        xaxis={
+            "title": {"text": "input step k"},
+            "dtick": 1 if T <= 20 else 5,
+            "showgrid": False,
+            "automargin": True,
+        },
+        yaxis={
+            "title": {"text": "output step t"},
+            "dtick": 1 if T <= 20 else 5,
+            "autorange": "reversed",
+            "showgrid": False,
+            "zeroline": False,
+            "automargin": True,
+        },
     )
     return figure([heat], layout)
 
@@ -236,6 +248,6 @@ def decay_chart(
         xaxis={"title": {"text": "steps back (T−1−k)"}, **GRID},
         yaxis={"title": {"text": "‖∂out_(T−1)/∂X_k‖"}, "type": "log", **GRID, "exponentformat": "power"},
         showlegend=True,
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.4},
     )
     return figure(data, layout)

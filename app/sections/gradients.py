@@ -207,8 +207,8 @@ def explain_gradient(state: State, result: Result, g: Grads, row: int, neuron: i
         rows.append(
             {
                 "step j": link.step,
-                f"z{link.step}[{row}, {neuron}]": round(link.z, 6),
-                f"y{link.step}[{row}, {neuron}]": round(link.y, 6),
+                f"z_j[{row}, {neuron}]": round(link.z, 6),
+                f"y_j[{row}, {neuron}]": round(link.y, 6),
                 f"f'(z) = {formula}": round(link.slope, 6),
                 **{f"× Wy[{m}, {neuron}]": round(float(link.factors[m]), 6) for m in shown},
                 "‖diag(f'(z_j))·Wyᵀ‖₂": round(link.jacobian_norm, 6),
