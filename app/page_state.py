@@ -22,6 +22,8 @@ VIEW_KEYS = {"step": "view_step", "row": "view_row", "neuron": "view_neuron", "p
 UPLOAD_KEY = "state_file"
 IMAGE_FORMAT_KEY = "image_format"
 MEMORY_KEY = "page"
+LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
+CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 
 NoticeKind = Literal["info", "warning", "error"]
 
@@ -70,6 +72,7 @@ class Memory:
     last_result: Any = None  # app.compute.Result of the last successful computation
     link_cache: tuple | None = None  # (key, token): the link is encoded once per change
     player: Player = field(default_factory=Player)
+    lesson: Any = None  # app.sections.lesson.LessonMemory: the open lesson, its step and answers
 
 
 def memory() -> Memory:
