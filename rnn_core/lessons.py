@@ -564,7 +564,7 @@ def _step_state(check: _Checker, raw: dict, path: Path_, previous: State) -> Sta
     try:
         state = state_from_dict(data)
     except StateError as err:
-        raise check.fail((*path, key, *_state_path(err.field)), f"{key}.{err}") from None
+        raise check.fail((*path, key, *_state_path(err.field)), err.message) from None
     return state.with_changes(view=replace_present(state.view))
 
 
