@@ -39,6 +39,9 @@ def expect_page(at, step: Step, answered: bool) -> None:
         return section in step.show and (answered or section not in step.hide_until_answered)
 
     limit = T if answered or step.show_upto_step is None else step.show_upto_step + 1
+    if answered and step.question.kind == "cell":  # the reveal keeps the picked cell's step current
+        limit = at.slider(key="view_step").value + 1
+        assert at.slider(key="view_step").proto.max == T - 1  # every step can be revealed now
     expected = [f"hidden-y{t}" for t in range(limit)] if shown("hidden") else []
     assert hidden_names(at) == expected, step.id
     if limit < T and shown("hidden"):  # the later heatmaps are blank slots
@@ -93,6 +96,9 @@ def test_walk_the_tutorial_lesson_answering_right_and_wrong():
                 step.question.answer_text() in m for m in messages(at, "success") + messages(at, "warning")
             )
             expect_page(at, step, answered=True)
+            if step.question.kind == "cell":  # the picked cell stays explained after the reveal
+                cell = step.question.answer[0]
+                assert f"Explain a cell: y{cell.step}[row" in " ".join(h.value for h in at.subheader)
         if index < count - 1:
             at = button(at, "Next →").click().run()
     assert button(at, "Next →").disabled

@@ -258,6 +258,8 @@ def picked_cell(step: Step, limit: int) -> tuple[int, int, int]:
 
 def _answer_with_pick(step: Step, limit: int) -> None:
     _answer(step, picked_cell(step, limit))
+    # the reveal keeps the picked cell explained (the player would otherwise follow to the last step)
+    page_state.memory().player.known_steps = step.state.inputs.shape[0]
 
 
 # ---- drawing ---------------------------------------------------------------------------------------------
