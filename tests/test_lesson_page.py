@@ -202,6 +202,7 @@ def test_the_code_panel_builds_scripts_only_when_open():
         ({"lesson": "tutorial", "step": "-1"}, "has steps 1 to"),
         ({"lesson": "tutorial", "step": "١"}, "has steps 1 to"),  # a digit, but not an ASCII one
         ({"lesson": "x" * 5000}, "no lesson named"),
+        ({"lesson": "tutorial", "step": "9" * 5000}, "has steps 1 to"),
     ],
 )
 def test_a_hostile_lesson_link_gives_a_notice_and_the_normal_page(query, says):

@@ -9,6 +9,7 @@ reveal: a question's answer, right or wrong, lifts the step's limits and shows t
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -85,7 +86,7 @@ def _from_link() -> Progress | None:
         return None
     step = st.query_params.get("step", "1")
     count = len(lesson.steps)
-    if not (step.isascii() and step.isdigit() and 1 <= int(step) <= count):
+    if not (len(step) <= 4 and step.isascii() and step.isdigit() and 1 <= int(step) <= count):
         _drop_link()
         page_state.notify(
             "warning",
@@ -205,7 +206,7 @@ def begin() -> Guide:
 def _load_step(step: Step) -> None:
     """The step's network onto the page; the presentation mode stays as it is."""
     present = page_state.get(VIEW_KEYS["present"], False)
-    session.load(step.state)
+    session.load(copy.deepcopy(step.state))  # the lesson is shared by every session: the page gets a copy
     page_state.put(VIEW_KEYS["present"], present)
 
 
