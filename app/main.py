@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import figures, render, server, session
+from app import compute, figures, gc_policy, render, session
 from app.components import player
 from app.sections import (
     code,
@@ -26,7 +26,7 @@ from app.sections import (
 )
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
-server.keep_memory_bounded()
+gc_policy.keep_memory_bounded()
 session.init_from_link()
 guide = lesson.begin()  # a lesson (link or sidebar): its step's network is loaded before any widget
 present = st.columns([4, 1])[1].toggle(
@@ -39,6 +39,7 @@ guide.panel(present)  # the lesson's step: text, question, navigation (nothing w
 
 # ---- settings and inputs ------------------------------------------------------------------------
 sidebar.network_controls()
+guide.sidebar_entry()  # "Lessons": start one (below the network settings)
 heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container(key="inputs_box"))
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
@@ -52,6 +53,7 @@ result = results.compute_result(state)
 results.show_notices()
 if result is None:
     st.stop()
+shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
 T_shown = guide.steps_shown(T)  # a lesson question may keep the later steps blank until answered
 
@@ -59,30 +61,36 @@ T_shown = guide.steps_shown(T)  # a lesson question may keep the later steps bla
 st.subheader("Hidden states, step by step")
 if guide.shows("hidden") and T_shown == T:
     hidden.stuck_summary(result, state.activation, present)
-step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
 
 
-def up_to(t: int, clickable: bool = False) -> None:
+def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
     if guide.shows("hidden"):
-        hidden.time_view(state, result, t, row, neuron, style, clickable)
+        hidden.time_view(state, shown, t, row, neuron, style, clickable)
     if guide.shows("explain"):
-        explain.explain_section(state, result, t, row, neuron)
+        explain.explain_section(state, shown, t, row, neuron)
     if guide.shows("outputs"):
-        outputs.outputs_section(state, result, t, style)
+        outputs.outputs_section(state, shown, t, style)
+
+
+@st.fragment
+def view_part() -> None:
+    """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
+    step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
+    guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
+    up_to(step, row, neuron, clickable=True)
+    if guide.shows("crosscheck"):
+        crosscheck.crosscheck_section(shown.check)
+    if guide.shows("share"):
+        share.share_section(session.with_current_view(state), shown)  # the link holds the view
+    else:
+        session.sync_link(session.with_current_view(state))  # the address bar stays the share link
 
 
 if player.playing():
-    player.play(T_shown, up_to)
+    step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
+    player.play(T_shown, lambda t: up_to(t, row, neuron))
 else:
-    up_to(step, clickable=True)
-
-# ---- cross-check, share and export --------------------------------------------------------------
-if guide.shows("crosscheck"):
-    crosscheck.crosscheck_section(result.check)
+    view_part()
 if guide.shows("code"):
     code.code_section(state)
-if guide.shows("share"):
-    share.share_section(state, result)
-else:
-    session.sync_link(state)  # the address bar stays the share link

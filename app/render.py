@@ -4,6 +4,7 @@ clicked cell of a chart, and the presentation look."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -50,7 +51,7 @@ def chart(fig: go.Figure, seed: int, key: str, image_format: str = "png", on_cli
 
 def clicked_cell(key: str) -> tuple[int, int] | None:
     """(y, x) of the clicked heatmap cell in the chart `key`, from its selection state."""
-    state = st.session_state.get(key)
+    state: Any = st.session_state.get(key)
     try:
         point = state["selection"]["points"][0]
         y, x = point["y"], point["x"]

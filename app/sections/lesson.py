@@ -167,6 +167,23 @@ class Guide:
             return n_steps
         return max(1, min(n_steps, step.show_upto_step + 1))
 
+    def pick_bar(self, limit: int) -> None:
+        """A "click the cell" question: the picked cell and the answer button, beside the heatmaps (a
+        click reruns only the view part of the page, so this is drawn there)."""
+        step = self.step
+        if step is None or step.question is None or step.question.kind != "cell" or self.answered:
+            return
+        t, r, n = picked_cell(step, limit)
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.markdown(f"**Your pick: y{t}[row {r}, neuron {n}]** (click a heatmap cell to change it)")
+        if right.button("Answer with the picked cell", type="primary", width="stretch"):
+            _answer_with_pick(step, limit)
+            st.rerun()  # the whole page: the reveal lifts the step's limits
+
+    def sidebar_entry(self) -> None:
+        """The sidebar's "Lessons" box (while no lesson is open)."""
+        _sidebar_entry(self.progress)
+
     def panel(self, present: bool) -> None:
         """The lesson's step at the top of the page (nothing without a lesson)."""
         self.present = present
@@ -199,7 +216,6 @@ def begin() -> Guide:
         if not progress.exploring and progress.loaded != progress.index:
             _load_step(lesson.steps[progress.index])
             progress.loaded = progress.index
-    _sidebar_entry(progress)
     return Guide(lesson, progress)
 
 
@@ -312,15 +328,11 @@ def _question(step: Step, progress: Progress, guide: Guide) -> None:
             st.number_input(q.prompt, value=None, step=0.01, format="%.4f", key=key)
         else:
             st.markdown(q.prompt)
-            limit = guide.steps_shown(step.state.inputs.shape[0])
-            t, r, n = picked_cell(step, limit)
-            st.caption(f"Your pick: y{t}[row {r}, neuron {n}] (click a heatmap cell to change it)")
-        answer_button, skip_button, _ = st.columns([1, 1, 3])
-        if q.kind == "cell":
-            answer_button.button(
-                "Answer with the picked cell", on_click=_answer_with_pick, args=(step, limit), type="primary"
+            st.caption(
+                "Click a cell of a heatmap below (or pick it), then press the button above the heatmaps."
             )
-        else:
+        answer_button, skip_button, _ = st.columns([1, 1, 3])
+        if q.kind != "cell":  # a cell is answered from the pick bar, beside the heatmaps (Guide.pick_bar)
             answer_button.button("Answer", on_click=_answer_from_widget, args=(step, key), type="primary")
         skip_button.button("Skip: show me", on_click=_answer, args=(step, None, True))
         return
