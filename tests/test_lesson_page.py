@@ -221,3 +221,18 @@ def test_sections_are_known_to_the_page():
     main = (ROOT / "app" / "main.py").read_text()
     for section in SECTIONS:
         assert f'guide.shows("{section}")' in main, section
+
+
+def test_scripts_are_not_built_while_the_code_panel_is_closed(monkeypatch):
+    from rnn_core import codegen
+
+    built = []
+    real = codegen.generate
+    monkeypatch.setattr(
+        codegen, "generate", lambda state, style="tf1": built.append(style) or real(state, style)
+    )
+    at = new_app().run()
+    at.sidebar.number_input(key="seed").set_value(12345).run()
+    assert not at.exception and built == []  # three .py downloads on the page, none built
+    at.toggle(key="code_open").set_value(True).run()
+    assert sorted(built) == ["keras", "numpy", "tf1"]
