@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import compute, figures, gc_policy, render, session
+from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import (
     code,
@@ -26,8 +26,10 @@ from app.sections import (
 )
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
+hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
 gc_policy.keep_memory_bounded()
 session.init_from_link()
+page_state.check_widgets()  # every widget value the session holds passes the state's own checks
 guide = lesson.begin()  # a lesson (link or sidebar): its step's network is loaded before any widget
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
