@@ -328,11 +328,9 @@ def _question(step: Step, progress: Progress, guide: Guide) -> None:
             st.number_input(q.prompt, value=None, step=0.01, format="%.4f", key=key)
         else:
             st.markdown(q.prompt)
-            st.caption(
-                "Click a cell of a heatmap below (or pick it), then press the button above the heatmaps."
-            )
+            st.caption("Click a cell of a heatmap below (or pick it), then press the button beside it.")
         answer_button, skip_button, _ = st.columns([1, 1, 3])
-        if q.kind != "cell":  # a cell is answered from the pick bar, beside the heatmaps (Guide.pick_bar)
+        if q.kind != "cell":  # a cell is answered beside the heatmaps (Guide.pick_bar)
             answer_button.button("Answer", on_click=_answer_from_widget, args=(step, key), type="primary")
         skip_button.button("Skip: show me", on_click=_answer, args=(step, None, True))
         return
