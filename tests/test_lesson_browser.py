@@ -27,6 +27,7 @@ from tests.test_browser import (  # noqa: E402  (the same server, browser and ch
     outlined,
     server,  # noqa: F401  (a fixture)
     wait_charts,
+    z_of,
 )
 
 TUTORIAL = lessons.load_shipped("tutorial")
@@ -91,7 +92,10 @@ def test_a_click_question_is_answered_by_clicking_a_heatmap_cell(open_step):
     page.get_by_role("button", name="Answer with the picked cell").click()
     expect(page.get_by_text("Right: y1[row 0, neuron 5]", exact=False)).to_be_visible()
     expect(page.get_by_text("Explain a cell: y1[row 0, neuron 5]")).to_be_visible()  # revealed
-    wait_charts(page, lambda c: hidden_ids(c) == revealed and outlined(c, "hidden-y1", cell.row, cell.neuron))
+    found = wait_charts(
+        page, lambda c: hidden_ids(c) == revealed and outlined(c, "hidden-y1", cell.row, cell.neuron)
+    )
+    assert z_of(found, "hidden-y1").shape == (3, 8)  # a full rerun after a click keeps the network's sizes
     slider = page.get_by_role("slider")
     expect(slider).to_have_attribute("max", str(step.state.inputs.shape[0] - 1))  # y2 can be shown
     slider.focus()
