@@ -24,6 +24,7 @@ from app.sections import (
     share,
     sidebar,
 )
+from app.sections import present as present_slides
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
@@ -35,14 +36,20 @@ present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
 style = figures.SLIDE if present else figures.SCREEN
+slide = None
 if present:
     render.apply_presentation_look()
+    slide = guide.slide(present_slides.slide_picker)  # a lesson step shows its own chart (its focus)
 guide.panel(present)  # the lesson's step: text, question, navigation (nothing without a lesson)
 
 # ---- settings and inputs ------------------------------------------------------------------------
 sidebar.network_controls()
 guide.sidebar_entry()  # "Lessons": start one (below the network settings)
-heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container(key="inputs_box"))
+if present:  # the title and the inputs are a slide of their own; on the others they are kept offstage
+    stage = st.container() if slide == "The network" else present_slides.offstage()
+    heading, inputs_box = stage.columns([3, 2])
+else:
+    heading, inputs_box = st.container(), st.container(key="inputs_box")
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
 if guide.shows("intro"):
@@ -58,11 +65,17 @@ if result is None:
 shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
 T_shown = guide.steps_shown(T)  # a lesson question may keep the later steps blank until answered
+if present:  # one 16:9 screen at a time
+    if slide is not None:  # (None: a lesson step whose chart waits for the answer)
+        present_slides.slide(slide, state, shown, style, T_shown)
+    guide.pick_bar(T_shown)
+    if guide.focus() == "code":
+        code.code_section(state)
+    share.share_section(session.with_current_view(state), shown)  # hidden; keeps the link current
+    st.stop()
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
-if guide.shows("hidden") and T_shown == T:
-    hidden.stuck_summary(result, state.activation, present)
 
 
 def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:

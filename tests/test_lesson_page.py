@@ -167,12 +167,19 @@ def test_end_the_lesson_and_start_one_from_the_sidebar():
 def test_presentation_mode_shows_the_step_as_a_slide():
     at = new_app({"lesson": "tutorial", "step": "5", "present": "1"}).run()  # predict-y1, focus: hidden
     assert not at.exception
-    assert "outputs" not in charts(at) and not explained(at) and not at.metric
-    assert hidden_names(at) == ["hidden-y0"]
-    assert charts(at)["hidden-y0"]["layout"]["font"]["size"] >= 18
-    assert at.toggle(key="present").value is True
-    at = button(at, "Next →").click().run()
+    assert set(charts(at)) == {"hidden-states"}  # the step's own slide, nothing else
+    assert not at.get("button_group")  # no slide picker while a lesson step chooses the slide
+    assert not at.slider  # the player stops at y0 until the answer: no step slider
+    assert any(m.value == "### Back to the tutorial: predict y1" for m in at.markdown)
+    at = button(at, "Skip: show me").click().run()
+    assert at.slider(key="view_step").value == 2  # every step revealed
+    at = button(at, "← Previous").click().run()
+    at = button(at, "← Previous").click().run()
+    at = button(at, "← Previous").click().run()  # one-cell-of-y0: focus explain, hidden until answered
     assert at.toggle(key="present").value is True  # a step does not switch presentation mode off
+    assert not charts(at) and not any("tanh(" in m.value for m in at.markdown if "Hidden state" in m.value)
+    at = button(at, "Skip: show me").click().run()
+    assert any("Hidden state** y0[0, 3] = tanh(" in m.value for m in at.markdown)
 
 
 def test_the_code_panel_builds_scripts_only_when_open():

@@ -21,6 +21,13 @@ from ..page_state import LESSON_KEY_PREFIX, VIEW_KEYS
 from ..text import plain
 
 SIDEBAR_PICK = f"{LESSON_KEY_PREFIX}pick"
+# presentation mode: the slide (app/sections/present.py) that shows a step's focus section
+FOCUS_SLIDES = {
+    "hidden": "Hidden states",
+    "explain": "Explain a cell",
+    "outputs": "Outputs",
+    "inputs": "The network",
+}
 HIDE_INPUTS_CSS = "<style>.st-key-inputs_box { display: none !important; }</style>"
 
 
@@ -179,6 +186,24 @@ class Guide:
         if right.button("Answer with the picked cell", type="primary", width="stretch"):
             _answer_with_pick(step, limit)
             st.rerun()  # the whole page: the reveal lifts the step's limits
+
+    def slide(self, picker) -> str | None:
+        """Presentation mode: the slide to show. Without a lesson step, the one the picker chooses; during
+        a step, the slide of its focus (None while the focus waits for the answer, or has no slide)."""
+        self.present = True
+        step = self.step
+        if step is None:
+            return picker()
+        if not self.shows_in_step(step.focus):
+            return None
+        return FOCUS_SLIDES.get(step.focus)
+
+    def focus(self) -> str | None:
+        """Presentation mode during a step: the section its slide shows, once it may be shown."""
+        step = self.step
+        if step is None or not self.present or not self.shows_in_step(step.focus):
+            return None
+        return step.focus
 
     def sidebar_entry(self) -> None:
         """The sidebar's "Lessons" box (while no lesson is open)."""
