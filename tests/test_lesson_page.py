@@ -39,9 +39,9 @@ def expect_page(at, step: Step, answered: bool) -> None:
         return section in step.show and (answered or section not in step.hide_until_answered)
 
     limit = T if answered or step.show_upto_step is None else step.show_upto_step + 1
-    if answered and step.question.kind == "cell":  # the reveal keeps the picked cell's step current
+    if answered and T > 1:  # every step can be revealed now; the reveal explains the question's cell
         limit = at.slider(key="view_step").value + 1
-        assert at.slider(key="view_step").proto.max == T - 1  # every step can be revealed now
+        assert at.slider(key="view_step").proto.max == T - 1
     expected = [f"hidden-y{t}" for t in range(limit)] if shown("hidden") else []
     assert hidden_names(at) == expected, step.id
     if limit < T and shown("hidden"):  # the later heatmaps are blank slots
@@ -111,8 +111,9 @@ def test_a_question_can_be_skipped_and_the_hidden_part_appears():
     assert hidden_names(at) == ["hidden-y0"]
     at = button(at, "Skip: show me").click().run()
     assert any("Skipped" in m.value for m in at.info)
-    assert hidden_names(at) == ["hidden-y0", "hidden-y1", "hidden-y2"]
-    assert at.slider(key="view_step").value == 2  # the player follows to the last step
+    assert hidden_names(at) == ["hidden-y0", "hidden-y1"]  # y1 appears, its cell explained
+    assert "Explain a cell: y1[row 0, neuron 3]" in [h.value for h in at.subheader]
+    assert at.slider(key="view_step").proto.max == 2  # and y2 is one step further
 
 
 def test_the_number_answer_is_the_step_trace_value():
@@ -172,14 +173,14 @@ def test_presentation_mode_shows_the_step_as_a_slide():
     assert not at.slider  # the player stops at y0 until the answer: no step slider
     assert any(m.value == "### Back to the tutorial: predict y1" for m in at.markdown)
     at = button(at, "Skip: show me").click().run()
-    assert at.slider(key="view_step").value == 2  # every step revealed
+    assert at.slider(key="view_step").proto.max == 2  # every step can be revealed
     at = button(at, "← Previous").click().run()
     at = button(at, "← Previous").click().run()
     at = button(at, "← Previous").click().run()  # one-cell-of-y0: focus explain, hidden until answered
     assert at.toggle(key="present").value is True  # a step does not switch presentation mode off
-    assert not charts(at) and not any("tanh(" in m.value for m in at.markdown if "Hidden state" in m.value)
+    assert not charts(at) and not any("**Input terms**" in m.value for m in at.markdown)  # nothing yet
     at = button(at, "Skip: show me").click().run()
-    assert any("Hidden state** y0[0, 3] = tanh(" in m.value for m in at.markdown)
+    assert any("**Input terms** X0[0, :] · Wx[:, 3]" in m.value for m in at.markdown)  # the explain slide
 
 
 def test_the_code_panel_builds_scripts_only_when_open():

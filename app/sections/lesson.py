@@ -10,6 +10,7 @@ reveal: a question's answer, right or wrong, lifts the step's limits and shows t
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -284,6 +285,22 @@ def _answer(step: Step, given, skipped: bool = False) -> None:
         return
     right = not skipped and given is not None and step.question.is_right(given)
     progress.answers[step.id] = Answer(step.question.id, given, right, skipped)
+    cell = subject_cell(step)
+    if cell is not None:  # the reveal explains the cell the question was about
+        for name, value in zip(("step", "row", "neuron"), cell, strict=True):
+            page_state.put(VIEW_KEYS[name], value)
+        page_state.memory().player.known_steps = step.state.inputs.shape[0]  # (no follow to the last step)
+
+
+_CELL_REFERENCE = re.compile(r"\s*(?:hidden|pre_activation)\[(\d+)\]\[(\d+)\]\[(\d+)\]\s*")
+
+
+def subject_cell(step: Step) -> tuple[int, int, int] | None:
+    """The heatmap cell a number question asks about (its answer is hidden[t][r][n] or
+    pre_activation[t][r][n]); None for other questions (the reveal then follows to the last step)."""
+    q = step.question
+    found = _CELL_REFERENCE.fullmatch(q.answer_source) if q is not None and q.kind == "number" else None
+    return tuple(int(i) for i in found.groups()) if found else None
 
 
 def _answer_from_widget(step: Step, key: str) -> None:
