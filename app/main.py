@@ -11,11 +11,23 @@ import streamlit as st
 
 from app import compute, figures, gc_policy, render, session
 from app.components import player
-from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
+from app.sections import (
+    classroom,
+    crosscheck,
+    explain,
+    hidden,
+    inputs,
+    intro,
+    outputs,
+    results,
+    share,
+    sidebar,
+)
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 gc_policy.keep_memory_bounded()
 session.init_from_link()
+class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
@@ -28,6 +40,7 @@ sidebar.network_controls()
 heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container())
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
+classroom.class_section(class_bar, state, present)  # start/join/follow; the teacher's counts
 intro.intro(heading, state.activation, state.shared_output, present)
 if present:
     inputs.inputs_slide(inputs_box, state.inputs)
@@ -61,3 +74,4 @@ else:
 # ---- cross-check, share and export --------------------------------------------------------------
 crosscheck.crosscheck_section(result.check)
 share.share_section(state, result)
+classroom.publish(state)  # the teacher's page: the class follows this state
