@@ -13,11 +13,13 @@ from app import compute, figures, gc_policy, render, session
 from app.components import player
 from app.sections import (
     classroom,
+    code,
     crosscheck,
     explain,
     hidden,
     inputs,
     intro,
+    lesson,
     outputs,
     results,
     share,
@@ -28,21 +30,24 @@ st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wid
 gc_policy.keep_memory_bounded()
 session.init_from_link()
 class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
+guide = lesson.begin()  # a lesson (link or sidebar): its step's network is loaded before any widget
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
 style = figures.SLIDE if present else figures.SCREEN
 if present:
     render.apply_presentation_look()
+guide.panel(present)  # the lesson's step: text, question, navigation (nothing without a lesson)
 
 # ---- settings and inputs ------------------------------------------------------------------------
 sidebar.network_controls()
-heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container())
+heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container(key="inputs_box"))
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
 classroom.class_section(class_bar, state, present)  # start/join/follow; the teacher's counts
-intro.intro(heading, state.activation, state.shared_output, present)
-if present:
+if guide.shows("intro"):
+    intro.intro(heading, state.activation, state.shared_output, present)
+if present and guide.shows("inputs"):
     inputs.inputs_slide(inputs_box, state.inputs)
 
 # ---- the computation ----------------------------------------------------------------------------
@@ -52,26 +57,37 @@ if result is None:
     st.stop()
 shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
+T_shown = guide.steps_shown(T)  # a lesson question may keep the later steps blank until answered
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
-hidden.stuck_summary(result, state.activation, present)
-step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+if guide.shows("hidden") and T_shown == T:
+    hidden.stuck_summary(result, state.activation, present)
+step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
 
 
 def up_to(t: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
-    hidden.time_view(state, shown, t, row, neuron, style, clickable)
-    explain.explain_section(state, shown, t, row, neuron)
-    outputs.outputs_section(state, shown, t, style)
+    if guide.shows("hidden"):
+        hidden.time_view(state, shown, t, row, neuron, style, clickable)
+    if guide.shows("explain"):
+        explain.explain_section(state, shown, t, row, neuron)
+    if guide.shows("outputs"):
+        outputs.outputs_section(state, shown, t, style)
 
 
 if player.playing():
-    player.play(T, up_to)
+    player.play(T_shown, up_to)
 else:
     up_to(step, clickable=True)
 
 # ---- cross-check, share and export --------------------------------------------------------------
-crosscheck.crosscheck_section(result.check)
-share.share_section(state, result)
+if guide.shows("crosscheck"):
+    crosscheck.crosscheck_section(result.check)
+if guide.shows("code"):
+    code.code_section(state)
+if guide.shows("share"):
+    share.share_section(state, result)
+else:
+    session.sync_link(state)  # the address bar stays the share link
 classroom.publish(state)  # the teacher's page: the class follows this state

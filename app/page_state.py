@@ -22,6 +22,8 @@ VIEW_KEYS = {"step": "view_step", "row": "view_row", "neuron": "view_neuron", "p
 UPLOAD_KEY = "state_file"
 IMAGE_FORMAT_KEY = "image_format"
 MEMORY_KEY = "page"
+LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
+CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 
 NoticeKind = Literal["info", "warning", "error"]
 
@@ -94,6 +96,7 @@ class Memory:
     classroom: ClassSeat | None = None  # in a class (app/sections/classroom.py)
     class_client_id: str = ""  # this session's anonymous id in classes (made on first join)
     class_link_read: bool = False  # ?class= and ?teacher= are read on the first run only
+    lesson: Any = None  # app.sections.lesson.LessonMemory: the open lesson, its step and answers
 
 
 def memory() -> Memory:

@@ -1,0 +1,363 @@
+"""A lesson on the page: its step's text, question and navigation, and what the page shows meanwhile.
+
+`begin()` runs before any widget is drawn: it opens a lesson from the link (`?lesson=NAME&step=K`, the
+name checked against the shipped lessons, never used as a path) and loads the current step's network.
+It returns a Guide the page asks what to show: `shows(section)` and `steps_shown(T)` (the player stops
+at the step's `show_upto_step` until its question is answered: later heatmaps stay blank). Predict, then
+reveal: a question's answer, right or wrong, lifts the step's limits and shows the explanation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from rnn_core.lessons import NAME_PATTERN, Answer, Lesson, LessonError, Step, load_shipped, shipped
+
+from .. import page_state, session
+from ..page_state import LESSON_KEY_PREFIX, VIEW_KEYS
+from ..text import plain
+
+SIDEBAR_PICK = f"{LESSON_KEY_PREFIX}pick"
+HIDE_INPUTS_CSS = "<style>.st-key-inputs_box { display: none !important; }</style>"
+
+
+@dataclass
+class Progress:
+    name: str
+    index: int = 0  # the current step, 0-based (links and the page count from 1)
+    answers: dict[str, Answer] = field(default_factory=dict)  # by step id
+    exploring: bool = False  # "explore freely": the lesson waits, nothing is hidden
+    loaded: int | None = None  # the step whose network is on the page
+
+
+@dataclass
+class LessonMemory:
+    link_read: bool = False
+    progress: Progress | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def available() -> dict[str, Lesson | str]:
+    """Every shipped lesson by name, loaded once per server: the Lesson, or why it cannot be opened."""
+    found: dict[str, Lesson | str] = {}
+    for name in shipped():
+        try:
+            found[name] = load_shipped(name)
+        except LessonError as err:
+            found[name] = str(err)
+    return found
+
+
+def _memory() -> LessonMemory:
+    mem = page_state.memory()
+    if mem.lesson is None:
+        mem.lesson = LessonMemory()
+    return mem.lesson
+
+
+def _lesson(progress: Progress | None) -> Lesson | None:
+    found = available().get(progress.name) if progress else None
+    return found if isinstance(found, Lesson) else None
+
+
+# ---- opening: the link, the sidebar ----------------------------------------------------------------
+
+
+def _from_link() -> Progress | None:
+    """The lesson and step the link names, or None with a notice saying why (the normal page opens)."""
+    name = st.query_params.get("lesson")
+    if name is None:
+        return None
+    lessons = available()
+    names = ", ".join(lessons) or "none"
+    if not NAME_PATTERN.fullmatch(name) or name not in lessons:
+        _drop_link()
+        page_state.notify(
+            "warning", f"There is no lesson named {name!r} (lessons: {names}). Showing the page."
+        )
+        return None
+    lesson = lessons[name]
+    if not isinstance(lesson, Lesson):
+        _drop_link()
+        page_state.notify("error", f"The lesson {name} could not be opened: {lesson}")
+        return None
+    step = st.query_params.get("step", "1")
+    count = len(lesson.steps)
+    if not (step.isascii() and step.isdigit() and 1 <= int(step) <= count):
+        _drop_link()
+        page_state.notify(
+            "warning",
+            f"The lesson {name} has steps 1 to {count}; the link asks for step {step!r}. Showing the page.",
+        )
+        return None
+    return Progress(name, int(step) - 1)
+
+
+def _drop_link() -> None:
+    for key in ("lesson", "step"):
+        if key in st.query_params:
+            del st.query_params[key]
+
+
+def start(name: str, index: int = 0) -> None:
+    """Button callback: open a lesson at a step (its network is loaded at the top of the next run)."""
+    _memory().progress = Progress(name, index)
+
+
+def _sidebar_entry(progress: Progress | None) -> None:
+    lessons = {name: found for name, found in available().items() if isinstance(found, Lesson)}
+    if not lessons or progress is not None:
+        return
+    box = st.sidebar.container(border=True)
+    box.markdown("**Lessons**")
+    name = box.selectbox(
+        "Lesson",
+        list(lessons),
+        format_func=lambda n: lessons[n].title,
+        key=SIDEBAR_PICK,
+        label_visibility="collapsed",
+    )
+    box.button("Start the lesson", on_click=start, args=(name,), width="stretch")
+
+
+# ---- the guide: what the page shows during a step --------------------------------------------------
+
+
+@dataclass
+class Guide:
+    """What the page shows: everything without a lesson (or while exploring freely)."""
+
+    lesson: Lesson | None = None
+    progress: Progress | None = None
+    present: bool = False
+
+    @property
+    def step(self) -> Step | None:
+        if self.lesson is None or self.progress is None or self.progress.exploring:
+            return None
+        return self.lesson.steps[self.progress.index]
+
+    @property
+    def answered(self) -> bool:
+        step = self.step
+        return step is not None and step.question is not None and step.id in self.progress.answers
+
+    def shows(self, section: str) -> bool:
+        """Is this section on the page now? ("intro" is the title and equations.)"""
+        step = self.step
+        if step is None:
+            return True
+        if self.present:  # a slide: the step's text and question, and its chart
+            return section == step.focus and self.shows_in_step(section)
+        return section == "intro" or self.shows_in_step(section)
+
+    def shows_in_step(self, section: str) -> bool:
+        step = self.step
+        if section not in step.show:
+            return False
+        return self.answered or section not in step.hide_until_answered
+
+    def steps_shown(self, n_steps: int) -> int:
+        """How many steps the player may reveal (y0 … y_(k-1)); the later heatmaps stay blank."""
+        step = self.step
+        if step is None or step.show_upto_step is None or self.answered:
+            return n_steps
+        return max(1, min(n_steps, step.show_upto_step + 1))
+
+    def panel(self, present: bool) -> None:
+        """The lesson's step at the top of the page (nothing without a lesson)."""
+        self.present = present
+        if self.lesson is None or self.progress is None:
+            return
+        _sync_link(self.progress)
+        if self.progress.exploring:
+            _paused_panel(self.lesson, self.progress)
+            return
+        if not self.shows("inputs"):
+            st.html(HIDE_INPUTS_CSS)
+        with st.container(border=True, key="lesson"):
+            _step_panel(self.lesson, self.progress, self, present)
+
+
+def begin() -> Guide:
+    """Read the link once per session, load the current step's network if it is not on the page yet."""
+    mem = _memory()
+    if not mem.link_read:
+        mem.link_read = True
+        opened = _from_link()
+        if opened is not None:
+            mem.progress = opened
+    progress = mem.progress
+    lesson = _lesson(progress)
+    if progress is not None and lesson is None:  # the lesson vanished (cannot happen with shipped files)
+        mem.progress = progress = None
+    if progress is not None:
+        progress.index = min(max(progress.index, 0), len(lesson.steps) - 1)
+        if not progress.exploring and progress.loaded != progress.index:
+            _load_step(lesson.steps[progress.index])
+            progress.loaded = progress.index
+    _sidebar_entry(progress)
+    return Guide(lesson, progress)
+
+
+def _load_step(step: Step) -> None:
+    """The step's network onto the page; the presentation mode stays as it is."""
+    present = page_state.get(VIEW_KEYS["present"], False)
+    session.load(step.state)
+    page_state.put(VIEW_KEYS["present"], present)
+
+
+# ---- callbacks ------------------------------------------------------------------------------------------
+
+
+def _go(index: int) -> None:
+    progress = _memory().progress
+    if progress is not None:
+        progress.index, progress.exploring, progress.loaded = index, False, None
+
+
+def _explore() -> None:
+    progress = _memory().progress
+    if progress is not None:
+        progress.exploring = True
+
+
+def _resume() -> None:
+    """Back to the lesson: the step's network again (whatever was changed meanwhile)."""
+    progress = _memory().progress
+    if progress is not None:
+        progress.exploring, progress.loaded = False, None
+
+
+def _end() -> None:
+    _memory().progress = None
+    _drop_link()
+
+
+def _answer(step: Step, given, skipped: bool = False) -> None:
+    progress = _memory().progress
+    if progress is None or step.question is None:
+        return
+    right = not skipped and given is not None and step.question.is_right(given)
+    progress.answers[step.id] = Answer(step.question.id, given, right, skipped)
+
+
+def _answer_from_widget(step: Step, key: str) -> None:
+    _answer(step, page_state.get(key))
+
+
+def picked_cell(step: Step, limit: int) -> tuple[int, int, int]:
+    """The cell the page explains now (set by a click on a heatmap, or by the slider and pickers),
+    inside the step's sizes and the steps the player may show."""
+    T, B, _ = step.state.inputs.shape
+    view = page_state.view(T, B, step.state.n_neurons)
+    return (min(view.step, limit - 1), view.row, view.neuron)
+
+
+def _answer_with_pick(step: Step, limit: int) -> None:
+    _answer(step, picked_cell(step, limit))
+
+
+# ---- drawing ---------------------------------------------------------------------------------------------
+
+
+def step_link(name: str, index: int) -> str:
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}?lesson={name}&step={index + 1}"
+
+
+def _sync_link(progress: Progress) -> None:
+    """The address bar names the lesson and the step (the share link's `s` is kept beside them)."""
+    if st.query_params.get("lesson") != progress.name:
+        st.query_params["lesson"] = progress.name
+    if st.query_params.get("step") != str(progress.index + 1):
+        st.query_params["step"] = str(progress.index + 1)
+
+
+def _paused_panel(lesson: Lesson, progress: Progress) -> None:
+    with st.container(border=True, key="lesson"):
+        step = lesson.steps[progress.index]
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.markdown(
+            f"**Exploring freely.** The lesson *{plain(lesson.title)}* waits at step {progress.index + 1}: "
+            f"{plain(step.title)}."
+        )
+        right.button("Back to the lesson", on_click=_resume, type="primary", width="stretch")
+
+
+def _step_panel(lesson: Lesson, progress: Progress, guide: Guide, present: bool) -> None:
+    count, index = len(lesson.steps), progress.index
+    step = lesson.steps[index]
+    st.progress((index + 1) / count, text=f"{lesson.title}: step {index + 1} of {count}")
+    st.markdown(f"### {step.title}")
+    st.markdown(step.text)
+    if step.question is not None:
+        _question(step, progress, guide)
+    _navigation(lesson, progress, present)
+
+
+def _question(step: Step, progress: Progress, guide: Guide) -> None:
+    q = step.question
+    answer = progress.answers.get(step.id)
+    key = f"{LESSON_KEY_PREFIX}{q.kind}_{step.id}"
+    if answer is None:
+        if q.kind == "choice":
+            st.radio(q.prompt, q.choices, index=None, key=key)
+        elif q.kind == "number":
+            st.number_input(q.prompt, value=None, step=0.01, format="%.4f", key=key)
+        else:
+            st.markdown(q.prompt)
+            limit = guide.steps_shown(step.state.inputs.shape[0])
+            t, r, n = picked_cell(step, limit)
+            st.caption(f"Your pick: y{t}[row {r}, neuron {n}] (click a heatmap cell to change it)")
+        answer_button, skip_button, _ = st.columns([1, 1, 3])
+        if q.kind == "cell":
+            answer_button.button(
+                "Answer with the picked cell", on_click=_answer_with_pick, args=(step, limit), type="primary"
+            )
+        else:
+            answer_button.button("Answer", on_click=_answer_from_widget, args=(step, key), type="primary")
+        skip_button.button("Skip: show me", on_click=_answer, args=(step, None, True))
+        return
+    st.markdown(f"**{q.prompt}**" if q.kind != "cell" else q.prompt)
+    if answer.skipped:
+        st.info(f"Skipped. The answer: {q.answer_text()}", icon="➡️")
+    elif answer.right:
+        st.success(f"Right: {_given_text(q.kind, answer.given)}. The answer: {q.answer_text()}", icon="✅")
+    else:
+        st.warning(
+            f"Not quite: you said {_given_text(q.kind, answer.given)}. The answer: {q.answer_text()}",
+            icon="❌",
+        )
+    if q.explanation:
+        st.markdown(q.explanation)
+
+
+def _given_text(kind: str, given) -> str:
+    if given is None:
+        return "nothing"
+    if kind == "number":
+        return f"{float(given):.4g}"
+    if kind == "cell":
+        t, r, n = given
+        return f"y{t}[row {r}, neuron {n}]"
+    return str(given)
+
+
+def _navigation(lesson: Lesson, progress: Progress, present: bool) -> None:
+    count, index = len(lesson.steps), progress.index
+    back, forward, explore, end = st.columns(4)
+    back.button("← Previous", on_click=_go, args=(index - 1,), disabled=index == 0, width="stretch")
+    forward.button("Next →", on_click=_go, args=(index + 1,), disabled=index >= count - 1, width="stretch")
+    explore.button(
+        "Explore freely",
+        on_click=_explore,
+        help="Change anything and see every step; the lesson waits here.",
+        width="stretch",
+    )
+    end.button("End the lesson", on_click=_end, width="stretch")
+    if not present:
+        with st.expander("Link to this step"):
+            st.code(step_link(progress.name, index), language=None, wrap_lines=True)
