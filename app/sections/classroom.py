@@ -485,6 +485,11 @@ def publish(state: State) -> None:
 # ---- the lesson's questions ---------------------------------------------------------------------------
 
 
+def _qid(question_id: str) -> str:
+    """A lesson's question id ("lesson/step") as the store spells ids (no "/")."""
+    return question_id.replace("/", ":")
+
+
 def in_class() -> bool:
     return _seat() is not None
 
@@ -521,7 +526,7 @@ def submit_answer(question_id: str, answer: dict[str, Any]) -> str | None:
     if seat is None or seat.teacher_key is not None or store is None:
         return None
     try:
-        store.answer(seat.code, seat.client_id, question_id, answer)
+        store.answer(seat.code, seat.client_id, _qid(question_id), answer)
     except ClassroomError as err:
         return str(err)
     seat.answered[question_id] = answer
@@ -535,9 +540,9 @@ def revealed(question_id: str) -> bool | None:
     if seat is None:
         return None
     if seat.teacher_key is not None:
-        return question_id in seat.revealed
+        return _qid(question_id) in seat.revealed
     found = (seat.snapshot or {}).get("revealed")
-    return isinstance(found, list) and question_id in found
+    return isinstance(found, list) and _qid(question_id) in found
 
 
 def reveal(question_id: str) -> None:
@@ -545,6 +550,7 @@ def reveal(question_id: str) -> None:
     seat, store = _seat(), _store()
     if seat is None or seat.teacher_key is None or store is None:
         return
+    question_id = _qid(question_id)
     try:
         store.reveal(seat.code, seat.teacher_key, question_id)
     except ClassroomError as err:
@@ -562,6 +568,7 @@ def question_panel(
     seat = _seat()
     if seat is None:
         return
+    question_id = _qid(question_id)
     if seat.teacher_key is not None:
         st.fragment(_teacher_question, run_every=TEACHER_EVERY_S)(question_id, kind, choices, rows, neurons)
         return
