@@ -90,4 +90,4 @@ if guide.shows("share"):
     share.share_section(state, result)
 else:
     session.sync_link(state)  # the address bar stays the share link
-classroom.publish(state)  # the teacher's page: the class follows this state
+classroom.end_of_page(state)  # a teacher's page publishes what the class follows

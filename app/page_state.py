@@ -80,6 +80,9 @@ class ClassSeat:
     revealed: list[str] = field(default_factory=list)  # teacher: questions revealed, in order
     lesson: tuple[str | None, int | None, str | None] = (None, None, None)  # teacher: lesson, step, question
     answered: dict[str, Any] = field(default_factory=dict)  # student: question id -> the answer sent
+    widgets: dict[str, Any] = field(
+        default_factory=dict
+    )  # student: widget values at the end of the last full run
 
 
 @dataclass

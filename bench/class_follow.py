@@ -53,6 +53,7 @@ class ClassClient(Session):
         super().__init__(url, query_string, timeout)
         self.cookie = cookie
         self.timers: dict[str, asyncio.Task] = {}
+        self.intervals: dict[str, float] = {}
         self.buttons: dict[str, str] = {}  # label -> widget id (the last run's)
         self.seen: dict[tuple[str, object], float] = {}  # (widget key, value) -> perf_counter at arrival
         self.fragment_runs = 0  # fragment runs the server started for this tab
@@ -95,16 +96,20 @@ class ClassClient(Session):
         msg = ForwardMsg()
         msg.ParseFromString(raw)
         kind = msg.WhichOneof("type")
-        if kind == "auto_rerun":
-            old = self.timers.pop(msg.auto_rerun.fragment_id, None)
-            if old is not None:
-                old.cancel()
-            self.timers[msg.auto_rerun.fragment_id] = asyncio.get_running_loop().create_task(
-                self._tick(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
-            )
+        if kind == "auto_rerun":  # as the browser: one interval timer per fragment, kept across runs
+            fragment_id, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
+            if self.intervals.get(fragment_id) != interval:
+                old = self.timers.pop(fragment_id, None)
+                if old is not None:
+                    old.cancel()
+                self.intervals[fragment_id] = interval
+                self.timers[fragment_id] = asyncio.get_running_loop().create_task(
+                    self._tick(fragment_id, interval)
+                )
             return
         if kind == "stop_auto_rerun":
             for fragment_id in msg.stop_auto_rerun.fragment_ids:
+                self.intervals.pop(fragment_id, None)
                 task = self.timers.pop(fragment_id, None)
                 if task is not None:
                     task.cancel()
@@ -113,9 +118,6 @@ class ClassClient(Session):
             if msg.metadata.run.fragment_ids:  # a fragment run replaces only its own elements
                 self.fragment_runs += 1
                 return
-            for task in self.timers.values():  # a full run registers its fragments again
-                task.cancel()
-            self.timers.clear()
             self.texts = []
         super()._receive(raw)
 
@@ -243,7 +245,10 @@ async def drive(
                 latencies.append(at - sent)
         await asyncio.sleep(2.0)
     found["follow_s"], found["follow_missed"] = latencies, missed
-    print(f"follow: {len(latencies)} pages updated, {missed} missed", flush=True)
+    found["detached"] = sum(any("exploring on your own" in t for t in c.texts) for c in students)
+    print(
+        f"follow: {len(latencies)} pages updated, {missed} missed, {found['detached']} detached", flush=True
+    )
 
     # 3. idle following: each replica's CPU
     await asyncio.sleep(3.0)
@@ -258,7 +263,7 @@ async def drive(
     # 4. answers: the tutorial lesson's first question, a random choice each, within 5 s
     result = await teacher.click("Start the lesson")
     found["errors"] += result.errors
-    ready = await wait_until(lambda: all("Answer" in c.buttons for c in students), 30)
+    ready = await wait_until(lambda: all("Answer" in c.buttons for c in students), 90)
     found["all_at_question"] = ready
     print(f"lesson started; every student at the question: {ready}", flush=True)
     radio = next(
@@ -364,6 +369,7 @@ def run(quick: bool, n_students: int) -> Report:
         f"{median(found['answer_s']):.2f} s / {p95(found['answer_s']):.2f} s; {found['answer_window_s']:.1f} s",
         "within 5 s",
     )
+    table.add("students detached by a race (should be 0)", str(found["detached"]), "0")
     table.add("errors", str(len(found["errors"])), "0")
     if found["errors"]:
         table.notes.append(f"first errors: {found['errors'][:3]}")

@@ -28,6 +28,7 @@ from typing import Any
 import plotly.graph_objects as go
 import segno
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.classroom import (
     ClassNotFound,
@@ -41,7 +42,7 @@ from app.classroom import (
     normalize_code,
     open_store,
 )
-from rnn_core.state import State, StateError, decode_link, encode_link, numbers_key
+from rnn_core.state import WIDGET_FIELDS, State, StateError, decode_link, encode_link, numbers_key
 
 from .. import page_state, session
 from ..page_state import VIEW_KEYS, ClassSeat
@@ -396,11 +397,34 @@ def _follow() -> None:
     seat = _seat()
     if seat is None or seat.teacher_key is not None:
         return
+    if _fragment_run():
+        _undo_stale_widgets(seat)
     if _check_for_update(seat):
         st.rerun()
     _beat(seat)
     if _seat() is None:
         st.rerun()
+
+
+def _undo_stale_widgets(seat: ClassSeat) -> None:
+    """A browser's timer sends the fragment's rerun with every widget value it holds. Sent while the
+    page was rerunning with the teacher's snapshot, those are the values from before it, and
+    Streamlit applies them. No edit of the student arrives this way (an edit reruns the whole page
+    first), so in a fragment run any widget that differs from the end of the last full run is put back."""
+    for key, value in seat.widgets.items():
+        if page_state.get(key) != value:
+            page_state.put(key, value)
+
+
+def _fragment_run() -> bool:
+    """This run is the fragment's own (its timer), not the whole page (where it runs inline)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def _remember_widgets(seat: ClassSeat) -> None:
+    keys = (*WIDGET_FIELDS, *page_state.SIZE_KEYS, *VIEW_KEYS.values())
+    seat.widgets = {key: page_state.get(key) for key in keys}
 
 
 # ---- the teacher's bar --------------------------------------------------------------------------------
@@ -449,10 +473,14 @@ def _teacher_counts() -> None:
     )
 
 
-def publish(state: State) -> None:
-    """At the end of the teacher's run: the snapshot, when it changed since the last one published."""
+def end_of_page(state: State) -> None:
+    """At the end of every full run. The teacher's page publishes its snapshot when it changed since
+    the last one published; a student's page remembers its widget values (see _undo_stale_widgets)."""
     seat, store = _seat(), _store()
-    if seat is None or seat.teacher_key is None or store is None:
+    if seat is None or store is None:
+        return
+    if seat.teacher_key is None:
+        _remember_widgets(seat)
         return
     mem = page_state.memory()
     key = (numbers_key(state), state.view, state.training)  # as session.sync_link: encode once per change
