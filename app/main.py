@@ -41,6 +41,7 @@ guide.panel(present)  # the lesson's step: text, question, navigation (nothing w
 
 # ---- settings and inputs ------------------------------------------------------------------------
 sidebar.network_controls()
+guide.sidebar_entry()  # "Lessons": start one (below the network settings)
 heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container(key="inputs_box"))
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
@@ -63,10 +64,9 @@ T_shown = guide.steps_shown(T)  # a lesson question may keep the later steps bla
 st.subheader("Hidden states, step by step")
 if guide.shows("hidden") and T_shown == T:
     hidden.stuck_summary(result, state.activation, present)
-step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
 
 
-def up_to(t: int, clickable: bool = False) -> None:
+def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
     if guide.shows("hidden"):
         hidden.time_view(state, shown, t, row, neuron, style, clickable)
@@ -76,18 +76,25 @@ def up_to(t: int, clickable: bool = False) -> None:
         outputs.outputs_section(state, shown, t, style)
 
 
-if player.playing():
-    player.play(T_shown, up_to)
-else:
-    up_to(step, clickable=True)
+@st.fragment
+def view_part() -> None:
+    """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
+    step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
+    guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
+    up_to(step, row, neuron, clickable=True)
+    if guide.shows("crosscheck"):
+        crosscheck.crosscheck_section(shown.check)
+    if guide.shows("share"):
+        share.share_section(session.with_current_view(state), shown)  # the link holds the view
+    else:
+        session.sync_link(session.with_current_view(state))  # the address bar stays the share link
+    classroom.end_of_page(session.with_current_view(state))  # a teacher's page: what the class follows
 
-# ---- cross-check, share and export --------------------------------------------------------------
-if guide.shows("crosscheck"):
-    crosscheck.crosscheck_section(result.check)
+
+if player.playing():
+    step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
+    player.play(T_shown, lambda t: up_to(t, row, neuron))
+else:
+    view_part()
 if guide.shows("code"):
     code.code_section(state)
-if guide.shows("share"):
-    share.share_section(state, result)
-else:
-    session.sync_link(state)  # the address bar stays the share link
-classroom.end_of_page(state)  # a teacher's page publishes what the class follows

@@ -15,9 +15,10 @@ import numpy as np
 
 from . import reference
 from .params import Weights
-from .state import WEIGHT_NAMES, State
+from .state import State
 
 STYLES = ("tf1", "keras", "numpy")
+WEIGHT_NAMES = ("Wx", "Wy", "b", "Wo", "bo")  # as in the state file's "weights"
 RTOL, ATOL = 1e-9, 1e-12  # the scripts' check
 TOLERANCE = "rtol=1e-9, atol=1e-12"  # as written in the scripts
 CHAOS_MARGIN = 1e-3  # a 1-ulp change of the weights may grow to this fraction of the tolerance, no more
@@ -118,14 +119,14 @@ def chaos(state: State, weights: Weights | None = None, trace: reference.Trace |
     the difference grows several-fold per step, so a free run can only be checked step by step.
     """
     weights = weights or state.resolved_weights()
-    trace = trace or reference.forward(state.inputs, weights, state.activation)
     rng = np.random.default_rng(0)
 
     def nudge(a: np.ndarray) -> np.ndarray:
         return np.nextafter(a, np.where(rng.random(a.shape) < 0.5, -np.inf, np.inf))
 
     nudged = replace(weights, Wx=nudge(weights.Wx), Wy=nudge(weights.Wy))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # a relu network may overflow
+        trace = trace or reference.forward(state.inputs, weights, state.activation)
         other = reference.forward(state.inputs, nudged, state.activation)
     return max(_excess(trace.hidden, other.hidden), _excess(trace.outputs, other.outputs))
 
@@ -147,15 +148,6 @@ STYLE_TITLES = {
 REQUIRES = {"tf1": "numpy, tensorflow", "keras": "numpy, tensorflow", "numpy": "numpy"}
 
 
-def _weights_origin(state: State) -> str:
-    explicit = [name for name in WEIGHT_NAMES if name in state.weights]
-    if len(explicit) == len(WEIGHT_NAMES):
-        return "explicit weights (from the state)"
-    if explicit:
-        return f"{', '.join(explicit)} explicit (from the state), the rest from seed {state.seed}"
-    return f"weights from seed {state.seed} (weight scale {state.weight_scale:g})"
-
-
 def _header(net: _Network, style: str) -> list[str]:
     T, B, F, N = net.sizes
     state = net.state
@@ -166,9 +158,10 @@ def _header(net: _Network, style: str) -> list[str]:
         "",
         f"{STYLE_TITLES[style]}.",
         f"{T} step{'s' * (T != 1)} x {B} row{'s' * (B != 1)} x {F} feature{'s' * (F != 1)}, "
-        f"{N} neuron{'s' * (N != 1)}, {act}, {heads}; {_weights_origin(state)}.",
+        f"{N} neuron{'s' * (N != 1)}, {act}, {heads}.",
         f"    y_t = {act}(y_(t-1) @ Wy + X_t @ Wx + b), with y_(-1) = 0 (so y0 has no Wy term)",
         "    out_t = y_t @ Wo_t + bo_t" + ("  (one Wo, bo for every step)" if state.shared_output else ""),
+        f"The weights are the page's, exactly (seed {state.seed} unless set explicitly).",
         f"Needs {REQUIRES[style]}. It prints the tutorial's printout, then checks every number against",
         'the page and prints "matches the page".',
         '"""',
@@ -256,15 +249,23 @@ def _free_check() -> list[str]:
 
 def _chaos_comment(net: _Network) -> list[str]:
     return [
-        f"# This network is chaotic: one rounding (1e-16) changed in Wx, Wy grows to {net.chaos:.1g} times",
-        "# the tolerance by the last step. Run freely, another library's numbers (another summation order)",
-        "# drift away from the page's, and that is not an error. So each step is checked from the page's",
-        "# own y_(t-1), as the page's cross-check does: act(expected_hidden[t-1] @ Wy + X_t @ Wx + b).",
+        "# Rounding differences grow at every step in this network: one rounding (1e-16) changed in Wx",
+        f"# and Wy becomes {_times(net.chaos)} times the tolerance by the last step (over {CHAOS_MARGIN:g}).",
+        "# Run freely, another library's numbers (another summation order) may drift from the page's,",
+        "# and that is not an error. So each step is checked from the page's own y_(t-1), as the page's",
+        "# cross-check does: act(expected_hidden[t-1] @ Wy + X_t @ Wx + b).",
     ]
+
+
+def _times(x: float) -> str:
+    """300 rather than 3e+02; one significant digit."""
+    rounded = float(f"{x:.1g}")
+    return f"{rounded:,.0f}" if rounded >= 1 else f"{rounded:g}"
 
 
 def _stepwise_check() -> list[str]:
     return [
+        "",
         TOLERANCE_COMMENT,
         f"np.testing.assert_allclose(step_outputs, expected_outputs, {TOLERANCE})",
         f"np.testing.assert_allclose(step_hidden, expected_hidden, {TOLERANCE})",
@@ -272,9 +273,6 @@ def _stepwise_check() -> list[str]:
         "drift = np.nanmax(np.abs(outputs - expected_outputs))",
         'print(f"(run freely, the outputs end up to {drift:.2g} from the page\'s: rounding grows here)")',
     ]
-
-
-# ---- numpy -----------------------------------------------------------------------------------
 
 
 def _head(net: _Network, y: str) -> str:
@@ -287,6 +285,9 @@ def _check(net: _Network, stepwise: list[str]) -> list[str]:
     if not net.chaotic:
         return _free_check()
     return [*_chaos_comment(net), *stepwise, *_stepwise_check()]
+
+
+# ---- numpy -----------------------------------------------------------------------------------
 
 
 def _numpy(net: _Network) -> list[str]:

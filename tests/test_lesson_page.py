@@ -39,6 +39,9 @@ def expect_page(at, step: Step, answered: bool) -> None:
         return section in step.show and (answered or section not in step.hide_until_answered)
 
     limit = T if answered or step.show_upto_step is None else step.show_upto_step + 1
+    if answered and step.question.kind == "cell":  # the reveal keeps the picked cell's step current
+        limit = at.slider(key="view_step").value + 1
+        assert at.slider(key="view_step").proto.max == T - 1  # every step can be revealed now
     expected = [f"hidden-y{t}" for t in range(limit)] if shown("hidden") else []
     assert hidden_names(at) == expected, step.id
     if limit < T and shown("hidden"):  # the later heatmaps are blank slots
@@ -93,6 +96,9 @@ def test_walk_the_tutorial_lesson_answering_right_and_wrong():
                 step.question.answer_text() in m for m in messages(at, "success") + messages(at, "warning")
             )
             expect_page(at, step, answered=True)
+            if step.question.kind == "cell":  # the picked cell stays explained after the reveal
+                cell = step.question.answer[0]
+                assert f"Explain a cell: y{cell.step}[row" in " ".join(h.value for h in at.subheader)
         if index < count - 1:
             at = button(at, "Next →").click().run()
     assert button(at, "Next →").disabled
@@ -196,6 +202,7 @@ def test_the_code_panel_builds_scripts_only_when_open():
         ({"lesson": "tutorial", "step": "-1"}, "has steps 1 to"),
         ({"lesson": "tutorial", "step": "١"}, "has steps 1 to"),  # a digit, but not an ASCII one
         ({"lesson": "x" * 5000}, "no lesson named"),
+        ({"lesson": "tutorial", "step": "9" * 5000}, "has steps 1 to"),
     ],
 )
 def test_a_hostile_lesson_link_gives_a_notice_and_the_normal_page(query, says):
@@ -214,3 +221,18 @@ def test_sections_are_known_to_the_page():
     main = (ROOT / "app" / "main.py").read_text()
     for section in SECTIONS:
         assert f'guide.shows("{section}")' in main, section
+
+
+def test_scripts_are_not_built_while_the_code_panel_is_closed(monkeypatch):
+    from rnn_core import codegen
+
+    built = []
+    real = codegen.generate
+    monkeypatch.setattr(
+        codegen, "generate", lambda state, style="tf1": built.append(style) or real(state, style)
+    )
+    at = new_app().run()
+    at.sidebar.number_input(key="seed").set_value(12345).run()
+    assert not at.exception and built == []  # three .py downloads on the page, none built
+    at.toggle(key="code_open").set_value(True).run()
+    assert sorted(built) == ["keras", "numpy", "tf1"]

@@ -366,8 +366,9 @@ def _beat(seat: ClassSeat, force: bool = False) -> None:
 # ---- a student's bar and the follower ---------------------------------------------------------------
 
 
-def _page_key(state: State) -> tuple:
-    return (numbers_key(state), state.view.step, state.view.row, state.view.neuron)
+def _page_key(state: State) -> str:
+    """What a student's own edit changes (a view pick does not detach: the next snapshot sets it)."""
+    return numbers_key(state)
 
 
 def student_bar(seat: ClassSeat, state: State) -> None:

@@ -9,6 +9,7 @@ reveal: a question's answer, right or wrong, lifts the step's limits and shows t
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -86,7 +87,7 @@ def _from_link() -> Progress | None:
         return None
     step = st.query_params.get("step", "1")
     count = len(lesson.steps)
-    if not (step.isascii() and step.isdigit() and 1 <= int(step) <= count):
+    if not (len(step) <= 4 and step.isascii() and step.isdigit() and 1 <= int(step) <= count):
         _drop_link()
         page_state.notify(
             "warning",
@@ -170,6 +171,25 @@ class Guide:
             return n_steps
         return max(1, min(n_steps, step.show_upto_step + 1))
 
+    def pick_bar(self, limit: int) -> None:
+        """A "click the cell" question: the picked cell and the answer button, beside the heatmaps (a
+        click reruns only the view part of the page, so this is drawn there)."""
+        step = self.step
+        if step is None or step.question is None or step.question.kind != "cell" or self.answered:
+            return
+        if classroom.is_teacher():  # the teacher's page shows the class's answers instead
+            return
+        t, r, n = picked_cell(step, limit)
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.markdown(f"**Your pick: y{t}[row {r}, neuron {n}]** (click a heatmap cell to change it)")
+        if right.button("Answer with the picked cell", type="primary", width="stretch"):
+            _answer_with_pick(step, limit)
+            st.rerun()  # the whole page: the reveal lifts the step's limits
+
+    def sidebar_entry(self) -> None:
+        """The sidebar's "Lessons" box (while no lesson is open)."""
+        _sidebar_entry(self.progress)
+
     def panel(self, present: bool) -> None:
         """The lesson's step at the top of the page (nothing without a lesson)."""
         self.present = present
@@ -206,7 +226,6 @@ def begin() -> Guide:
         if not progress.exploring and progress.loaded != progress.index:
             _load_step(lesson.steps[progress.index])
             progress.loaded = progress.index
-    _sidebar_entry(progress)
     _class_position(lesson, progress)
     return Guide(lesson, progress)
 
@@ -234,7 +253,7 @@ def _class_position(lesson: Lesson | None, progress: Progress | None) -> None:
 def _load_step(step: Step) -> None:
     """The step's network onto the page; the presentation mode stays as it is."""
     present = page_state.get(VIEW_KEYS["present"], False)
-    session.load(step.state)
+    session.load(copy.deepcopy(step.state))  # the lesson is shared by every session: the page gets a copy
     page_state.put(VIEW_KEYS["present"], present)
 
 
@@ -301,6 +320,8 @@ def picked_cell(step: Step, limit: int) -> tuple[int, int, int]:
 
 def _answer_with_pick(step: Step, limit: int) -> None:
     _answer(step, picked_cell(step, limit))
+    # the reveal keeps the picked cell explained (the player would otherwise follow to the last step)
+    page_state.memory().player.known_steps = step.state.inputs.shape[0]
 
 
 # ---- drawing ---------------------------------------------------------------------------------------------
@@ -347,9 +368,9 @@ def _question(step: Step, progress: Progress, guide: Guide) -> None:
     answer = progress.answers.get(step.id)
     key = f"{LESSON_KEY_PREFIX}{q.kind}_{step.id}"
     in_class = classroom.revealed(q.id)  # None outside a class
+    rows, neurons = step.state.inputs.shape[1], step.state.n_neurons
     if classroom.is_teacher():  # the teacher's page: the class's answers, then the reveal
         st.markdown(f"**{q.prompt}**" if q.kind != "cell" else q.prompt)
-        rows, neurons = step.state.inputs.shape[1], step.state.n_neurons
         classroom.question_panel(q.id, q.kind, list(q.choices), rows, neurons)
         if in_class:
             st.info(f"The answer: {q.answer_text()}", icon="➡️")
@@ -359,7 +380,7 @@ def _question(step: Step, progress: Progress, guide: Guide) -> None:
     if answer is not None and in_class is False:  # a student's answer is in; the teacher reveals it
         st.markdown(f"**{q.prompt}**" if q.kind != "cell" else q.prompt)
         st.info(f"You said {_given_text(q.kind, answer.given)}. The teacher reveals the answer to the class.")
-        classroom.question_panel(q.id, q.kind, list(q.choices), 0, 0)
+        classroom.question_panel(q.id, q.kind, list(q.choices), rows, neurons)
         return
     if answer is None and in_class is True:  # revealed before this student answered
         answer = Answer(q.id, None, False, skipped=True)
@@ -370,15 +391,11 @@ def _question(step: Step, progress: Progress, guide: Guide) -> None:
             st.number_input(q.prompt, value=None, step=0.01, format="%.4f", key=key)
         else:
             st.markdown(q.prompt)
-            limit = guide.steps_shown(step.state.inputs.shape[0])
-            t, r, n = picked_cell(step, limit)
-            st.caption(f"Your pick: y{t}[row {r}, neuron {n}] (click a heatmap cell to change it)")
-        answer_button, skip_button, _ = st.columns([1, 1, 3])
-        if q.kind == "cell":
-            answer_button.button(
-                "Answer with the picked cell", on_click=_answer_with_pick, args=(step, limit), type="primary"
+            st.caption(
+                "Click a cell of a heatmap below (or pick it), then press the button above the heatmaps."
             )
-        else:
+        answer_button, skip_button, _ = st.columns([1, 1, 3])
+        if q.kind != "cell":  # a cell is answered from the pick bar, beside the heatmaps (Guide.pick_bar)
             answer_button.button("Answer", on_click=_answer_from_widget, args=(step, key), type="primary")
         if in_class is None:  # in a class, the answer waits for the teacher's reveal
             skip_button.button("Skip: show me", on_click=_answer, args=(step, None, True))
@@ -395,8 +412,7 @@ def _question(step: Step, progress: Progress, guide: Guide) -> None:
         )
     if q.explanation:
         st.markdown(q.explanation)
-    if in_class:
-        rows, neurons = step.state.inputs.shape[1], step.state.n_neurons
+    if in_class:  # the class's pooled answers, once revealed
         classroom.question_panel(q.id, q.kind, list(q.choices), rows, neurons)
 
 
