@@ -240,3 +240,14 @@ def test_hostile_class_links_get_a_notice_and_the_normal_page(store, query, says
 def test_the_qr_code_is_a_png_of_the_join_link():
     png = classroom.qr_png("http://example.test/?class=ABCDEFGH0")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 10_000
+
+
+def test_presentation_mode_shows_the_join_code_large_and_no_key(store):
+    teacher = new_app({"present": "1"}).run()
+    button(teacher, "Start a class").click().run()
+    code, key = seat(teacher).code, seat(teacher).teacher_key
+    banner = next(h.proto.body for h in teacher.get("html") if "Join the class" in h.proto.body)
+    assert "font-size:88px" in banner and format_code(code) in banner and key not in banner
+    assert teacher.get("image"), "the QR code"
+    teacher.sidebar.toggle(key=classroom.SHOW_JOIN_KEY).set_value(False).run()
+    assert not any("Join the class" in h.proto.body for h in teacher.get("html"))

@@ -575,7 +575,7 @@ def revealed(question_id: str) -> bool | None:
 
 
 def reveal(question_id: str) -> None:
-    """Button callback (teacher): close the question and show its answer on every following page."""
+    """The teacher: close the question; the next snapshot shows its answer on every following page."""
     seat, store = _seat(), _store()
     if seat is None or seat.teacher_key is None or store is None:
         return
@@ -630,14 +630,9 @@ def _teacher_question(
     done = question_id in seat.revealed
     st.markdown(f"**{pooled.total} answered**" + (" (revealed)" if done else " (not revealed yet)"))
     st.plotly_chart(distribution_figure(pooled, kind, choices, rows, neurons), key=f"class_{question_id}")
-    if not done:
-        st.button(
-            "Reveal to the class",
-            key=f"reveal_{question_id}",
-            on_click=reveal,
-            args=(question_id,),
-            type="primary",
-        )
+    if not done and st.button("Reveal to the class", key=f"reveal_{question_id}", type="primary"):
+        reveal(question_id)
+        st.rerun()  # the whole page (a click here reruns only this fragment): it publishes the reveal
 
 
 def distribution_figure(
