@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import compute, figures, gc_policy, render, session
+from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import (
     classroom,
@@ -27,8 +27,10 @@ from app.sections import (
 )
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
+hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
 gc_policy.keep_memory_bounded()
 session.init_from_link()
+page_state.check_widgets()  # every widget value the session holds passes the state's own checks
 class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
 guide = lesson.begin()  # a lesson (link or sidebar): its step's network is loaded before any widget
 present = st.columns([4, 1])[1].toggle(
