@@ -81,6 +81,16 @@ class ClassClient(Session):
         self.timers.clear()
         await super().close()
 
+    def _states(self) -> list[WidgetState]:
+        """As the browser sends them: a number input's value is always a double_value (Streamlit 1.67
+        registers it so; app/hardening.py refuses an int_value). bench/stclient.py sends ints as
+        int_value, which the hardened page replaces by the widget's default."""
+        states = super()._states()
+        for state in states:
+            if state.WhichOneof("value") == "int_value":
+                state.double_value = float(state.int_value)
+        return states
+
     # -- fragments: what the browser does with auto_rerun ---------------------------------------------
 
     async def _tick(self, fragment_id: str, interval: float) -> None:
