@@ -54,6 +54,7 @@ class ClassClient(Session):
         self.cookie = cookie
         self.timers: dict[str, asyncio.Task] = {}
         self.intervals: dict[str, float] = {}
+        self.fragment_of: dict[str, str] = {}  # widget key -> the fragment it is drawn in
         self.buttons: dict[str, str] = {}  # label -> widget id (the last run's)
         self.seen: dict[tuple[str, object], float] = {}  # (widget key, value) -> perf_counter at arrival
         self.fragment_runs = 0  # fragment runs the server started for this tab
@@ -142,6 +143,9 @@ class ClassClient(Session):
             return
         element = msg.delta.new_element
         kind = element.WhichOneof("type")
+        widget_id = getattr(getattr(element, kind), "id", "") if kind else ""
+        if msg.delta.fragment_id and isinstance(widget_id, str) and user_key(widget_id):
+            self.fragment_of[user_key(widget_id) or ""] = msg.delta.fragment_id
         if kind == "button":
             self.buttons[element.button.label] = element.button.id
         elif kind == "markdown":
@@ -155,6 +159,14 @@ class ClassClient(Session):
 
     def value(self, key: str) -> object:
         return self.widget(key).value
+
+    async def edit_in_fragment(self, changes: dict[str, object]) -> None:
+        """A widget inside a fragment changed: the browser reruns only that fragment (not waited for)."""
+        for key, value in changes.items():
+            self.widget(key).value = value
+        msg = self.rerun_message()
+        msg.rerun_script.fragment_id = self.fragment_of[next(iter(changes))]
+        await self.ws.send(msg.SerializeToString())
 
     async def click(self, label: str, changes: dict[str, object] | None = None):
         """Set widgets and press a button in one rerun request, as a browser does; the RunResult."""

@@ -58,6 +58,13 @@ async def class_on_two_replicas(proxy, cookies, a, b, store: RedisStore) -> None
         following = await wait_until(lambda s=student: any("follows the teacher" in t for t in s.texts), 10)
         assert following, student.texts  # (texts are rebuilt by each full run: wait for one to end)
 
+    # a view pick reruns only the page's view fragment: the teacher's page publishes from there too
+    row = teacher.widget("view_row")
+    await teacher.edit_in_fragment({"view_row": row.options[2]})
+    assert await wait_until(
+        lambda: all(s.value("view_row") == row.options[2] for s in students), FOLLOW_TIMEOUT_S
+    ), [s.value("view_row") for s in students]
+
     stop(a.process)  # the teacher's replica dies; their browser reconnects and lands on B
     await teacher.close()
     again = ClassClient(proxy.url, f"class={code}&teacher={key}", cookies[a.port])
