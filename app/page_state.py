@@ -100,8 +100,8 @@ class Memory:
     classroom: ClassSeat | None = None  # in a class (app/sections/classroom.py)
     class_client_id: str = ""  # this session's anonymous id in classes (made on first join)
     class_link_read: bool = False  # ?class= and ?teacher= are read on the first run only
-    lesson: Any = None  # app.sections.lesson.LessonMemory: the open lesson, its step and answers
     good_widgets: dict[str, Any] = field(default_factory=dict)  # the last value of each that passed
+    lesson: Any = None  # app.sections.lesson.LessonMemory: the open lesson, its step and answers
 
 
 def memory() -> Memory:
