@@ -251,3 +251,30 @@ def test_presentation_mode_shows_the_join_code_large_and_no_key(store):
     assert teacher.get("image"), "the QR code"
     teacher.sidebar.toggle(key=classroom.SHOW_JOIN_KEY).set_value(False).run()
     assert not any("Join the class" in h.proto.body for h in teacher.get("html"))
+
+
+def test_the_teachers_charts_for_each_kind_of_question():
+    from app.classroom import Distribution
+
+    choice = classroom.distribution_figure(
+        Distribution("q", 3, choices={0: 2, 2: 1}), "choice", ["a", "b", "c"]
+    )
+    assert list(choice.data[0].x) == ["a", "b", "c"] and list(choice.data[0].y) == [2, 0, 1]
+    numbers = classroom.distribution_figure(Distribution("q", 3, numbers=[-0.5, 0.1, 0.1]), "number")
+    assert numbers.data[0].type == "histogram" and list(numbers.data[0].x) == [-0.5, 0.1, 0.1]
+    cells = classroom.distribution_figure(
+        Distribution("q", 3, cells={(0, 1): 2, (2, 7): 1}), "cell", rows=3, neurons=8
+    )
+    z = np.asarray(cells.data[0].z)
+    assert z.shape == (3, 8) and z[0, 1] == 2 and z[2, 7] == 1 and z.sum() == 3
+
+
+def test_lesson_answers_as_the_class_store_pools_them():
+    from app.sections import lesson
+
+    steps = {s.question.kind: s.question for s in classroom_lesson().steps if s.question}
+    first = steps["choice"].choices[1]
+    assert lesson._pooled(steps["choice"], first) == {"choice": 1}
+    assert lesson._pooled(steps["number"], 0.25) == {"number": 0.25}
+    assert lesson._pooled(steps["cell"], (2, 1, 5)) == {"cell": [1, 5]}
+    assert classroom._qid("tutorial/the-network") == "tutorial:the-network"
