@@ -147,7 +147,9 @@ class Guide:
         if step is None or step.question is None:
             return False
         in_class = classroom.revealed(step.question.id)  # in a class, the teacher's reveal decides
-        return in_class if in_class is not None else step.id in self.progress.answers
+        if in_class is not None:
+            return in_class
+        return self.progress is not None and step.id in self.progress.answers
 
     def shows(self, section: str) -> bool:
         """Is this section on the page now? ("intro" is the title and equations.)"""
