@@ -400,7 +400,7 @@ def _follow() -> None:
         return
     if _fragment_run():
         _undo_stale_widgets(seat)
-    if _check_for_update(seat):
+    if _check_for_update(seat) or seat.pending:  # (pending: a rerun asked for earlier was lost)
         st.rerun()
     _beat(seat)
     if _seat() is None:
