@@ -12,6 +12,7 @@ import streamlit as st
 from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import (
+    classroom,
     code,
     crosscheck,
     explain,
@@ -31,6 +32,7 @@ hardening.install()  # widget states Streamlit cannot read fall back instead of 
 gc_policy.keep_memory_bounded()
 session.init_from_link()
 page_state.check_widgets()  # every widget value the session holds passes the state's own checks
+class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
 guide = lesson.begin()  # a lesson (link or sidebar): its step's network is loaded before any widget
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
@@ -52,6 +54,7 @@ else:
     heading, inputs_box = st.container(), st.container(key="inputs_box")
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
+classroom.class_section(class_bar, state, present)  # start/join/follow; the teacher's counts
 if guide.shows("intro"):
     intro.intro(heading, state.activation, state.shared_output, present)
 if present and guide.shows("inputs"):
@@ -100,6 +103,7 @@ def view_part() -> None:
         share.share_section(session.with_current_view(state), shown)  # the link holds the view
     else:
         session.sync_link(session.with_current_view(state))  # the address bar stays the share link
+    classroom.end_of_page(session.with_current_view(state))  # a teacher's page: what the class follows
 
 
 if player.playing():

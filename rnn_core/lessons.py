@@ -20,6 +20,7 @@ import math
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ class LessonError(ValueError):
 
 # ---- references: a small, safe expression language over a step's trace ------------------------------
 
-FUNCTIONS = {
+FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": np.abs,
     "mean": np.mean,
     "min": np.min,
@@ -643,7 +644,7 @@ def _step(check: _Checker, raw: dict, i: int, lesson: str, state: State, seen_id
     refs = references(state)
     text = check.filled(check.text(raw["text"], (*path, "text")), (*path, "text"), refs)
     show = check.sections(raw["show"], (*path, "show")) if "show" in raw else SECTIONS
-    hide = ()
+    hide: tuple[str, ...] = ()
     if "hide_until_answered" in raw:
         hide = check.sections(raw["hide_until_answered"], (*path, "hide_until_answered"))
         if "question" not in raw:

@@ -5,6 +5,7 @@ over a megabyte), and kept in a small cache shared by the sessions."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 
@@ -62,7 +63,7 @@ def code_section(state: State) -> None:
                 st.code(text, language="python")  # the code block has a copy button
                 st.download_button(
                     f"Download {file_name(state, style)}",
-                    lambda style=style: script(state, style),
+                    functools.partial(script, state, style),
                     file_name=file_name(state, style),
                     mime="text/x-python",
                     on_click="ignore",
@@ -73,7 +74,7 @@ def code_section(state: State) -> None:
         for column, style in zip(columns, codegen.STYLES, strict=True):
             column.download_button(
                 f"Download the {style} script (.py)",
-                lambda style=style: script(state, style),
+                functools.partial(script, state, style),
                 file_name=file_name(state, style),
                 mime="text/x-python",
                 on_click="ignore",

@@ -20,6 +20,7 @@ from rnn_core.lessons import NAME_PATTERN, Answer, Lesson, LessonError, Step, lo
 from .. import page_state, session
 from ..page_state import LESSON_KEY_PREFIX, VIEW_KEYS
 from ..text import plain
+from . import classroom
 
 SIDEBAR_PICK = f"{LESSON_KEY_PREFIX}pick"
 # presentation mode: the slide (app/sections/present.py) that shows a step's focus section
@@ -151,7 +152,12 @@ class Guide:
     @property
     def answered(self) -> bool:
         step = self.step
-        return step is not None and step.question is not None and step.id in self.progress.answers
+        if step is None or step.question is None:
+            return False
+        in_class = classroom.revealed(step.question.id)  # in a class, the teacher's reveal decides
+        if in_class is not None:
+            return in_class
+        return self.progress is not None and step.id in self.progress.answers
 
     def shows(self, section: str) -> bool:
         """Is this section on the page now? ("intro" is the title and equations.)"""
@@ -164,6 +170,8 @@ class Guide:
 
     def shows_in_step(self, section: str) -> bool:
         step = self.step
+        if step is None:
+            return True
         if section not in step.show:
             return False
         return self.answered or section not in step.hide_until_answered
@@ -180,6 +188,8 @@ class Guide:
         click reruns only the view part of the page, so this is drawn there)."""
         step = self.step
         if step is None or step.question is None or step.question.kind != "cell" or self.answered:
+            return
+        if classroom.is_teacher():  # the teacher's page shows the class's answers instead
             return
         t, r, n = picked_cell(step, limit)
         left, right = st.columns([3, 1], vertical_alignment="center")
@@ -237,12 +247,37 @@ def begin() -> Guide:
     lesson = _lesson(progress)
     if progress is not None and lesson is None:  # the lesson vanished (cannot happen with shipped files)
         mem.progress = progress = None
-    if progress is not None:
+    followed = classroom.followed_lesson()
+    if followed is not None:  # a student following a class: the teacher's lesson and step
+        progress = _follow_teacher(mem, *followed)
+        lesson = _lesson(progress)
+    if progress is not None and lesson is not None:
         progress.index = min(max(progress.index, 0), len(lesson.steps) - 1)
         if not progress.exploring and progress.loaded != progress.index:
             _load_step(lesson.steps[progress.index])
             progress.loaded = progress.index
+    _class_position(lesson, progress)
     return Guide(lesson, progress)
+
+
+def _follow_teacher(mem: LessonMemory, name: str | None, index: int | None) -> Progress | None:
+    """The teacher's lesson step on a following student's page (its network came with the class)."""
+    if name is None or index is None or _lesson(Progress(name)) is None:
+        mem.progress = None
+        return None
+    if mem.progress is None or mem.progress.name != name:
+        mem.progress = Progress(name)
+    mem.progress.index, mem.progress.exploring, mem.progress.loaded = index, False, index
+    return mem.progress
+
+
+def _class_position(lesson: Lesson | None, progress: Progress | None) -> None:
+    """On a teacher's page: the lesson, step and question the class follows."""
+    if lesson is None or progress is None or progress.exploring:
+        classroom.lesson_position(None, None, None)
+        return
+    question = lesson.steps[progress.index].question
+    classroom.lesson_position(lesson.name, progress.index, question.id if question else None)
 
 
 def _load_step(step: Step) -> None:
@@ -290,6 +325,10 @@ def _answer(step: Step, given, skipped: bool = False) -> None:
         for name, value in zip(("step", "row", "neuron"), cell, strict=True):
             page_state.put(VIEW_KEYS[name], value)
         page_state.memory().player.known_steps = step.state.inputs.shape[0]  # (no follow to the last step)
+    if not skipped and given is not None:  # in a class, the answer joins the class's pool (anonymous)
+        problem = classroom.submit_answer(step.question.id, _pooled(step.question, given))
+        if problem:
+            page_state.notify("warning", f"Your answer did not reach the class: {problem}")
 
 
 _CELL_REFERENCE = re.compile(r"\s*(?:hidden|pre_activation)\[(\d+)\]\[(\d+)\]\[(\d+)\]\s*")
@@ -300,7 +339,20 @@ def subject_cell(step: Step) -> tuple[int, int, int] | None:
     pre_activation[t][r][n]); None for other questions (the reveal then follows to the last step)."""
     q = step.question
     found = _CELL_REFERENCE.fullmatch(q.answer_source) if q is not None and q.kind == "number" else None
-    return tuple(int(i) for i in found.groups()) if found else None
+    if not found:
+        return None
+    t, r, n = (int(i) for i in found.groups())
+    return t, r, n
+
+
+def _pooled(q, given) -> dict:
+    """An answer as the class store pools it: a choice's index, a number, a cell's (row, neuron)."""
+    if q.kind == "choice":
+        return {"choice": q.choices.index(given) if given in q.choices else -1}
+    if q.kind == "number":
+        return {"number": float(given)}
+    _, row, neuron = given
+    return {"cell": [int(row), int(neuron)]}
 
 
 def _answer_from_widget(step: Step, key: str) -> None:
@@ -361,8 +413,26 @@ def _step_panel(lesson: Lesson, progress: Progress, guide: Guide, present: bool)
 
 def _question(step: Step, progress: Progress, guide: Guide) -> None:
     q = step.question
+    assert q is not None
     answer = progress.answers.get(step.id)
     key = f"{LESSON_KEY_PREFIX}{q.kind}_{step.id}"
+    in_class = classroom.revealed(q.id)  # None outside a class
+    rows, neurons = step.state.inputs.shape[1], step.state.n_neurons
+    if classroom.is_teacher():  # the teacher's page: the class's answers, then the reveal
+        st.markdown(f"**{q.prompt}**" if q.kind != "cell" else q.prompt)
+        classroom.question_panel(q.id, q.kind, list(q.choices), rows, neurons)
+        if in_class:
+            st.info(f"The answer: {q.answer_text()}", icon="➡️")
+            if q.explanation:
+                st.markdown(q.explanation)
+        return
+    if answer is not None and in_class is False:  # a student's answer is in; the teacher reveals it
+        st.markdown(f"**{q.prompt}**" if q.kind != "cell" else q.prompt)
+        st.info(f"You said {_given_text(q.kind, answer.given)}. The teacher reveals the answer to the class.")
+        classroom.question_panel(q.id, q.kind, list(q.choices), rows, neurons)
+        return
+    if answer is None and in_class is True:  # revealed before this student answered
+        answer = Answer(q.id, None, False, skipped=True)
     if answer is None:
         if q.kind == "choice":
             st.radio(q.prompt, q.choices, index=None, key=key)
@@ -374,7 +444,8 @@ def _question(step: Step, progress: Progress, guide: Guide) -> None:
         answer_button, skip_button, _ = st.columns([1, 1, 3])
         if q.kind != "cell":  # a cell is answered beside the heatmaps (Guide.pick_bar)
             answer_button.button("Answer", on_click=_answer_from_widget, args=(step, key), type="primary")
-        skip_button.button("Skip: show me", on_click=_answer, args=(step, None, True))
+        if in_class is None:  # in a class, the answer waits for the teacher's reveal
+            skip_button.button("Skip: show me", on_click=_answer, args=(step, None, True))
         return
     st.markdown(f"**{q.prompt}**" if q.kind != "cell" else q.prompt)
     if answer.skipped:
@@ -388,6 +459,8 @@ def _question(step: Step, progress: Progress, guide: Guide) -> None:
         )
     if q.explanation:
         st.markdown(q.explanation)
+    if in_class:  # the class's pooled answers, once revealed
+        classroom.question_panel(q.id, q.kind, list(q.choices), rows, neurons)
 
 
 def _given_text(kind: str, given) -> str:
