@@ -60,8 +60,9 @@ def install() -> None:
             stored, metadata = self.states.get(key), self.widget_metadata.get(key)
             if isinstance(stored, session_state.Serialized) and metadata is not None:
                 sent = stored.value.WhichOneof("value")
-                numbers = {sent, metadata.value_type} <= NUMBER_FIELDS  # number_input registers as
-                # double_value whatever its type, and the browser sends an int one's value as int_value
+                # a number input registers as double_value and its browser sends int_value for whole
+                # numbers (Streamlit then retypes the metadata): both are numbers, not another wire type
+                numbers = {sent, metadata.value_type} <= {"int_value", "double_value"}
                 if metadata.value_type and sent and sent != metadata.value_type and not numbers:
                     # a value of another wire type (a select box sent a number): Streamlit would take
                     # it and retype the widget, then fail to send it back on every later run
@@ -89,9 +90,6 @@ def install() -> None:
 
         setattr(getitem, _MARK, True)
         states.__getitem__ = getitem  # type: ignore[method-assign]
-
-
-NUMBER_FIELDS = {"int_value", "double_value"}
 
 
 def _options_only(serde_class: Any) -> None:
