@@ -12,6 +12,8 @@ import streamlit as st
 from app import figures, render, server, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
+from app.sections.compare import compare_section
+from app.sections.weights import weights_section
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 server.keep_memory_bounded()
@@ -31,6 +33,7 @@ state = session.current_state(X)
 intro.intro(heading, state.activation, state.shared_output, present)
 if present:
     inputs.inputs_slide(inputs_box, state.inputs)
+state = weights_section(state, style, present)  # the weights: seen, edited, presets
 
 # ---- the computation ----------------------------------------------------------------------------
 result = results.compute_result(state)
@@ -56,6 +59,8 @@ if player.playing():
     player.play(T, up_to)
 else:
     up_to(step, clickable=True)
+
+compare_section(state, result, style, present)  # A (pinned) beside B (this network)
 
 # ---- cross-check, share and export --------------------------------------------------------------
 crosscheck.crosscheck_section(result.check)

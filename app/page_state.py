@@ -70,6 +70,9 @@ class Memory:
     last_result: Any = None  # app.compute.Result of the last successful computation
     link_cache: tuple | None = None  # (key, token): the link is encoded once per change
     player: Player = field(default_factory=Player)
+    pinned: Any = None  # rnn_core.state.State of network A while comparing (app/sections/compare.py)
+    weights_undo: tuple[str, dict] | None = None  # (what replaced them, the explicit weights before)
+    weights_seed: tuple | None = None  # (seed, weight scale) the explicit weights were set under
 
 
 def memory() -> Memory:
