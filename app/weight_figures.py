@@ -19,6 +19,7 @@ from . import figures
 from .figures import COLORSCALE, GRID, HIGHLIGHT, ROW_COLORS, SCREEN, Style
 
 MAX_TEXT_CELLS = 120  # print values in the cells of weight grids up to this many cells
+MAX_TEXT_COLUMNS_THIRD = 5  # a heatmap in a third of the page prints "-1.00" in up to 5 columns
 
 
 def symmetric_range(*arrays: np.ndarray) -> float:
@@ -230,7 +231,10 @@ def compare_heatmap(
     """A's or B's y_t (limit 1) or Δy_t (limit max|Δ|), rows × neurons."""
     hover = f"step {step}<br>row %{{y}}<br>neuron %{{x}}<br>value = %{{z:.6g}}"
     fmt = "%{z:.2f}" if limit >= 0.1 else "%{z:.1e}"
-    return diverging_heatmap(z, limit, chart_id, title, ("neuron", "row"), hover, style, text_format=fmt)
+    cells = figures.MAX_CELLS_WITH_TEXT if z.shape[1] <= MAX_TEXT_COLUMNS_THIRD else 0  # drawn in a third
+    return diverging_heatmap(
+        z, limit, chart_id, title, ("neuron", "row"), hover, style, text_format=fmt, max_text_cells=cells
+    )
 
 
 def outputs_overlay(a: np.ndarray, b: np.ndarray | None, style: Style = SCREEN) -> go.Figure:

@@ -70,6 +70,22 @@ def test_a_nudge_delta_over_epsilon_is_the_jacobian():
     assert curve[0] == 0 and curve[1] > 0
 
 
+def test_a_nudge_of_the_outputs_matches_the_backward_pass_when_there_is_one():
+    """With the `learn` branch's reference.input_sensitivities (BPTT by hand): Δout/ε ≈ ∂out_t/∂X_k."""
+    if not hasattr(reference, "input_sensitivities"):
+        pytest.skip("rnn_core.reference has no backward pass yet (the learn branch adds it)")
+    state = State(inputs=0.3 * np.random.default_rng(2).normal(size=(5, 2, 2)))
+    weights = state.resolved_weights()
+    trace = reference.forward(state.inputs, weights)
+    eps, (k, r, f) = 1e-6, (1, 1, 0)
+    nudged = state.inputs.copy()
+    nudged[k, r, f] += eps
+    eps = nudged[k, r, f] - state.inputs[k, r, f]
+    d_out = (reference.forward(nudged, weights).outputs - trace.outputs) / eps  # (T, B)
+    exact = reference.input_sensitivities(state.inputs, weights, "tanh", trace)[:, k, r, f]  # (T,)
+    np.testing.assert_allclose(d_out[:, r], exact, rtol=0, atol=1e-4 * np.abs(exact).max())
+
+
 def test_the_pinned_network_travels_in_the_link_and_the_file():
     state = B.with_changes(pinned=A.with_changes(weights=presets.apply("long", A.config, 42, {})).pinnable())
     for back in (decode_link(encode_link(state)), load_state(dump_state(state))):
@@ -113,7 +129,7 @@ def test_a_crafted_pinned_link_opens_the_tutorial_with_a_notice():
 
 def test_pin_change_and_a_link_restores_both():
     at = new_app().run()
-    [pin] = [b for b in at.button if b.proto.label.endswith("Pin as A")]
+    [pin] = [b for b in at.button if b.proto.label == "Pin as A"]
     pin.click().run()
     at.sidebar.number_input(key="seed").set_value(7).run()
     assert not at.exception
@@ -138,3 +154,12 @@ def test_pin_change_and_a_link_restores_both():
     for n in ("A", "B", "delta"):  # one selection outlines the same cell in all three
         shapes = charts(at)[f"compare-{n}-y2"]["layout"]["shapes"]
         assert [(s["x0"], s["y0"]) for s in shapes] == [(2.5, -0.5)]
+
+
+def test_the_comparison_is_readable_in_presentation_mode():
+    state = B.with_changes(pinned=A.pinnable())
+    at = new_app({"s": encode_link(state), "present": "1"}).run()
+    assert not at.exception
+    found = charts(at)
+    for name in ("compare-A-y2", "compare-B-y2", "compare-delta-y2", "compare-outputs", "weights-Wy"):
+        assert found[name]["layout"]["font"]["size"] >= 18, name

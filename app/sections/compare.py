@@ -121,9 +121,7 @@ def compare_section(state: State, result: Result, style, present: bool) -> None:
 
 def _controls(state: State) -> None:
     a, b = st.columns(2)
-    a.button(
-        "📌 Pin as A", on_click=pin, args=(state,), width="stretch", help="The current network becomes A."
-    )
+    a.button("Pin as A", on_click=pin, args=(state,), width="stretch", help="The current network becomes A.")
     if state.pinned is not None:
         b.button("Unpin A", on_click=unpin, width="stretch")
     T, B, F = state.inputs.shape
