@@ -12,6 +12,7 @@ import streamlit as st
 from app import figures, render, server, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
+from app.sections import present as present_slides
 from app.sections.compare import compare_section
 from app.sections.weights import weights_section
 
@@ -22,18 +23,24 @@ present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
 style = figures.SLIDE if present else figures.SCREEN
+slide = None
 if present:
     render.apply_presentation_look()
+    slide = present_slides.slide_picker()
 
 # ---- settings and inputs ------------------------------------------------------------------------
 sidebar.network_controls()
-heading, inputs_box = st.columns([3, 2]) if present else (st.container(), st.container())
+if present:  # the title and the inputs are a slide of their own; on the others they are kept offstage
+    stage = st.container() if slide == "The network" else present_slides.offstage()
+    heading, inputs_box = stage.columns([3, 2])
+else:
+    heading, inputs_box = st.container(), st.container()
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
 intro.intro(heading, state.activation, state.shared_output, present)
 if present:
     inputs.inputs_slide(inputs_box, state.inputs)
-state = weights_section(state, style, present)  # the weights: seen, edited, presets
+state = weights_section(state, style, present, shown=slide in (None, "Weights"))  # seen, edited, presets
 
 # ---- the computation ----------------------------------------------------------------------------
 result = results.compute_result(state)
@@ -41,6 +48,10 @@ results.show_notices()
 if result is None:
     st.stop()
 T, B, _ = state.inputs.shape
+if present:  # one 16:9 screen at a time
+    present_slides.slide(slide, state, result, style)
+    share.share_section(state, result)  # hidden, but it keeps the link in the address bar
+    st.stop()
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")

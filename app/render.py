@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 
-import plotly.graph_objects as go
 import streamlit as st
+
+from . import figures
 
 PRESENTATION_CSS = """
 <style>
@@ -30,22 +31,47 @@ def apply_presentation_look() -> None:
     st.html(PRESENTATION_CSS)
 
 
-def chart(fig: go.Figure, seed: int, key: str, image_format: str = "png", on_click=None) -> None:
-    """A plotly chart whose camera button saves a 3x image named after the chart and the seed.
+def chart(
+    fig: figures.Chart, seed: int, key: str, image_format: str = "png", on_click=None, caption: bool = False
+) -> None:
+    """A chart at its own fixed width (or the column's, when it has none), whose camera button saves
+    a 3x image named after the chart and the seed; its description is the chart's text alternative
+    (and, with caption=True, a caption under it).
 
     on_click(key) is called (before the next run) when a cell of a heatmap is clicked.
     """
-    name = f"{fig.to_plotly_json()['layout']['meta']}-seed{seed}"  # (no full plotly object built)
     config = {
         "displaylogo": False,
-        "toImageButtonOptions": {"format": image_format, "scale": 3, "filename": name},
-        "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+        "displayModeBar": "hover",  # above the plot area, clear of the title (figures leave it room)
+        "toImageButtonOptions": {"format": image_format, "scale": 3, "filename": f"{fig.meta}-seed{seed}"},
+        "modeBarButtonsToRemove": [
+            "select2d",
+            "lasso2d",
+            "autoScale2d",
+            "zoom2d",
+            "pan2d",
+            "zoomIn2d",
+            "zoomOut2d",
+        ],
     }
-    if on_click is None:
-        st.plotly_chart(fig, theme=None, key=key, config=config)
-    else:
-        on_select = functools.partial(on_click, key)
-        st.plotly_chart(fig, theme=None, key=key, config=config, on_select=on_select, selection_mode="points")
+    options = {
+        "theme": None,
+        "key": key,
+        "config": config,
+        "width": fig.width or "stretch",
+        "alt": figures.describe(fig) or None,
+    }
+    if on_click is not None:
+        options |= {"on_select": functools.partial(on_click, key), "selection_mode": "points"}
+    st.plotly_chart(fig.for_streamlit(), **options)
+    if caption:
+        st.caption(figures.describe(fig))
+
+
+def numbers(fig: figures.Chart, label: str) -> None:
+    """The chart's numbers, one click away (a popover holding them as a table)."""
+    with st.popover(label):
+        st.dataframe(figures.as_table(fig), width="stretch")
 
 
 def clicked_cell(key: str) -> tuple[int, int] | None:

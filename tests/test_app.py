@@ -190,7 +190,7 @@ def test_the_page_process_never_imports_tensorflow():
 def test_presentation_mode_uses_slide_sizes_and_a_static_table():
     at = new_app({"present": "1"}).run()
     assert not at.exception
-    spec = charts(at)["hidden-y0"]
+    spec = charts(at)["hidden-states"]  # the first slide: y0 … y2 in one 16:9 figure
     assert spec["layout"]["font"]["size"] >= 18
     assert spec["data"][0]["textfont"]["size"] >= 18
     assert len(at.table) == 1  # the inputs, read-only and large

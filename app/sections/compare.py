@@ -16,9 +16,10 @@ from rnn_core.config import MAX_ABS_INPUT
 from rnn_core.explain import explain_cell, explain_output
 from rnn_core.state import State
 
-from .. import compute, page_state, render, weight_figures
+from .. import compute, figures, page_state, render
 from ..components import grid
 from ..compute import Result
+from ..figures import weights as wf
 from ..page_state import VIEW_KEYS
 from ..table import INPUTS_GRID
 from ..text import plain
@@ -95,14 +96,14 @@ def compare_section(state: State, result: Result, style, present: bool) -> None:
     same = compare.comparable(a.trace, result.trace)
     d = compare.delta(a.trace, result.trace) if same else None
     st.markdown(plain(compare.summary(a_state, state, None if d is None else d.hidden, diff)))
-    _panels(state, a_state, a, result, d, style)
+    _panels(state, a_state, a, result, d, style, present)
     nudged = compare.nudge_of(a_state, state, diff)
     if nudged is not None and d is not None:
         (k, r, f), eps = nudged
         curve = compare.memory_curve(d.hidden, r)
         image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
         render.chart(
-            weight_figures.memory_chart(curve, eps, (k, r, f), style),
+            wf.memory_chart(curve, eps, (k, r, f), style),
             state.seed,
             "nudge_memory",
             image_format,
@@ -138,39 +139,41 @@ def _controls(state: State) -> None:
         c[4].button("Nudge", on_click=nudge, args=(state,), width="stretch")
 
 
-def _panels(state: State, a_state: State, a: Result, b: Result, d, style) -> None:
+def _panels(state: State, a_state: State, a: Result, b: Result, d, style, present: bool) -> None:
     step, row, neuron = state.view.step, state.view.row, state.view.neuron
     a_step = min(step, a.trace.hidden.shape[0] - 1)
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    columns = st.columns(3)
+    shown_a, shown_b = a.trace.hidden[: a_step + 1], b.trace.hidden[: step + 1]
+    if a_state.activation == state.activation:  # one scale for A and B
+        scale = figures.scale_for(state.activation, np.concatenate([shown_a.ravel(), shown_b.ravel()]))
+    else:
+        scale = wf.symmetric_scale("y", shown_a, shown_b)
     panels = [
-        ("A", a.trace.hidden[a_step], 1.0, f"A: y{a_step}", a_step),
-        ("B", b.trace.hidden[step], 1.0, f"B: y{step}", step),
+        ("A", a.trace.hidden[a_step], scale, f"A: y{a_step}", a_step),
+        ("B", b.trace.hidden[step], scale, f"B: y{step}", step),
     ]
     if d is not None:
-        shown = d.hidden[: step + 1]
-        limit = weight_figures.symmetric_range(shown)
-        _, (lt, lr, ln) = compare.largest(shown)
-        title = f"Δ = B − A: y{step}, range ±{limit:.3g}"
-        panels.append(("delta", d.hidden[step], limit, title, step))
-    for column, (name, z, limit, title, t) in zip(columns, panels, strict=False):
-        fig = weight_figures.compare_heatmap(z, limit, f"compare-{name}-y{t}", title, t, style)
-        if row < z.shape[0] and neuron < z.shape[1]:
-            fig = weight_figures.outline(fig, [weight_figures.cell_box(row, neuron)])
-        with column:
-            render.chart(fig, state.seed, f"compare_{name}", image_format, on_click=pick_cell)
-    if d is None:
-        columns[2].info("Δ needs A and B of the same sizes (steps, rows, neurons).")
-    else:
-        columns[2].caption(
-            f"Δ's own scale: ±{limit:.3g} (the largest |Δ| up to this step, at y{lt}[row {lr}, neuron {ln}])."
+        dscale = wf.symmetric_scale("Δ", d.hidden[: step + 1])
+        _, (lt, lr, ln) = compare.largest(d.hidden[: step + 1])
+        panels.append(
+            ("delta", d.hidden[step], dscale, f"Δ = B − A: y{step}, range ±{dscale.high:.3g}", step)
         )
-    render.chart(
-        weight_figures.outputs_overlay(a.trace.outputs, b.trace.outputs, style),
-        state.seed,
-        "compare_outputs",
-        image_format,
-    )
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for name, z, panel_scale, title, t in panels:
+            chart = wf.compare_heatmap(z, panel_scale, f"compare-{name}-y{t}", title, t, style)
+            if row < z.shape[0] and neuron < z.shape[1]:
+                chart = wf.outline(chart, [wf.cell_box(row, neuron)])
+            render.chart(chart, state.seed, f"compare_{name}", image_format, on_click=pick_cell)
+    say = st.markdown if present else st.caption
+    if d is None:
+        st.info("Δ needs A and B of the same sizes (steps, rows, neurons).")
+    else:
+        say(
+            f"A and B share the scale {scale.label}; Δ has its own: ±{dscale.high:.3g}, the largest |Δ| "
+            f"up to this step (at y{lt}[row {lr}, neuron {ln}])."
+        )
+    overlay = wf.outputs_overlay(a.trace.outputs[: a_step + 1], b.trace.outputs[: step + 1], style)
+    render.chart(overlay, state.seed, "compare_outputs", image_format)
     with st.expander(f"Explain y{step}[{row}, {neuron}] in A and in B", expanded=True):
         left, right = st.columns(2)
         for column, label, s, res, t in ((left, "A", a_state, a, a_step), (right, "B", state, b, step)):

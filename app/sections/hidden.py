@@ -62,30 +62,46 @@ def pick_clicked_cell(key: str) -> None:
 
 
 def time_view(state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool) -> None:
-    """The diagram at `step`, then y0 … y_step (later steps are empty slots of the same size), then
-    the picked row through time up to `step`."""
+    """The diagram at `step`, then y0 … y_step (a window of MAX_GRID; later steps are empty slots of
+    the same size), then the picked row through time up to `step`. One color scale for the view,
+    drawn once, from the values shown (relu: up to the largest value shown)."""
     T, _, F = state.inputs.shape
+    hidden = result.trace.hidden
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     on_click = pick_clicked_cell if clickable else None
+    blown = figures.explosion(hidden[: step + 1], state.activation)
+    if blown:
+        st.warning(blown[1], icon="⚠️")
     diagram = figures.unrolled_diagram(
         T, F, state.n_neurons, step, state.shared_output, state.activation, style
     )
     render.chart(diagram, state.seed, "diagram", image_format)
-    first = max(0, step + 1 - MAX_GRID)
-    slots = list(range(first, min(T, first + MAX_GRID)))
-    columns = st.columns(min(len(slots), 3))
-    for i, t in enumerate(slots):
-        fig = figures.hidden_heatmap(result.trace.hidden[t], t, style)
-        with columns[i % len(columns)]:
-            if t > step:
-                height = int(fig.to_plotly_json()["layout"]["height"])
-                st.container(height=height, border=False).caption(f"y{t}: not revealed yet")
+    scale = figures.scale_for(state.activation, hidden[: step + 1])
+    legend(scale, style)
+    slots = [t for t in range(max(0, step + 1 - MAX_GRID), max(0, step + 1 - MAX_GRID) + MAX_GRID) if t < T]
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for t in slots:
+            if t > step:  # not revealed: an empty slot the size of its heatmap (y_t's values not sent)
+                blank = figures.hidden_heatmap(
+                    hidden[0] * 0, t, style, state.activation, scale, colorbar=False
+                )
+                st.container(width=blank.width or "stretch", height=blank.height, border=False).caption(
+                    f"y{t}: not revealed yet"
+                )
                 continue
+            fig = figures.hidden_heatmap(hidden[t], t, style, state.activation, scale, colorbar=False)
             if t == step:
                 fig = figures.highlight_cell(fig, row, neuron)
             render.chart(fig, state.seed, f"hidden_{t}", image_format, on_click=on_click)
-    row_view = figures.row_heatmap(result.trace.hidden[: step + 1], row, style)
-    render.chart(row_view, state.seed, "row_view", image_format, on_click=on_click)
+    current = figures.hidden_heatmap(hidden[step], step, style, state.activation, scale, colorbar=False)
+    render.numbers(current, f"Numbers of y{step} (a table)")
+    row_view = figures.row_heatmap(hidden, row, style, state.activation, scale, upto=step, colorbar=False)
+    render.chart(row_view, state.seed, "row_view", image_format, on_click=on_click, caption=True)
+
+
+def legend(scale: figures.Scale, style) -> None:
+    """The view's one color scale, as a thin bar with its range printed."""
+    render.chart(figures.colorbar_chart(scale, style), 0, "legend")
 
 
 def playing() -> bool:

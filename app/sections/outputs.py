@@ -18,7 +18,10 @@ def outputs_section(state: State, result: Result, upto: int, style) -> None:
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     left, right = st.columns([3, 2])
     with left:
-        render.chart(figures.outputs_chart(outputs, style), state.seed, "outputs", image_format)
+        chart = figures.outputs_chart(
+            result.trace.outputs, style, state.shared_output, state.activation, upto
+        )
+        render.chart(chart, state.seed, "outputs", image_format, caption=True)
     right.markdown("The tutorial's printout, one line per row:")
     right.dataframe(printout_frame(inputs, outputs), width="stretch")
     right.code("\n".join(printout_lines(inputs, outputs)), language=None, wrap_lines=True)

@@ -17,15 +17,17 @@ from rnn_core.config import MAX_ABS_WEIGHT, RNNConfig
 from rnn_core.params import Weights
 from rnn_core.state import WEIGHT_NAMES, State
 
-from .. import page_state, render, weight_figures
+from .. import page_state, render
 from ..components import grid
 from ..components.grid import GridKind
+from ..figures import weights as wf
 from ..table import format_number, parse_cell
 
 PICK_NAME, PICK_I, PICK_J, PICK_VALUE = "weights_pick", "weights_i", "weights_j", "weights_value"
 GRID_PICK, ALPHA = "weights_grid_pick", "weights_alpha"
 MAX_GRID_CELLS = 4096  # a 64 × 64 Wy; larger matrices are edited one weight at a time
 EDITING_CSS = "<style>.st-key-weights_editing { display: none !important; }</style>"
+OFFSTAGE_CSS = "<style>.st-key-weights_offstage { display: none !important; }</style>"
 
 
 # ---- a weight as a grid of text cells -------------------------------------------------------------
@@ -153,37 +155,45 @@ def _index(value: object, count: int) -> int:
 # ---- the section ------------------------------------------------------------------------------------
 
 
-def weights_section(state: State, style, present: bool) -> State:
-    """Draw the weights; return the state with any weight typed into a grid this run."""
-    st.subheader("Weights")
-    charts_box = st.container()
-    if present:
-        st.html(EDITING_CSS)
-    with st.container(key="weights_editing"):
-        state = _editing(state)
-    _charts(charts_box, state, style)
+def weights_section(state: State, style, present: bool, shown: bool = True) -> State:
+    """Draw the weights; return the state with any weight typed into a grid this run. Not shown (another
+    slide in presentation mode): drawn offstage, so that the editing widgets keep their state."""
+    if not shown:
+        st.html(OFFSTAGE_CSS)
+    with st.container(key="weights_offstage" if not shown else None):
+        st.subheader("Weights")
+        charts_box = st.container()
+        if present:
+            st.html(EDITING_CSS)
+        with st.container(key="weights_editing"):
+            state = _editing(state)
+        if shown:
+            _charts(charts_box, state, style, present)
     return state
 
 
-def _charts(box, state: State, style) -> None:
+def _charts(box, state: State, style, present: bool) -> None:
     W = state.resolved_weights()
-    limit = weight_figures.symmetric_range(*(getattr(W, n) for n in WEIGHT_NAMES))
+    scale = wf.symmetric_scale("weights", *(getattr(W, n) for n in WEIGHT_NAMES))
     t, n = state.view.step, state.view.neuron
     explicit = ", ".join(state.weights) if state.weights else "none (all from the seed)"
-    box.caption(
-        f"One color scale for every weight, symmetric around 0: **{weight_figures.range_text(limit)}** "
-        f"(blue negative, red positive; hover a cell for its exact value). Outlined: what y{t}[·, {n}] and "
-        f"out{t} use (column {n} of Wx and Wy, b[{n}], the step-{t} head). Edited (explicit) weights: "
-        f"{explicit}."
+    text = (
+        f"One color scale for every weight, symmetric around 0: **±{scale.high:.3g}** (blue negative, red "
+        f"positive; hover a cell for its exact value). Outlined: what y{t}[·, {n}] and out{t} use "
+        f"(column {n} of Wx and Wy, b[{n}], the step-{t} head)."
     )
-    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    left, right = box.columns(2)
-    for name, column in (("Wx", left), ("b", left), ("Wo", left), ("bo", left), ("Wy", right)):
-        values = getattr(W, name)
-        fig = weight_figures.weight_heatmap(name, values, limit, style)
-        boxes = weight_figures.weight_outlines(name, values.shape, t, n, state.shared_output)
-        with column:
-            render.chart(weight_figures.outline(fig, boxes), state.seed, f"weights_{name}", image_format)
+    with box:
+        (st.markdown if present else st.caption)(text + ("" if present else f" Edited weights: {explicit}."))
+        image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
+        render.chart(
+            wf.scale_legend(scale, "weights-scale", style), state.seed, "weights_scale", image_format
+        )
+        with st.container(horizontal=True, wrap=True, gap="small"):
+            for name in ("Wx", "Wy", "b", "Wo", "bo"):
+                values = getattr(W, name)
+                chart = wf.weight_heatmap(name, values, scale, style)
+                boxes = wf.weight_outlines(name, values.shape, t, n, state.shared_output)
+                render.chart(wf.outline(chart, boxes), state.seed, f"weights_{name}", image_format)
 
 
 def _editing(state: State) -> State:

@@ -1,0 +1,108 @@
+"""Presentation mode: one 16:9 screen at a time. A row of slide buttons, the step controls, and the
+chosen slide sized to fit a 1280 × 720 projector without scrolling (and a 1920 × 1080 screen)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnn_core.state import State
+
+from .. import figures, page_state, render
+from ..components import player
+from ..compute import Result
+from . import explain, hidden, outputs
+from .compare import compare_section
+
+SLIDES = (
+    "Hidden states",
+    "Diagram",
+    "Row through time",
+    "Explain a cell",
+    "Outputs",
+    "The network",
+    "Weights",  # drawn by app/sections/weights.py, before the computation
+    "Compare",
+)
+SLIDE_KEY = "present_slide"
+# Streamlit does not tell the server the viewport: slides are drawn for the smallest supported one,
+# a 1280 × 720 projector (1120 px of main column; 720 px less the slide bar and the step controls).
+SLIDE_WIDTH_PX = 1120
+SLIDE_HEIGHT_PX = 470
+OFFSTAGE_CSS = "<style>.st-key-offstage { display: none !important; }</style>"
+
+
+def slide_picker() -> str:
+    """The slide buttons (top of the screen); the chosen slide."""
+    if page_state.get(SLIDE_KEY) not in SLIDES:
+        page_state.put(SLIDE_KEY, SLIDES[0])
+    choice = st.segmented_control("Slide", SLIDES, key=SLIDE_KEY, label_visibility="collapsed")
+    return choice or SLIDES[0]
+
+
+def offstage():
+    """A container that is drawn but not shown (widgets in it keep their state)."""
+    st.html(OFFSTAGE_CSS)
+    return st.container(key="offstage")
+
+
+def slide(name: str, state: State, result: Result, style) -> None:
+    """The chosen slide, with the step controls above it (the network slide has none)."""
+    if name == "The network":
+        return
+    T, B, _ = state.inputs.shape
+    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+
+    def draw(t: int) -> None:
+        _draw(name, state, result, style, t, row, neuron)
+
+    if player.playing():
+        player.play(T, draw)
+    else:
+        draw(step)
+
+
+def _draw(name: str, state: State, result: Result, style, step: int, row: int, neuron: int) -> None:
+    T, _, F = state.inputs.shape
+    hidden_states = result.trace.hidden
+    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
+    scale = figures.scale_for(state.activation, hidden_states[: step + 1])
+    blown = figures.explosion(hidden_states[: step + 1], state.activation)
+    if blown:
+        st.warning(blown[1], icon="⚠️")
+    if name == "Hidden states":
+        chart = figures.hidden_states_figure(
+            hidden_states,
+            state.activation,
+            step,
+            style,
+            SLIDE_WIDTH_PX,
+            SLIDE_HEIGHT_PX,
+            scale,
+            "hidden-states",
+        )
+        render.chart(chart.with_layout(width=None), state.seed, "slide_hidden", image_format)
+    elif name == "Diagram":
+        chart = figures.unrolled_diagram(
+            T,
+            F,
+            state.n_neurons,
+            step,
+            state.shared_output,
+            state.activation,
+            style,
+            SLIDE_WIDTH_PX,
+            SLIDE_HEIGHT_PX,
+        )
+        render.chart(chart, state.seed, "diagram", image_format)
+    elif name == "Row through time":
+        chart = figures.row_heatmap(hidden_states, row, style, state.activation, scale, step, SLIDE_WIDTH_PX)
+        chart = chart.with_layout(
+            width=None, height=max(SLIDE_HEIGHT_PX, min(chart.height, 2 * SLIDE_HEIGHT_PX))
+        )
+        render.chart(chart, state.seed, "row_view", image_format)
+    elif name == "Explain a cell":
+        explain.explain_section(state, result, step, row, neuron)
+    elif name == "Outputs":
+        outputs.outputs_section(state, result, step, style)
+    elif name == "Compare":
+        compare_section(state, result, style, True)
