@@ -19,15 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
+    from app.figures import Chart
     from rnn_core.reference import Trace
     from rnn_core.state import State
 
 FORMATS = ("png", "svg", "pdf", "jpeg", "webp")
 DEFAULT_FORMATS = ("png", "svg")
 EXPORT_WIDTH = 900  # px before scaling: the figures take their width from the page, so files need one
-SLIDE_WIDTH = 1280  # the slide style's larger fonts need a wider canvas
+SLIDE_SCALE = 2  # slides are 1920 × 1080 (16:9): PNGs 3840 × 2160
 RENDER_TIMEOUT_S = 60.0  # one figure renders in about 0.5 s
 INSTALL_HINT = (
     "install Chromium with `sudo apt-get install chromium` (Debian/Ubuntu), "
@@ -85,7 +84,7 @@ def _is_executable(path: str | Path) -> bool:
 
 
 def export_figures(
-    figures: dict[str, go.Figure],
+    figures: dict[str, Chart],
     out_dir: str | Path,
     seed: int,
     formats: Iterable[str] = DEFAULT_FORMATS,
@@ -109,7 +108,7 @@ def export_figures(
     out.mkdir(parents=True, exist_ok=True)
     jobs = []
     for chart_id, fig in figures.items():
-        opts = {"scale": scale, "width": fig.layout.width or width}
+        opts = {"scale": scale, "width": fig.width or width, "height": fig.height}
         for ext in formats:
             path = out / file_name(chart_id, seed, ext)
             jobs.append({"fig": fig, "path": path, "opts": {**opts, "format": ext}})

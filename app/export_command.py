@@ -32,7 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_argument(parser)
     parser.add_argument("--out", required=True, help="directory for the files (created if missing)")
     add_engine_argument(parser)
-    parser.add_argument("--slide", action="store_true", help="the presentation style: larger text")
+    parser.add_argument(
+        "--slide",
+        action="store_true",
+        help="16:9 slides (1920 × 1080, PNG at 2×): the hidden states, the diagram, a row through time, "
+        "the outputs, and each chart alone",
+    )
     parser.add_argument("--formats", type=format_list, default=["png", "svg"], help="default: png,svg")
 
 
@@ -42,8 +47,13 @@ def export_images(state: State, engine: str, out: str, formats: list[str], slide
 
     browser = export.find_browser()  # before the 5 s TensorFlow start: fail fast without Chromium
     trace = compute_trace(state, engine)
-    style = figures.SLIDE if slide else figures.SCREEN
-    charts = figures.page_figures(trace.hidden, trace.outputs, style)
+    F = state.inputs.shape[2]
+    if slide:
+        charts = figures.slide_figures(trace.hidden, trace.outputs, F, state.activation, state.shared_output)
+    else:
+        charts = figures.page_figures(
+            trace.hidden, trace.outputs, figures.SCREEN, state.activation, state.shared_output
+        )
     timings = {"browser": 0.0, "file": 0.0}
 
     def report(step: export.ExportStep) -> None:
@@ -52,9 +62,9 @@ def export_images(state: State, engine: str, out: str, formats: list[str], slide
             with contextlib.suppress(BrokenPipeError):  # `| head` must not stop the export
                 print(step.path, flush=True)
 
-    width = export.SLIDE_WIDTH if slide else export.EXPORT_WIDTH
+    scale = export.SLIDE_SCALE if slide else 3
     written = export.export_figures(
-        charts, out, state.seed, formats, width=width, browser=browser, progress=report
+        charts, out, state.seed, formats, scale, width=export.EXPORT_WIDTH, browser=browser, progress=report
     )
     per_file = timings["file"] / max(len(written), 1)
     print(

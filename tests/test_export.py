@@ -87,9 +87,9 @@ def test_every_figure_is_written_once_per_format(numpy_export):
 def test_pngs_are_three_times_the_figure_size(numpy_export):
     out, _ = numpy_export
     for chart_id, fig in tutorial_figures().items():
-        assert fig.layout.meta == chart_id
-        width = fig.layout.width or EXPORT_WIDTH  # the page's figures take the column's width
-        assert png_size(out / file_name(chart_id, SEED, "png")) == (3 * width, 3 * fig.layout.height)
+        assert fig.meta == chart_id
+        width = fig.width or EXPORT_WIDTH  # figures without a width of their own take the column's
+        assert png_size(out / file_name(chart_id, SEED, "png")) == (3 * width, 3 * fig.height)
 
 
 @needs_browser
@@ -99,9 +99,9 @@ def test_svgs_are_xml_with_the_title(numpy_export):
         root = ET.parse(out / file_name(chart_id, SEED, "svg")).getroot()
         assert root.tag == f"{SVG}svg"
         texts = ["".join(node.itertext()) for node in root.iter(f"{SVG}text")]
-        assert fig.layout.title.text in texts, chart_id
-        assert svg_title(out / file_name(chart_id, SEED, "svg")) == fig.layout.title.text
-        assert root.get("viewBox") == f"0 0 {EXPORT_WIDTH} {fig.layout.height}"
+        assert fig.title in texts, chart_id
+        assert svg_title(out / file_name(chart_id, SEED, "svg")) == fig.title
+        assert root.get("viewBox") == f"0 0 {fig.width or EXPORT_WIDTH} {fig.height}"
 
 
 @needs_browser

@@ -398,15 +398,17 @@ def colorbar_chart(scale: Scale, style: Style = SCREEN, width: int = 460) -> Cha
         "showscale": False,
         "hoverinfo": "skip",
     }
-    spec = layout("scale", "", style, int(46 + 2.2 * style.font_size), width)
+    spec = layout("scale", "", style, int(30 + 3.2 * style.font_size), width)
     spec["title"] = {"text": ""}
-    spec["margin"] = {"l": 12, "r": 24, "t": 4, "b": 4}
+    spec["margin"] = {"l": 12, "r": 24, "t": 4, "b": int(6 + 2.8 * style.font_size)}
     spec["xaxis"] = {
         "tickvals": scale.tickvals,
         "ticktext": [number(v, 3) for v in scale.tickvals],
-        "title": {"text": f"color scale, {scale.label}", "standoff": 2},
+        "title": {"text": f"color scale, {scale.label}", "standoff": 4},
         "fixedrange": True,
-        **NO_GRID,
+        "ticks": "outside",
+        "showgrid": False,
+        "zeroline": False,
     }
     spec["yaxis"] = {"visible": False, "fixedrange": True}
     return Chart.build([trace], spec, f"The color scale: {scale.label}.")

@@ -25,16 +25,18 @@ def window(n_steps: int, upto: int, size: int = MAX_GRID) -> range:
     return range(first, upto + 1)
 
 
-PANEL_PAD = (0.03, 0.08)  # between panels, as fractions of the plot area (x, y)
-PANEL_AXES_PX = (60, 40)  # a panel's tick labels (left, below)
+def panel_gaps(style: Style) -> tuple[float, float]:
+    """px between panels: the next panel's row labels (x); this panel's ticks and the next title (y)."""
+    return 2.4 * style.font_size, 3.0 * style.font_size + 12
 
 
 def panel_cells(
-    n: int, r: int, c: int, rows: int, cols: int, width: float, height: float
+    r: int, c: int, rows: int, cols: int, width: float, height: float, style: Style
 ) -> tuple[float, float]:
-    """(cell width, cell height) in px with n panels in r × c, in a plot area of width × height."""
-    panel_w = width * (1 - PANEL_PAD[0] * (c - 1)) / c - PANEL_AXES_PX[0]
-    panel_h = height * (1 - PANEL_PAD[1] * (r - 1)) / r - PANEL_AXES_PX[1]
+    """(cell width, cell height) in px with panels in r × c, in a plot area of width × height."""
+    gap_x, gap_y = panel_gaps(style)
+    panel_w = (width - gap_x * (c - 1)) / c
+    panel_h = (height - gap_y * (r - 1)) / r
     return panel_w / cols, panel_h / rows
 
 
@@ -46,7 +48,7 @@ def grid_shape(
 
     def score(c: int) -> tuple:
         r = math.ceil(n / c)
-        w, h = panel_cells(n, r, c, rows, cols, width, height)
+        w, h = panel_cells(r, c, rows, cols, width, height, style)
         fit = CellFit.decide(w, h, ["-1.00"], style, "%{z:.2f}")
         return (fit.text is not None, fit.text_size if fit.text else 0, min(w, h))
 
@@ -69,12 +71,13 @@ def hidden_states_figure(
     upto = T - 1 if upto is None else min(upto, T - 1)
     steps = list(window(T, upto))
     scale = scale or scale_for(activation, hidden[: upto + 1])
-    top, right, bottom, left = 24 + 2 * style.title_size, 110, 50, 70
+    top, right, bottom, left = 24 + 2 * style.title_size, 110, 10 + 2 * style.font_size, 70
     area_w, area_h = width - left - right, height - top - bottom
     n_r, n_c = grid_shape(len(steps), B, N, area_w, area_h, style)
-    pad_x, pad_y = PANEL_PAD
+    gap_x, gap_y = panel_gaps(style)
+    pad_x, pad_y = gap_x / area_w, gap_y / area_h
     cw, ch = (1 - pad_x * (n_c - 1)) / n_c, (1 - pad_y * (n_r - 1)) / n_r
-    cell = panel_cells(len(steps), n_r, n_c, B, N, area_w, area_h)
+    cell = panel_cells(n_r, n_c, B, N, area_w, area_h, style)
     data, axes, notes = [], {}, []
     word = ACTIVATIONS[activation].stuck_word
     for k, t in enumerate(steps):
@@ -91,8 +94,8 @@ def hidden_states_figure(
         y_domain = [round(max(y1 - ch, 0.0), 6), round(min(y1, 1.0), 6)]
         axes[f"xaxis{suffix}"] = {**source["xaxis"], "domain": x_domain, "anchor": f"y{suffix}"}
         axes[f"yaxis{suffix}"] = {**source["yaxis"], "domain": y_domain, "anchor": f"x{suffix}"}
-        if k:
-            axes[f"xaxis{suffix}"]["title"] = {"text": ""}
+        axes[f"xaxis{suffix}"]["title"] = {"text": ""}  # the title says "rows × neurons"
+        if c:
             axes[f"yaxis{suffix}"]["title"] = {"text": ""}
         n_stuck = int(stuck_mask(hidden[t], activation).sum())
         notes.append(

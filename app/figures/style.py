@@ -83,7 +83,7 @@ class Scale:
     def label(self) -> str:
         """What the colorbar means, in words (relu's range is printed: it has no ceiling)."""
         if self.activation == "relu":
-            return f"relu: 0 to {number(self.high, 4)} (largest value shown)"
+            return f"relu: 0 to {number(self.high, 2)} (largest value shown)"
         return f"{self.activation}: {number(self.low, 2)} to {number(self.high, 2)}"
 
     @property

@@ -79,7 +79,9 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     scale = figures.scale_for(state.activation, hidden[: step + 1])
     legend(scale, style)
     slots = [t for t in range(max(0, step + 1 - MAX_GRID), max(0, step + 1 - MAX_GRID) + MAX_GRID) if t < T]
-    with st.container(horizontal=True, wrap=True, gap="small"):
+    fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
+    # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width
+    with st.container(horizontal=fixed, wrap=True, gap="small"):
         for t in slots:
             if t > step:  # not revealed: an empty slot the size of its heatmap (y_t's values not sent)
                 blank = figures.hidden_heatmap(
