@@ -5,6 +5,7 @@ outlines the same cell in all three; a preset is one click. Screenshots go to RN
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: 
 
 from tests.test_browser import (  # noqa: E402
     CHARTS_INDEX_JS,
+    CHARTS_JS,
     FIRST_LOAD_S,
     RERUN_S,
     VIEWPORT,
@@ -118,3 +120,35 @@ def test_a_preset_is_one_click_and_the_weights_show_it(page):
     expect(page.get_by_role("button", name="Undo")).to_be_visible()
     page.get_by_text("Weights", exact=True).scroll_into_view_if_needed()
     shot(page, "weights-no-memory")
+
+
+def settled(page: Page, ready, timeout: float = RERUN_S, server=None) -> dict:
+    """The charts once the page has settled and `ready(charts)` holds (slides have no fixed charts)."""
+    deadline = time.monotonic() + timeout
+    found = None
+    while time.monotonic() < deadline:
+        found = page.evaluate(CHARTS_JS)
+        if found is not None and ready(found):
+            return found
+        page.wait_for_timeout(50)
+    raise AssertionError(f"charts not ready after {timeout} s; have {sorted(found or ())}")
+
+
+def slide_button(page: Page, name: str):
+    """A button of the slide bar (a Streamlit segmented control)."""
+    return page.locator('[data-testid^="stBaseButton-segmented_control"]').filter(has_text=name).first
+
+
+def test_the_compare_slide_in_presentation_mode(page):
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    state = B.with_changes(pinned=A.pinnable())
+    page.goto(f"{page.server.url}/?s={encode_link(state)}&present=1")
+    settled(page, lambda c: "hidden-states" in c, FIRST_LOAD_S)
+    slide_button(page, "Compare").click()
+    found = settled(page, lambda c: all(p in c for p in PANELS) and "hidden-states" not in c)
+    assert all(found[p]["font"] >= 18 for p in PANELS)
+    shot(page, "compare-slide")
+    slide_button(page, "Weights").click()
+    found = settled(page, lambda c: "weights-Wy" in c and "compare-A-y2" not in c)
+    assert found["weights-Wy"]["font"] >= 18
+    shot(page, "weights-slide")

@@ -10,6 +10,7 @@ Pure: no streamlit, no I/O.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from .chart import Chart
 from .heatmap import colorbar_chart, heatmap, heatmap_width
 from .style import GRID, HIGHLIGHT, RDBU, ROW_COLORS, SCREEN, Scale, Style, largest_finite, layout, number
 
+COMPARE_CELL_W_PX = 24  # A, B and Δ side by side in the page's column (values on hover)
 HOVER_DIGITS = 15  # hover shows a weight to 15 significant digits: the exact value as typed
 
 
@@ -132,10 +134,18 @@ def weight_outlines(name: str, shape: tuple[int, ...], step: int, neuron: int, s
 
 
 def compare_heatmap(
-    z: np.ndarray, scale: Scale, chart_id: str, title: str, step: int, style: Style = SCREEN
+    z: np.ndarray,
+    scale: Scale,
+    chart_id: str,
+    title: str,
+    step: int,
+    style: Style = SCREEN,
+    colorbar: bool = True,
 ) -> Chart:
-    """A's or B's y_t, or Δy_t: rows × neurons, clickable, its own colorbar (A and B share one scale)."""
+    """A's or B's y_t, or Δy_t: rows × neurons, clickable (A and B share one scale: one colorbar)."""
     B, N = z.shape
+    if style.cell_w_px > COMPARE_CELL_W_PX and style.font_size < 18:  # three panels side by side on screen
+        style = replace(style, cell_w_px=COMPARE_CELL_W_PX)
     return heatmap(
         z,
         scale=scale,
@@ -143,7 +153,8 @@ def compare_heatmap(
         title=title,
         axes=("neuron", "row"),
         style=style,
-        width=heatmap_width(N, style, True, B),
+        width=heatmap_width(N, style, colorbar, B),
+        colorbar=colorbar,
         hover=f"step {step}<br>row %{{y}}<br>neuron %{{x}}<br>value = %{{z:.6g}}",
         alt=f"{title}: {B} rows × {N} neurons on the scale {scale.label}.",
     )

@@ -160,7 +160,9 @@ def _panels(state: State, a_state: State, a: Result, b: Result, d, style, presen
         )
     with st.container(horizontal=True, wrap=True, gap="small"):
         for name, z, panel_scale, title, t in panels:
-            chart = wf.compare_heatmap(z, panel_scale, f"compare-{name}-y{t}", title, t, style)
+            chart = wf.compare_heatmap(
+                z, panel_scale, f"compare-{name}-y{t}", title, t, style, colorbar=name != "A"
+            )
             if row < z.shape[0] and neuron < z.shape[1]:
                 chart = wf.outline(chart, [wf.cell_box(row, neuron)])
             render.chart(chart, state.seed, f"compare_{name}", image_format, on_click=pick_cell)
