@@ -136,7 +136,7 @@ def settled(page: Page, ready, timeout: float = RERUN_S, server=None) -> dict:
 
 def slide_button(page: Page, name: str):
     """A button of the slide bar (a Streamlit segmented control)."""
-    return page.locator('[data-testid^="stBaseButton-segmented_control"]').filter(has_text=name).first
+    return page.get_by_role("radio", name=name, exact=True)
 
 
 def test_the_compare_slide_in_presentation_mode(page):

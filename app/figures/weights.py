@@ -17,7 +17,19 @@ import pandas as pd
 
 from .chart import Chart
 from .heatmap import colorbar_chart, heatmap, heatmap_width
-from .style import GRID, HIGHLIGHT, RDBU, ROW_COLORS, SCREEN, Scale, Style, largest_finite, layout, number
+from .style import (
+    GRID,
+    HIGHLIGHT,
+    RDBU,
+    ROW_COLORS,
+    SCREEN,
+    Scale,
+    Style,
+    largest_finite,
+    layout,
+    number,
+    text_px,
+)
 
 COMPARE_CELL_W_PX = 24  # A, B and Δ side by side in the page's column (values on hover)
 HOVER_DIGITS = 15  # hover shows a weight to 15 significant digits: the exact value as typed
@@ -102,14 +114,18 @@ def weight_heatmap(name: str, values: np.ndarray, scale: Scale, style: Style = S
     else:
         index = f"{name}[%{{y}}, %{{x}}]"
     shape = "×".join(str(n) for n in np.asarray(values).shape)
+    title = f"{WEIGHT_TITLES[name]} [{shape}]"
+    width = heatmap_width(n_cols, style, False, n_rows)
+    if width is not None:  # a narrow grid (bo: one column) still shows its whole title
+        width = max(width, int(text_px(title, style.title_size)) + 30)
     return heatmap(
         z,
         scale=scale,
         chart_id=f"weights-{name}",
-        title=f"{WEIGHT_TITLES[name]} [{shape}]",
+        title=title,
         axes=WEIGHT_AXES[name],
         style=style,
-        width=heatmap_width(n_cols, style, False, n_rows),
+        width=width,
         y_labels=_labels(name, np.asarray(values), n_rows),
         hover=f"{index} = %{{z:.{HOVER_DIGITS}g}}",
         colorbar=False,
