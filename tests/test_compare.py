@@ -12,7 +12,7 @@ import pytest
 
 from rnn_core import compare, presets, reference
 from rnn_core.state import State, StateError, decode_link, dump_state, encode_link, load_state
-from tests.pagetools import charts, heatmap_z, messages, new_app
+from tests.pagetools import charts, decode_array, heatmap_z, messages, new_app
 
 A = State()
 B = State(seed=7, weights={"Wy": 0.5 * np.eye(8)})
@@ -170,3 +170,49 @@ def test_the_comparison_is_readable_in_presentation_mode():
     at.run()
     found = charts(at)
     assert "compare-A-y2" not in found and found["weights-Wy"]["layout"]["font"]["size"] >= 18
+
+
+def test_the_nudge_button_pins_a_and_shows_how_long_the_input_is_remembered():
+    at = new_app().run()
+    at.number_input(key="nudge_step").set_value(1).run()
+    at.number_input(key="nudge_row").set_value(2).run()
+    at.number_input(key="nudge_eps").set_value(0.5).run()
+    [nudge] = [b for b in at.button if b.proto.label == "Nudge"]
+    nudge.click().run()
+    assert not at.exception
+    state = decode_link(at.query_params["s"])
+    assert state.pinned is not None and state.inputs[1, 2, 0] == 11.5 and state.pinned.inputs[1, 2, 0] == 11
+    assert any("X1[2, 0], nudged by ε = 0.5" in m.value.replace("\\", "") for m in at.markdown)
+    d = (
+        reference.forward(state.inputs, state.resolved_weights()).hidden
+        - reference.forward(state.pinned.inputs, state.pinned.resolved_weights()).hidden
+    )
+    shown = decode_array(charts(at)["nudge-memory"]["data"][0]["y"])  # log axis: zeros as NaN
+    expected = compare.memory_curve(d, 2) / 0.5
+    np.testing.assert_allclose(shown[1:], expected[1:], rtol=1e-9)
+    assert np.isnan(shown[0])  # step 0 comes before the nudge
+
+
+def test_the_weight_and_compare_figures_are_valid_plotly():
+    from app.figures import SCREEN, SLIDE
+    from app.figures import weights as wf
+
+    scale = wf.symmetric_scale("weights", np.array([-2.0, 1.0]))
+    assert (scale.low, scale.high) == (-2.0, 2.0)
+    for style in (SCREEN, SLIDE):
+        for name, values in (
+            ("Wx", np.ones((2, 8))),
+            ("Wy", np.eye(8)),
+            ("b", np.zeros(8)),
+            ("Wo", np.ones(8)),
+        ):
+            wf.weight_heatmap(name, values, scale, style).figure()  # go.Figure validates every property
+        wf.weight_heatmap("bo", np.zeros(3), scale, style).figure()
+        wf.compare_heatmap(
+            np.zeros((3, 8)), scale, "compare-A-y0", "A: y0", 0, style, colorbar=False
+        ).figure()
+        wf.outputs_overlay(np.ones((3, 2)), np.zeros((3, 2)), style).figure()
+        wf.memory_chart(np.array([0.0, 1e-3, 1e-9]), 1e-3, (1, 0, 0), style).figure()
+    assert wf.weight_outlines("Wy", (8, 8), 2, 5, False) == [(4.5, 5.5, -0.5, 7.5)]
+    assert wf.weight_outlines("Wo", (3, 8), 2, 5, False) == [(-0.5, 7.5, 1.5, 2.5)]
+    assert wf.weight_outlines("bo", (1,), 2, 5, True) == [(-0.5, 0.5, -0.5, 0.5)]
