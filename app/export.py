@@ -8,12 +8,17 @@ export runs: the page can build CSVs and names without it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import os
+import shutil
+import signal
+import stat
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -97,23 +102,85 @@ def export_figures(
     """Write every figure in every format into out_dir, through one browser; the paths written.
 
     A figure without its own layout width is drawn `width` px wide; PNGs are `scale` times that.
-    Raises BrowserNotFound before anything is written, ExportError if drawing fails.
+    Raises BrowserNotFound before anything is written, ExportError if drawing fails or if out_dir
+    or a file name in it is not what it should be (checked before the browser starts: out_dir a
+    real directory, not a link; each file name free or a regular file, not a directory or a link).
     """
     formats = list(formats)
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ValueError(f"unknown format {unknown[0]!r}; known: {', '.join(FORMATS)}")
     browser = browser or find_browser()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    jobs = []
+    out = real_directory(out_dir)
+    jobs, targets = [], {}
     for chart_id, fig in figures.items():
         opts = {"scale": scale, "width": fig.width or width, "height": fig.height}
         for ext in formats:
-            path = out / file_name(chart_id, seed, ext)
-            jobs.append({"fig": fig, "path": path, "opts": {**opts, "format": ext}})
-    _run_coroutine(_render_all(jobs, browser, progress or (lambda step: None)))
-    return [job["path"] for job in jobs]
+            name = file_name(chart_id, seed, ext)
+            targets[name] = check_target(out / name)
+            jobs.append({"fig": fig, "name": name, "opts": {**opts, "format": ext}})
+    report = progress or (lambda step: None)
+    written: list[Path] = []
+    # Drawn into a private directory inside `out` (mode 0700: nobody else can plant a link there),
+    # then each file is renamed over its target: rename never follows a link at the target, and a
+    # directory in the way makes it fail instead of writing elsewhere.
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+    try:
+        for job in jobs:
+            job["path"] = staging / job["name"]
+
+        def moved(step: ExportStep) -> None:
+            if interrupted:
+                raise ExportError("interrupted")
+            if step.path is not None:
+                target = targets[step.path.name]
+                check_target(target)
+                os.replace(step.path, target)
+                written.append(target)
+                step = ExportStep(step.kind, step.seconds, target)
+            report(step)
+
+        with _browser_cleanup() as interrupted:
+            _run_coroutine(_render_all(jobs, browser, moved))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written
+
+
+def real_directory(path: str | Path) -> Path:
+    """`path` as a directory that is really there (made if missing), not a link to one: ExportError
+    otherwise. Nothing is written when this fails."""
+    out = Path(path)
+    try:
+        if not os.path.lexists(out):
+            out.mkdir(parents=True)
+        info = os.lstat(out)
+    except OSError as err:
+        raise ExportError(f"cannot make the directory {out}: {err.strerror or err}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise ExportError(f"{out} is a symbolic link; give the real directory")
+    if not stat.S_ISDIR(info.st_mode):
+        raise ExportError(f"{out} exists and is not a directory")
+    return out
+
+
+def check_target(path: Path) -> Path:
+    """A file name that is free or taken by a regular file (replaced): ExportError for a directory, a
+    symbolic link or anything else in its place, before anything is written."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    if stat.S_ISREG(info.st_mode):
+        return path
+    kind = (
+        "a symbolic link"
+        if stat.S_ISLNK(info.st_mode)
+        else "a directory"
+        if stat.S_ISDIR(info.st_mode)
+        else "not a regular file"
+    )
+    raise ExportError(f"{path} is {kind}; nothing is written through it (move it away and export again)")
 
 
 async def _render_all(jobs: list[dict], browser: str, progress: Callable[[ExportStep], None]) -> None:
@@ -131,8 +198,77 @@ async def _render_all(jobs: list[dict], browser: str, progress: Callable[[Export
                 progress(ExportStep("file", time.perf_counter() - began, job["path"]))
     except ChromeNotFoundError as err:
         raise BrowserNotFound(f"{browser} could not be used ({err}); {INSTALL_HINT}") from None
+    except ExportError:  # a file name taken by a directory or a link: already one clear line
+        raise
     except Exception as err:  # the browser died, a render timed out, a file could not be written
         raise ExportError(f"the export failed: {type(err).__name__}: {err}".splitlines()[0]) from err
+
+
+@contextlib.contextmanager
+def _browser_cleanup() -> Iterator[list[int]]:
+    """Kill the browser this export started when it fails or Ctrl-C arrives, and turn Ctrl-C into a
+    plain KeyboardInterrupt (the command line exits 130 without a traceback).
+
+    choreographer starts Chromium in its own process group (a terminal's Ctrl-C does not reach it)
+    and waits for it in a non-daemon thread, so an interrupted export used to hang at exit with the
+    browser still running. On Ctrl-C (in the main thread) or any error, the browser processes that
+    are our children and were not there before are killed with their process group.
+    """
+    before = _children()
+    interrupted: list[int] = []
+
+    def stop_new() -> None:
+        for pid, command in _children().items():
+            if pid in before or ("chrom" not in command and "choreographer" not in command):
+                continue
+            with contextlib.suppress(OSError):
+                group = os.getpgid(pid)
+                if group != os.getpgrp():
+                    os.killpg(group, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+
+    def on_sigint(signum, frame) -> None:  # not raising inside the event loop: the export then
+        interrupted.append(signum)  # fails on its dead browser, or stops before its next file
+        stop_new()
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    try:
+        yield interrupted
+    except BaseException:
+        stop_new()
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def _children() -> dict[int, str]:
+    """Every process below this one, {pid: command line} (Linux /proc; empty elsewhere)."""
+    parents: dict[int, list[tuple[int, str]]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, ValueError, IndexError):
+                continue
+            parents.setdefault(ppid, []).append((int(entry.name), command))
+    found, todo = {}, [os.getpid()]
+    while todo:
+        for pid, command in parents.get(todo.pop(), []):
+            found[pid] = command
+            todo.append(pid)
+    return found
 
 
 def _run_coroutine(coroutine) -> None:

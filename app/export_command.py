@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def export_images(state: State, engine: str, out: str, formats: list[str], slide
     from . import export, figures
 
     browser = export.find_browser()  # before the 5 s TensorFlow start: fail fast without Chromium
+    export.real_directory(out)  # and without a real directory to write into (made if missing)
     trace = compute_trace(state, engine)
     F = state.inputs.shape[2]
     if slide:
@@ -76,11 +78,22 @@ def export_images(state: State, engine: str, out: str, formats: list[str], slide
 
 def run(args: argparse.Namespace) -> int:
     """Exit 2: a bad state or no browser (nothing was written); 1: the engine or the export failed."""
-    if Path(args.out).exists() and not Path(args.out).is_dir():
+    out = Path(args.out)
+    if out.is_symlink():
+        return fail(f"--out: {args.out} is a symbolic link; give the real directory")
+    if out.exists() and not out.is_dir():
         return fail(f"--out: {args.out} exists and is not a directory")
     try:
         state = read_state(args.state)
         export_images(state, args.engine, args.out, args.formats, args.slide)
+    except KeyboardInterrupt:
+        # Ctrl-C: the browser is killed (export._browser_cleanup), but a Chromium process that lost
+        # its parent can keep a pipe open that one of choreographer's non-daemon threads reads, and
+        # the interpreter would wait for that thread at exit. Leave without waiting.
+        print("interrupted", file=sys.stderr, flush=True)
+        with contextlib.suppress(BrokenPipeError):
+            sys.stdout.flush()
+        os._exit(130)
     except StateError as err:
         return fail(str(err))
     except RuntimeError as err:  # BrowserNotFound, EngineError, ExportError: one line each

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import figures, render, server, session
+from app import compute, figures, gc_policy, render, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
 from app.sections import present as present_slides
 from app.sections.compare import compare_section
-from app.sections.weights import weights_section
+from app.sections.weights import weights_charts, weights_section
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
-server.keep_memory_bounded()
+gc_policy.keep_memory_bounded()
 session.init_from_link()
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
@@ -47,6 +47,7 @@ result = results.compute_result(state)
 results.show_notices()
 if result is None:
     st.stop()
+shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
 if present:  # one 16:9 screen at a time
     present_slides.slide(slide, state, result, style)
@@ -56,23 +57,28 @@ if present:  # one 16:9 screen at a time
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
 hidden.stuck_summary(result, state.activation, present)
-step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
 
 
-def up_to(t: int, clickable: bool = False) -> None:
+def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
-    hidden.time_view(state, result, t, row, neuron, style, clickable)
-    explain.explain_section(state, result, t, row, neuron)
-    outputs.outputs_section(state, result, t, style)
+    hidden.time_view(state, shown, t, row, neuron, style, clickable)
+    explain.explain_section(state, shown, t, row, neuron)
+    outputs.outputs_section(state, shown, t, style)
+
+
+@st.fragment
+def view_part() -> None:
+    """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
+    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+    up_to(step, row, neuron, clickable=True)
+    weights_charts(session.with_current_view(state), style)  # the explained cell's weights outlined
+    compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
+    crosscheck.crosscheck_section(shown.check)
+    share.share_section(session.with_current_view(state), shown)  # the link holds the view
 
 
 if player.playing():
-    player.play(T, up_to)
+    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+    player.play(T, lambda t: up_to(t, row, neuron))
 else:
-    up_to(step, clickable=True)
-
-compare_section(state, result, style, present)  # A (pinned) beside B (this network)
-
-# ---- cross-check, share and export --------------------------------------------------------------
-crosscheck.crosscheck_section(result.check)
-share.share_section(state, result)
+    view_part()

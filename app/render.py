@@ -4,6 +4,7 @@ clicked cell of a chart, and the presentation look."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import streamlit as st
 
@@ -76,7 +77,7 @@ def numbers(fig: figures.Chart, label: str) -> None:
 
 def clicked_cell(key: str) -> tuple[int, int] | None:
     """(y, x) of the clicked heatmap cell in the chart `key`, from its selection state."""
-    state = st.session_state.get(key)
+    state: Any = st.session_state.get(key)
     try:
         point = state["selection"]["points"][0]
         y, x = point["y"], point["x"]

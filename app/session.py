@@ -82,6 +82,12 @@ def current_state(inputs) -> State:
     return state.with_changes(view=page_state.view(T, B, state.n_neurons))
 
 
+def with_current_view(state: State) -> State:
+    """The state with the view the widgets hold now (a view pick reruns only part of the page)."""
+    T, B = state.inputs.shape[:2]
+    return state.with_changes(view=page_state.view(T, B, state.n_neurons))
+
+
 def sync_link(state: State) -> str | None:
     """Keep the page URL equal to the state, so the address bar is always the share link.
 

@@ -7,11 +7,17 @@ Pure: no streamlit.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 import pandas as pd
 
-from rnn_core.config import MAX_ABS_INPUT
+from rnn_core.config import LIMITS, MAX_ABS_INPUT
+
+from .hardening import UNREADABLE_KEY
 
 
 def column_name(step: int, feature: int) -> str:
@@ -92,14 +98,238 @@ def resize_frame(frame: pd.DataFrame, n_steps: int, batch: int, n_inputs: int) -
     return resized
 
 
-def apply_edits(base: pd.DataFrame, edits: dict | None) -> pd.DataFrame:
-    """The base table with a data_editor edit state ({"edited_rows": {row: {column: value}}}) applied."""
-    frame = base.copy()
-    for row, changes in ((edits or {}).get("edited_rows") or {}).items():
-        for name, value in changes.items():
-            if name in frame.columns and 0 <= int(row) < len(frame):
-                frame.iloc[int(row), frame.columns.get_loc(name)] = value
-    return frame
+# ---- the data editor's edit state, from the browser: hostile until checked -------------------------
+#
+# st.data_editor keeps {"edited_rows": {position: {column: value}}, "added_rows": [{column: value,
+# "_index": label}], "deleted_rows": [position]} as sent by the browser, and applies it itself when
+# it is called (streamlit/elements/widgets/data_editor.py, _apply_dataframe_edits: edits, then
+# deletions, then additions), whatever num_rows says, with no bound on the rows added, and raising
+# on a row position or column it does not know. So the page checks the state first
+# (check_editor_state) and never hands st.data_editor a state that is not plain cell edits.
+
+MAX_ROWS = LIMITS["batch"][1]
+MAX_CELL_CHARS = 64  # a number a person types is far shorter; a longer text is refused, not kept
+MAX_MESSAGES = 6
+_ROW_KEY = re.compile(r"[0-9]{1,6}")
+
+
+@dataclass(frozen=True)
+class EditorCheck:
+    """What check_editor_state found.
+
+    frame: the base table with every acceptable edit applied, 1..MAX_ROWS rows named row 0..row n-1.
+    messages: one line per kind of thing refused or changed (user text shortened and quoted).
+    reset: True when the state must not reach st.data_editor (anything but in-range cell edits of
+    known columns with text values): the page stores `frame` as the new base and gives the editor a
+    new key, so the browser's state is dropped.
+    """
+
+    frame: pd.DataFrame
+    messages: list[str]
+    reset: bool
+
+
+def _quote(value: object, limit: int = 20) -> str:
+    """A short, printable rendering of something the browser sent (never its whole text)."""
+    if isinstance(value, str):
+        text = "".join(ch if ch.isprintable() else "?" for ch in value[:limit])
+        return f"'{text}…'" if len(value) > limit else f"'{text}'"
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**12 else "a huge number"
+    return f"a {type(value).__name__}"
+
+
+def _row_position(key: object) -> int | None:
+    """A row position as the browser sends it (an int, or its decimal text); None for anything else."""
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int):
+        return key if 0 <= key < 10**6 else None
+    if isinstance(key, str) and _ROW_KEY.fullmatch(key):
+        return int(key)
+    return None
+
+
+def _cell_value(value: object) -> tuple[str | None, str | None]:
+    """(text to store, None) or (None, why refused). None (a cleared cell) is kept as blank."""
+    if value is None:
+        return "", None
+    if not isinstance(value, str):
+        return None, f"{type(value).__name__} instead of text"
+    if len(value) > MAX_CELL_CHARS:
+        return None, f"text of {len(value)} characters (the limit is {MAX_CELL_CHARS})"
+    return value, None
+
+
+class _Notes:
+    """Messages grouped by kind, each with a count and the first few examples."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, list] = {}
+
+    def add(self, kind: str, example: str, count: int = 1) -> None:
+        entry = self.kinds.setdefault(kind, [0, []])
+        entry[0] += count
+        if len(entry[1]) < 3:
+            entry[1].append(example)
+
+    def lines(self) -> list[str]:
+        out = []
+        for kind, (count, examples) in self.kinds.items():
+            more = f" and {count - len(examples)} more" if count > len(examples) else ""
+            out.append(f"{kind}: {', '.join(examples)}{more}." if examples[0] else f"{kind}.")
+        return out[:MAX_MESSAGES]
+
+
+def check_editor_state(base: pd.DataFrame, state: object, max_rows: int = MAX_ROWS) -> EditorCheck:
+    """The base table with a data editor state applied safely. Never raises; bounded work.
+
+    Honours edited_rows (positions in the base), deleted_rows (positions in the base) and added_rows
+    (appended, `_index` ignored: rows are always named row 0..row n-1), in Streamlit's order.
+    Refused with a message: unknown, negative, huge or non-integer row keys; row positions past the
+    table; unknown columns; values that are not text (or None, a cleared cell); text longer than
+    MAX_CELL_CHARS; rows past max_rows (LIMITS["batch"]); a state that is not a mapping. Deleting
+    every row keeps the first one, and says so.
+    """
+    notes = _Notes()
+    frame = base.iloc[:max_rows].copy()
+    if len(base) > max_rows:
+        notes.add(f"The table has at most {max_rows} rows; rows past that were dropped", "")
+    columns = list(frame.columns)
+    known = set(columns)
+    n = len(frame)
+    if state is None:
+        return EditorCheck(_renamed(frame, columns), notes.lines(), reset=bool(notes.kinds))
+    if not isinstance(state, Mapping):
+        notes.add("The table's edits were not understood and were dropped", "")
+        return EditorCheck(_renamed(frame, columns), notes.lines(), reset=True)
+    if UNREADABLE_KEY in state:  # Streamlit could not read it (app/hardening.py): nothing of it is used
+        notes.add("The table's edits could not be read and were dropped", "")
+        return EditorCheck(_renamed(frame, columns), notes.lines(), reset=True)
+    unexpected = [k for k in islice(state, 10) if k not in ("edited_rows", "added_rows", "deleted_rows")]
+    if unexpected:
+        notes.add("Unknown parts of the table's edits were ignored", _quote(unexpected[0]), len(unexpected))
+
+    # 1. cell edits, by position in the base table
+    edited = state.get("edited_rows") or {}
+    if not isinstance(edited, Mapping):
+        notes.add("The table's cell edits were not understood and were dropped", "")
+        edited = {}
+    for key, changes in islice(edited.items(), max_rows * max(len(columns), 1) + 1):
+        row = _row_position(key)
+        if row is None or row >= n:
+            notes.add(
+                "Edits to rows that do not exist were refused",
+                _quote(key),
+            )
+            continue
+        if not isinstance(changes, Mapping):
+            notes.add("Edits that are not cell values were refused", f"row {row}")
+            continue
+        for name, value in islice(changes.items(), len(columns) + 1):
+            if name not in known:
+                notes.add("Edits to unknown columns were refused", _quote(name))
+                continue
+            text, problem = _cell_value(value)
+            if problem:
+                notes.add("Cell values that are not short text were refused", f"row {row}, {name}: {problem}")
+                continue
+            frame.iat[row, columns.index(name)] = text
+
+    # 2. deletions, by position in the base table
+    deleted = state.get("deleted_rows") or []
+    positions: set[int] = set()
+    if not isinstance(deleted, list | tuple):
+        notes.add("The table's row deletions were not understood and were ignored", "")
+        deleted = []
+    for key in islice(deleted, n + 8):
+        row = _row_position(key)
+        if row is None or row >= n:
+            notes.add(
+                "Deletions of rows that do not exist were refused",
+                _quote(key),
+            )
+            continue
+        positions.add(row)
+
+    # 3. additions, up to the cap
+    added = state.get("added_rows") or []
+    if not isinstance(added, list | tuple):
+        notes.add("The table's added rows were not understood and were ignored", "")
+        added = []
+    room = max_rows - (n - len(positions))
+    new_rows = []
+    for item in islice(added, max(room, 0)):
+        if not isinstance(item, Mapping):
+            notes.add("Added rows that are not rows were refused", _quote(item))
+            continue
+        cells = dict.fromkeys(columns, "0")
+        for name, value in islice(item.items(), len(columns) + 2):
+            if name == "_index":
+                continue
+            if name not in known:
+                notes.add("Values for unknown columns were refused", _quote(name))
+                continue
+            text, problem = _cell_value(value)
+            if problem:
+                notes.add("Cell values that are not short text were refused", f"new row, {name}: {problem}")
+                continue
+            cells[name] = text
+        new_rows.append([cells[c] for c in columns])
+    if len(added) > max(room, 0):
+        notes.add(
+            f"The table has at most {max_rows} rows; {len(added) - max(room, 0)} added rows were refused", ""
+        )
+    if positions and len(positions) == n and not new_rows:
+        keep = min(positions)
+        positions.discard(keep)
+        notes.add("The table keeps at least one row; row 0 was kept", "")
+    if positions:
+        frame = frame.drop(frame.index[sorted(positions)])
+    if new_rows:
+        frame = pd.concat([frame, pd.DataFrame(new_rows, columns=columns, dtype=object)])
+    reset = bool(notes.kinds or positions or new_rows or added or deleted)
+    return EditorCheck(_renamed(frame, columns), notes.lines(), reset)
+
+
+def _renamed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    frame = frame.reindex(columns=columns)
+    frame.index = [row_name(b) for b in range(len(frame))]
+    return frame.astype(object)
+
+
+UNREADABLE = object()  # a state Streamlit itself could not deserialize
+
+
+def read_editor_state(session_state: Mapping, key: str) -> object:
+    """The editor's state from st.session_state, without raising: Streamlit's own deserializer
+    raises on a row key that is not a number (then UNREADABLE, which check_editor_state refuses)."""
+    try:
+        return session_state.get(key)
+    except Exception:
+        return UNREADABLE
+
+
+def bound_rows(frame: pd.DataFrame, max_rows: int = MAX_ROWS) -> tuple[pd.DataFrame, list[str]]:
+    """Defence in depth on the frame st.data_editor returns: 1..max_rows rows, or a message."""
+    if 1 <= len(frame) <= max_rows:
+        return frame, []
+    if len(frame) == 0:
+        return frame, ["The table has no rows; the last valid inputs are shown."]
+    return frame.iloc[:max_rows], [f"The table has at most {max_rows} rows; rows past that were dropped."]
+
+
+def edit_frame(base: pd.DataFrame, edits: object) -> tuple[pd.DataFrame, list[str]]:
+    """The base table with a data editor state applied safely, and the messages for what was refused."""
+    check = check_editor_state(base, edits)
+    return check.frame, check.messages
+
+
+def apply_edits(base: pd.DataFrame, edits: object) -> pd.DataFrame:
+    """The base table with a data editor state applied (see check_editor_state; messages dropped)."""
+    return check_editor_state(base, edits).frame
 
 
 def resize_inputs(inputs: np.ndarray, n_steps: int, batch: int, n_inputs: int) -> np.ndarray:

@@ -28,7 +28,7 @@ def run_app() -> None:
 
 
 def setup_gc(mode: str, log_path: str | None = None) -> None:
-    """Once per process: replace app.server.keep_memory_bounded according to `mode`, and log every
+    """Once per process: replace app.gc_policy.keep_memory_bounded according to `mode`, and log every
     full (generation 2) collection, whoever runs it, to `log_path` as JSON lines."""
     global _gc_mode
     if _gc_mode is not None:
@@ -40,7 +40,7 @@ def setup_gc(mode: str, log_path: str | None = None) -> None:
         _log_full_collections(log_path)
     if mode == "app":
         return
-    from app import server
+    from app import gc_policy
 
     period = float(os.environ.get("RNN_GC_PERIOD_S", "30"))
 
@@ -53,7 +53,7 @@ def setup_gc(mode: str, log_path: str | None = None) -> None:
         return {"mode": mode}
 
     once = _once(keep_memory_bounded)
-    server.keep_memory_bounded = once
+    gc_policy.keep_memory_bounded = once
 
 
 def _once(fn):

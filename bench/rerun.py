@@ -31,11 +31,11 @@ TARGET_P50_MS = 30.0
 TARGET_SPEEDUP = 10.0
 
 
-def child(page: str, runs: int) -> dict:
+def child(page: str, runs: int, path: str | None = None) -> dict:
     """Runs inside the subprocess: time `runs` edits of each kind; print JSON."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(PAGES[page]), default_timeout=180)
+    at = AppTest.from_file(path or str(PAGES[page]), default_timeout=180)
     t0 = time.perf_counter()
     at.run()
     first = time.perf_counter() - t0
@@ -156,9 +156,10 @@ def main() -> None:
     add_common_args(parser)
     parser.add_argument("--child", choices=sorted(PAGES), help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=60, help=argparse.SUPPRESS)
+    parser.add_argument("--page", help=argparse.SUPPRESS)  # another checkout's page (bench.before_after)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.runs)))
+        print(json.dumps(child(args.child, args.runs, args.page)))
         return
     finish(run(args.quick), args)
 

@@ -14,7 +14,12 @@ Widgets whose value this does not model (buttons, the data editor, charts) are n
 keeps their last value, as it does for a browser in which they were not touched.
 
 Edits may overlap (a fast user): each edit is resolved by the first successful script_finished of
-a run that started (new_session) after the edit was sent.
+a run that started (new_session) after the edit was sent (a whole-page run or a fragment's); a run
+stopped early for a rerun resolves nothing, so its edit waits for the run that replaced it.
+
+For the hostile-input tests (tests/test_hostile.py) a session can also send what no browser would:
+`override(key, WidgetState)` replaces a widget's state (any widget, any value type) until the page
+sets that widget itself; `upload(...)` puts a file through the upload endpoint as the browser does.
 """
 
 from __future__ import annotations
@@ -33,7 +38,11 @@ from streamlit.proto.NumberInput_pb2 import NumberInput
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 Status = ForwardMsg.ScriptFinishedStatus
-RUN_DONE = {Status.FINISHED_SUCCESSFULLY, Status.FINISHED_WITH_COMPILE_ERROR}
+RUN_DONE = {
+    Status.FINISHED_SUCCESSFULLY,
+    Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+    Status.FINISHED_WITH_COMPILE_ERROR,
+}
 MODELLED_WIDGETS = ("number_input", "selectbox", "radio", "checkbox", "slider")
 
 
@@ -55,6 +64,9 @@ class RunResult:
     n_bytes: int = 0  # their size on the wire (serialized protobuf)
     bytes_by_kind: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # exception elements and error alerts
+    exceptions: list[str] = field(default_factory=list)  # exception elements only
+    notices: list[tuple[str, str]] = field(default_factory=list)  # (ERROR/WARNING/INFO/SUCCESS, body)
+    texts: list[str] = field(default_factory=list)  # markdown bodies and alert bodies, as sent
 
     @property
     def ok(self) -> bool:
@@ -124,6 +136,8 @@ class Session:
         self.total_bytes = 0
         self.runs_started = 0  # new_session messages: every script run the server began
         self.runs_finished = 0  # runs that ended successfully
+        self.session_id = ""  # the server's id of this session (new_session.initialize)
+        self.overrides: dict[str, WidgetState] = {}  # by widget id: states no browser would send
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -165,10 +179,21 @@ class Session:
         seen = sorted(filter(None, map(user_key, self.widgets)))
         raise KeyError(f"no widget with key {key!r}; seen: {seen}")
 
+    def override(self, key: str, state: WidgetState) -> None:
+        """Send `state` (its id is filled in) for the widget with this user key on every rerun, until
+        the page sets that widget's value itself (as a browser would then show the page's value)."""
+        widget_id = self.widget(key).id
+        forced = WidgetState()
+        forced.CopyFrom(state)
+        forced.id = widget_id
+        self.overrides[widget_id] = forced
+
     def _states(self) -> list[WidgetState]:
-        states = []
+        states = list(self.overrides.values())
         for widget in self.widgets.values():
             value = widget.value
+            if widget.id in self.overrides:
+                continue
             if value is None or widget.kind not in MODELLED_WIDGETS:
                 continue
             state = WidgetState(id=widget.id)
@@ -254,7 +279,8 @@ class Session:
             self.runs_started += 1
             for pending in self._pending:
                 pending.started = True
-            acc.errors.clear()  # errors belong to a run; an interrupted run's are not shown
+            for found in (acc.errors, acc.exceptions, acc.notices, acc.texts):
+                found.clear()  # these belong to a run; an interrupted run's are not shown
         elif msg.WhichOneof("type") == "script_finished" and msg.script_finished in RUN_DONE:
             self.runs_finished += 1
             now = time.perf_counter()
@@ -269,6 +295,9 @@ class Session:
                         n_bytes=acc.n_bytes,
                         bytes_by_kind=dict(acc.bytes_by_kind),
                         errors=list(acc.errors),
+                        exceptions=list(acc.exceptions),
+                        notices=list(acc.notices),
+                        texts=list(acc.texts),
                     )
                     pending.future.set_result(result)
             self._acc = RunResult(float("nan"), -1)
@@ -288,6 +317,7 @@ class Session:
             self.cache[msg.hash] = msg
         if kind == "new_session":
             self.page_script_hash = msg.new_session.page_script_hash
+            self.session_id = msg.new_session.initialize.session_id or self.session_id
             self.elements.clear()
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
@@ -297,8 +327,14 @@ class Session:
             element_type = element.WhichOneof("type")
             if element_type == "exception":
                 acc.errors.append(f"exception: {element.exception.type}: {element.exception.message}")
-            elif element_type == "alert" and element.alert.format == Alert.ERROR:
-                acc.errors.append(f"error: {element.alert.body[:200]}")
+                acc.exceptions.append(f"{element.exception.type}: {element.exception.message}")
+            elif element_type == "alert":
+                if element.alert.format == Alert.ERROR:
+                    acc.errors.append(f"error: {element.alert.body[:200]}")
+                acc.notices.append((Alert.Format.Name(element.alert.format), element.alert.body))
+                acc.texts.append(element.alert.body)
+            elif element_type == "markdown":
+                acc.texts.append(element.markdown.body)
             else:
                 widget = _widget(element)
                 if widget is None:
@@ -310,6 +346,8 @@ class Session:
                     self.widgets[widget.id] = widget
                 else:
                     known.options = widget.options
+                if forced:
+                    self.overrides.pop(widget.id, None)
 
     # -- reading the page ------------------------------------------------------------------------
 
@@ -322,3 +360,68 @@ class Session:
                 spec = json.loads(element.plotly_chart.spec)
                 found[str(spec.get("layout", {}).get("meta", ""))] = spec
         return found
+
+    def table_rows(self) -> list[int]:
+        """The row count of every table and data editor (Arrow data) the last run drew."""
+        import pyarrow as pa
+
+        rows = []
+        for msg in self.elements.values():
+            element = msg.delta.new_element
+            kind = element.WhichOneof("type")
+            if kind in ("arrow_data_frame", "dataframe", "arrow_table", "table"):
+                data = getattr(element, kind)
+                raw = data.arrow_data.data if hasattr(data, "arrow_data") else data.data
+                if raw:
+                    rows.append(pa.ipc.open_stream(raw).read_all().num_rows)
+        return rows
+
+    # -- uploads ---------------------------------------------------------------------------------
+
+    def upload(
+        self, key: str, name: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
+        """Upload a file as the browser's file_uploader does (XSRF cookie and header, multipart PUT to
+        /_stcore/upload_file/<session>/<file id>), then override the widget's state to name it.
+        Raises urllib.error.HTTPError when the server refuses the upload itself."""
+        import http.cookiejar
+        import urllib.request
+        import uuid
+
+        from streamlit.proto.Common_pb2 import FileUploaderState
+
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(f"{self.url}/_stcore/health", timeout=10).read()
+        token = next((c.value for c in jar if c.name == "_streamlit_xsrf"), "")
+        file_id = uuid.uuid4().hex
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        upload_url = f"/_stcore/upload_file/{self.session_id}/{file_id}"
+        request = urllib.request.Request(
+            self.url + upload_url,
+            data=body,
+            method="PUT",
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "X-Xsrftoken": token,
+                "Origin": self.url,
+            },
+        )
+        opener.open(request, timeout=30).read()
+        state = WidgetState()
+        info = FileUploaderState()
+        file = info.uploaded_file_info.add()
+        file.file_id, file.name, file.size = file_id, name, len(data)
+        file.file_urls.file_id = file_id
+        file.file_urls.upload_url = upload_url
+        file.file_urls.delete_url = upload_url
+        state.file_uploader_state_value.CopyFrom(info)
+        self.override(key, state)

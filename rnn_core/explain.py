@@ -83,7 +83,7 @@ def explain_cell(
         ]
     bias = float(weights.b[neuron])
     z = float(sum(t.product for t in inputs) + sum(t.product for t in recurrent) + bias)
-    y = float(ACTIVATIONS[activation].f(np.float64(z)))
+    y = float(ACTIVATIONS[activation].f(np.array(z))[()])
     return CellExplanation(step, row, neuron, activation, inputs, recurrent, bias, z, y)
 
 

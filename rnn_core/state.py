@@ -494,10 +494,10 @@ def decode_link(token: str) -> State:
     try:
         packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         inflater = zlib.decompressobj()
-        text = inflater.decompress(packed, MAX_STATE_CHARS + 1)
-        if inflater.unconsumed_tail or len(text) > MAX_STATE_CHARS:
+        unpacked = inflater.decompress(packed, MAX_STATE_CHARS + 1)
+        if inflater.unconsumed_tail or len(unpacked) > MAX_STATE_CHARS:
             raise StateError("link", "unpacks to more than the state size limit")
-        text = text.decode("utf-8")
+        text = unpacked.decode("utf-8")
     except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError) as err:
         if isinstance(err, StateError):
             raise

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rnn_core import reference
-from rnn_core.state import State, load_state
+from rnn_core.state import MAX_STATE_CHARS, State, load_state
+from tests.proctools import ctrl_c, kill_tree, wait_for_descendant, wait_for_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,3 +145,106 @@ def test_directory_or_binary_file_exits_2(tmp_path):
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.splitlines()) == 1, result.stderr
         assert "Traceback" not in result.stderr
+
+
+# ---- hostile files: bounded, never blocking, one line ------------------------------------------
+
+
+def assert_refused_fast(path: Path | str, words: str) -> None:
+    start = time.monotonic()
+    result = run_cli(str(path), "--engine", "numpy", timeout=30)
+    assert time.monotonic() - start < 20
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dev_zero_is_refused_without_reading_it():
+    assert_refused_fast("/dev/zero", "is a character device, not a regular file")
+
+
+def test_a_fifo_without_a_writer_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "state.json"
+    os.mkfifo(fifo)
+    assert_refused_fast(fifo, "is a FIFO (named pipe), not a regular file")
+
+
+def test_a_sparse_1gb_file_is_refused_by_its_size(tmp_path):
+    sparse = tmp_path / "huge.json"
+    with open(sparse, "wb") as f:
+        f.truncate(2**30)  # no blocks on disk: reading it would still take 1 GB of memory
+    assert_refused_fast(sparse, f"is {2**30} bytes; a state file is at most {MAX_STATE_CHARS}")
+
+
+def test_a_directory_is_refused(tmp_path):
+    assert_refused_fast(tmp_path, "is a directory, not a regular file")
+
+
+def test_a_file_just_over_the_limit_is_refused(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text(" " * MAX_STATE_CHARS + "{}")
+    assert_refused_fast(big, "a state file is at most")
+    big.write_text(" " * (MAX_STATE_CHARS - 2) + "{}")  # exactly at the limit: read and accepted
+    assert run_cli(str(big), "--engine", "numpy").returncode == 0
+
+
+def test_read_limited_never_reads_past_the_limit(tmp_path, monkeypatch):
+    """A file that grows after fstat (a log being written): the read stops at limit + 1 bytes."""
+    from rnn_core.cli import common
+    from rnn_core.state import StateError
+
+    path = tmp_path / "grows.json"
+    path.write_text("{}")
+    reads = []
+    real_read = os.read
+
+    def growing_read(fd, n):
+        reads.append(n)
+        return b" " * n  # the file never ends
+
+    monkeypatch.setattr(common.os, "read", growing_read)
+    with pytest.raises(StateError, match="over 100 bytes"):
+        common.read_limited(str(path), limit=100)
+    assert sum(reads) == 101
+    monkeypatch.setattr(common.os, "read", real_read)
+    assert common.read_limited(str(path), limit=100) == "{}"
+
+
+# ---- Ctrl-C: status 130, one line, no traceback (from the command or its TensorFlow worker) ------
+
+
+def start_cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnn_core", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
+    )
+
+
+def interrupted(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        kill_tree(process)
+        raise AssertionError("still running 60 s after Ctrl-C") from None
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_worker_imports_tensorflow_exits_130_quietly():
+    process = start_cli("run")
+    worker = wait_for_descendant(process, "rnn_core.worker")
+    wait_for_mapping(worker, "site-packages/tensorflow/")  # TensorFlow is being imported in the worker
+    ctrl_c(process)
+    result = interrupted(process)
+    assert result.returncode == 130, result.stderr[-2000:]
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr and "KeyboardInterrupt" not in result.stderr, result.stderr[
+        -3000:
+    ]
+    assert result.stderr.strip().splitlines() == ["interrupted"]

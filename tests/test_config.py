@@ -13,8 +13,11 @@ import re
 import subprocess
 import sys
 import tomllib
+import urllib.error
+import urllib.request
 
 import pytest
+import websockets.exceptions
 from websockets.sync.client import connect
 
 from tests.serving import ROOT, streamlit_server
@@ -30,6 +33,10 @@ PUBLIC = {
     "client.toolbarMode": "viewer",
     "browser.gatherUsageStats": False,
     "runner.postScriptGC": False,
+    "server.allowedHosts": ["localhost", "127.0.0.1", "::1"],
+    "server.maxWidgetStateSize": 2,
+    "server.enableAgentApi": False,
+    "client.allowedOrigins": [],
 }
 STATE_JSON_MB = 2  # the largest upload the app takes: one state JSON
 STREAMLIT_DEFAULT_MB = 200  # server.maxUploadSize and server.maxMessageSize out of the box
@@ -55,7 +62,11 @@ def effective(env: dict[str, str] | None = None) -> dict[str, object]:
         text=True,
         check=True,
     )
-    kept = [line for line in result.stdout.splitlines() if re.match(r"\[[\w.]+\]$|\w+ = ", line)]
+    kept, in_list = [], False
+    for line in result.stdout.splitlines():  # sections, `key = value` lines and multi-line lists
+        if in_list or re.match(r"\[[\w.]+\]$|\w+ = ", line):
+            kept.append(line)
+            in_list = (in_list or line.rstrip().endswith("[")) and line.strip() != "]"
     found = {}
     for section, table in tomllib.loads("\n".join(kept)).items():
         found.update(
@@ -163,3 +174,67 @@ def test_the_largest_message_at_the_size_caps_fits_with_room_to_spare(tmp_path):
     limit = effective()["server.maxMessageSize"] * 1024 * 1024
     assert sum(sizes) > 1_000_000, "the page did draw at the caps"
     assert max(sizes) * 4 <= limit, f"largest message {max(sizes)} bytes; the limit is {limit}"
+
+
+# ---- what the plain server exposes, and to whom ---------------------------------------------------
+
+
+def open_websocket(url: str, host: str, origin: str | None = None):
+    """The browser's websocket to `url`, as if the page had been loaded from `host` (Host header)."""
+    import socket
+
+    port = int(url.rsplit(":", 1)[1])
+    return connect(
+        f"ws://{host}:{port}/_stcore/stream",
+        sock=socket.create_connection(("127.0.0.1", port), timeout=10),
+        origin=origin or f"http://{host}:{port}",
+        subprotocols=["streamlit"],
+        open_timeout=10,
+    )
+
+
+def http_get(url: str, host: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.slow
+def test_dns_rebinding_a_foreign_host_gets_no_session(tmp_path):
+    """A page at evil.example whose name now points here sends Host and Origin evil.example: same
+    origin, so only the Host allow-list refuses it. Named hosts are added through the environment."""
+    script = tmp_path / "page.py"
+    script.write_text('import streamlit as st\nst.write("hello")\n')
+    env = {"STREAMLIT_SERVER_ALLOWED_HOSTS": "localhost 127.0.0.1 demo.test"}
+    for extra_env, allowed, refused in [
+        ({}, ["127.0.0.1", "localhost"], ["evil.example", "demo.test"]),
+        (env, ["127.0.0.1", "demo.test"], ["evil.example"]),
+    ]:
+        with streamlit_server(tmp_path, script=str(script), env=extra_env) as server:
+            for host in allowed:
+                with open_websocket(server.url, host) as ws:
+                    assert run_page(ws, timeout=30) == []
+            for host in refused:
+                with pytest.raises(websockets.exceptions.InvalidStatus) as refusal:
+                    open_websocket(server.url, host)
+                assert refusal.value.response.status_code == 403, host
+
+
+@pytest.mark.slow
+def test_what_the_plain_server_still_exposes(tmp_path):
+    """docs/SECURITY.md lists these; deploy/'s nginx hides the metrics (tests/test_deploy.py)."""
+    import json
+
+    script = tmp_path / "page.py"
+    script.write_text('import streamlit as st\nst.write("hello")\n')
+    with streamlit_server(tmp_path, script=str(script)) as server:
+        status, body = http_get(server.url + "/_stcore/metrics")
+        assert status == 200 and b"active_sessions" in body  # no option turns it off in 1.67
+        status, body = http_get(server.url + "/_stcore/host-config")
+        assert status == 200  # the browser client needs it to connect (DoInitPings)
+        assert json.loads(body)["allowedOrigins"] == []  # no framing page may drive the app
+        status, _ = http_get(server.url + "/_stcore/agent/interact")
+        assert status in (403, 404, 405)  # the agent API is off

@@ -40,7 +40,8 @@ TEMPLATE = DEPLOY / "nginx" / "default.conf.template"
 COMPOSE = DEPLOY / "compose.yaml"
 K8S = DEPLOY / "k8s"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-PLACEHOLDERS = {"NGINX_LISTEN", "APP_UPSTREAMS"}
+PLACEHOLDERS = {"NGINX_LISTEN", "APP_UPSTREAMS", "RNN_ALLOWED_HOSTS"}
+ALLOWED_HOSTS = "127.0.0.1 localhost demo.test"  # what the tests use for RNN_ALLOWED_HOSTS
 ROUTE_COOKIE = "st_route"
 HEALTH = "/_stcore/health"
 
@@ -135,7 +136,8 @@ def write_config(tmp: Path, listen: str, upstream_ports: list[int]) -> Path:
     conf_d = tmp / "conf.d"
     conf_d.mkdir(parents=True, exist_ok=True)
     servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstream_ports)
-    rendered = envsubst(TEMPLATE.read_text(), {"NGINX_LISTEN": listen, "APP_UPSTREAMS": servers})
+    values = {"NGINX_LISTEN": listen, "APP_UPSTREAMS": servers, "RNN_ALLOWED_HOSTS": ALLOWED_HOSTS}
+    rendered = envsubst(TEMPLATE.read_text(), values)
     (conf_d / "default.conf").write_text(rendered)
     config = tmp / "nginx.conf"
     config.write_text(main_config(tmp, conf_d))
@@ -266,7 +268,11 @@ def image_env() -> dict[str, str]:
 @contextlib.contextmanager
 def replicas_behind_nginx(tmp: Path) -> Iterator[tuple[Server, Server, Proxy]]:
     """Two `streamlit run app/main.py` servers with the image's ENV and one cookie secret, nginx in front."""
-    env = {**image_env(), "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32)}
+    env = {
+        **image_env(),
+        "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
+        "STREAMLIT_SERVER_ALLOWED_HOSTS": ALLOWED_HOSTS,
+    }
     with (
         streamlit_server(tmp, env=env) as a,
         streamlit_server(tmp, env=env) as b,
@@ -379,6 +385,8 @@ def test_limits_through_nginx(cluster):
     small = get(proxy.url + "/_stcore/upload_file/s/f", method="PUT", data=b"{}")
     assert small.status == 403, "reaches Streamlit, which wants the XSRF token"
     assert get(proxy.url + "/_stcore/metrics").status == 404
+    assert get(proxy.url + "/_stcore/agent/openapi.json").status == 404
+    assert get(proxy.url + "/_stcore/host-config").status == 200  # the client needs it to connect
 
 
 @needs_nginx
@@ -499,6 +507,12 @@ def test_compose_proxy_renders_this_template_with_only_its_placeholders(compose)
     assert (DEPLOY / source).resolve() == TEMPLATE
     assert target.startswith("/etc/nginx/templates/") and target.endswith(".conf.template")
     assert env["APP_UPSTREAMS"] == f"server app:{compose['services']['app']['expose'][0]};"
+    # one list of host names for nginx and for every replica's websocket check
+    app_env = resolved["services"]["app"]["environment"]
+    assert env["RNN_ALLOWED_HOSTS"] == app_env["STREAMLIT_SERVER_ALLOWED_HOSTS"] == "localhost 127.0.0.1"
+    named = resolve(compose, {"STREAMLIT_COOKIE_SECRET": "s", "RNN_ALLOWED_HOSTS": "rnn.example.org"})
+    assert named["services"]["proxy"]["environment"]["RNN_ALLOWED_HOSTS"] == "rnn.example.org"
+    assert named["services"]["app"]["environment"]["STREAMLIT_SERVER_ALLOWED_HOSTS"] == "rnn.example.org"
     assert proxy["depends_on"]["app"]["condition"] == "service_healthy"
     assert proxy["ports"] == [f"8080:{env['NGINX_LISTEN']}"]
     assert re.fullmatch(r"nginx:\d+\.\d+\.\d+-alpine", proxy["image"]), "a pinned nginx image"
@@ -562,3 +576,60 @@ def test_ingress_has_cookie_affinity_and_the_proxy_headers():
     assert notes[prefix + "custom-headers"] == f"{namespace}/{headers['metadata']['name']}"
     # The same security headers as the nginx config, plus HSTS since TLS ends at the Ingress.
     assert headers["data"] == {**template_headers(), "Strict-Transport-Security": "max-age=31536000"}
+
+
+# -- DNS rebinding ---------------------------------------------------------------------------------
+
+
+def raw_request(proxy: Proxy, host: str | None, origin: str | None = None, path: str = HEALTH) -> bytes:
+    """One HTTP/1.1 request with exactly this Host (or none) and Origin; the raw answer (b"" when
+    nginx closes the connection without one, its 444)."""
+    lines = [f"GET {path} HTTP/1.1"]
+    if host is not None:
+        lines.append(f"Host: {host}")
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    lines += ["Connection: close", "", ""]
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+        sock.sendall("\r\n".join(lines).encode())
+        chunks = []
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@needs_nginx
+@pytest.mark.slow
+def test_a_foreign_host_is_refused_by_nginx(cluster):
+    """DNS rebinding: evil.example re-pointed here sends its own name as Host and Origin."""
+    a, b, proxy = cluster
+    connects = [metric(s, 'session_events_total{type="connect"}') for s in (a, b)]
+    evil = f"evil.example:{proxy.port}"
+    assert raw_request(proxy, evil, origin=f"http://{evil}") == b""
+    assert raw_request(proxy, evil, origin=f"http://{evil}", path="/") == b""
+    assert raw_request(proxy, None) == b"" or raw_request(proxy, None).startswith(b"HTTP/1.1 400")
+    with pytest.raises((websockets.exceptions.InvalidHandshake, ConnectionError, EOFError, OSError)):
+        open_session(proxy, "any", host="evil.example").close()
+    for allowed in (f"127.0.0.1:{proxy.port}", f"demo.test:{proxy.port}", f"localhost:{proxy.port}"):
+        assert raw_request(proxy, allowed).startswith(b"HTTP/1.1 200"), allowed
+    log = proxy.access_log.read_text()
+    assert log.count('"-" 444') >= 3, "refused by nginx, never proxied"
+    assert [metric(s, 'session_events_total{type="connect"}') for s in (a, b)] == connects
+
+
+@needs_nginx
+@pytest.mark.slow
+def test_the_replicas_refuse_a_foreign_host_themselves(cluster):
+    """Behind a proxy that passes any Host, each replica's own allow-list (server.allowedHosts)."""
+    a, _, _ = cluster
+    url = f"ws://evil.example:{a.port}/_stcore/stream"
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        connect(
+            url,
+            sock=socket.create_connection(("127.0.0.1", a.port), timeout=10),
+            origin=f"http://evil.example:{a.port}",
+            subprotocols=["streamlit"],
+            open_timeout=10,
+        )
+    assert refused.value.response.status_code == 403

@@ -377,8 +377,11 @@ def test_what_streamlit_sends_for_security(container):
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
         websocket(container, origin=FOREIGN)
     assert refused.value.response.status_code == 403
-    with websocket(container, origin=f"http://demo.test:{container.port}", host="demo.test") as ws:
-        assert ws.subprotocol == "streamlit", "same origin under any host name"
+    with websocket(container, origin=f"http://localhost:{container.port}", host="localhost") as ws:
+        assert ws.subprotocol == "streamlit", "same origin under an allowed host name"
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:  # DNS rebinding: same origin,
+        websocket(container, origin=f"http://demo.test:{container.port}", host="demo.test")  # foreign name
+    assert refused.value.response.status_code == 403, "server.allowedHosts (.streamlit/config.toml)"
 
     _, headers, _ = request(container.url + "/")
     sent = {name.lower() for name in headers}

@@ -15,9 +15,18 @@ import numpy as np
 import pytest
 
 from app import figures
-from app.export import EXPORT_WIDTH, BrowserNotFound, export_figures, file_name, find_browser, trace_csv
+from app.export import (
+    EXPORT_WIDTH,
+    BrowserNotFound,
+    ExportError,
+    export_figures,
+    file_name,
+    find_browser,
+    trace_csv,
+)
 from rnn_core import reference
 from rnn_core.state import State
+from tests.proctools import ctrl_c, kill_tree, wait_for_descendant
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = State().seed
@@ -185,3 +194,89 @@ def test_rnn_core_does_not_import_plotly():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# ---- where the files go: never through a link, never elsewhere than reported ------------------
+
+
+def test_a_directory_in_place_of_a_file_name_is_refused_before_anything_is_written(tmp_path):
+    taken = tmp_path / file_name("outputs", SEED, "png")
+    taken.mkdir()
+    with pytest.raises(ExportError, match=r"outputs-seed42\.png is a directory"):
+        export_figures(tutorial_figures(), tmp_path, SEED, ["png"], browser="/nowhere")
+    assert [p.name for p in tmp_path.iterdir()] == [taken.name] and list(taken.iterdir()) == []
+
+
+def test_a_symlink_in_place_of_a_file_name_is_refused(tmp_path):
+    victim = tmp_path / "victim.txt"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / file_name("row-0", SEED, "svg")).symlink_to(victim)
+    with pytest.raises(ExportError, match=r"row-0-seed42\.svg is a symbolic link"):
+        export_figures(tutorial_figures(), out, SEED, ["svg"], browser="/nowhere")
+    assert not victim.exists()
+
+
+def test_a_symlinked_output_directory_is_refused(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with pytest.raises(ExportError, match="symbolic link"):
+        export_figures(tutorial_figures(), link, SEED, ["svg"], browser="/nowhere")
+    result = run_export("--engine", "numpy", "--out", str(link))
+    assert result.returncode == 2 and "symbolic link" in result.stderr and "Traceback" not in result.stderr
+    assert list(real.iterdir()) == []
+
+
+@needs_browser
+def test_the_command_refuses_a_taken_file_name_with_one_line(tmp_path):
+    out = tmp_path / "out"
+    (out / file_name("hidden-y1", SEED, "svg")).mkdir(parents=True)
+    result = run_export("--engine", "numpy", "--out", str(out), "--formats", "svg")
+    assert result.returncode == 1
+    assert result.stdout == ""  # no path reported: none was written
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "hidden-y1-seed42.svg is a directory" in lines[0], result.stderr
+    assert [p.name for p in out.iterdir()] == ["hidden-y1-seed42.svg"]
+
+
+@needs_browser
+def test_files_replace_regular_files_and_only_written_paths_are_reported(numpy_export, tmp_path):
+    out, result = numpy_export
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging directory left
+    assert sorted(result.stdout.splitlines()) == sorted(str(out / name) for name in EXPECTED)
+    stale = tmp_path / file_name("outputs", SEED, "svg")
+    stale.write_text("old")
+    hard = tmp_path / "elsewhere.svg"
+    os.link(stale, hard)  # a hard link: replacing the name must not write into the other name's file
+    rerun = run_export("--engine", "numpy", "--out", str(tmp_path), "--formats", "svg")
+    assert rerun.returncode == 0, rerun.stderr
+    assert stale.read_text().startswith("<svg") and hard.read_text() == "old"
+
+
+@needs_browser
+@pytest.mark.slow
+def test_ctrl_c_during_an_export_exits_130_quietly(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnn_core", "export", "--engine", "numpy", "--out", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for_descendant(process, "chrom")  # the browser is starting
+    ctrl_c(process)
+    try:
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        kill_tree(process)
+        raise AssertionError("the export hung after Ctrl-C") from None
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1] == "interrupted"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export-")]
+    from tests.proctools import descendants
+
+    assert descendants(process.pid) == []

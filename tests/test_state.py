@@ -18,13 +18,17 @@ from rnn_core.params import init_weights
 from rnn_core.state import (
     KNOWN_KEYS,
     MAX_LINK_CHARS,
+    MAX_STATE_CHARS,
+    SPECS,
     State,
     StateError,
+    TrainingSettings,
     View,
     decode_link,
     dump_state,
     encode_link,
     load_state,
+    numbers_key,
     state_from_dict,
     state_to_dict,
 )
@@ -465,9 +469,7 @@ def test_link_lengths_at_the_caps():
     rng = np.random.default_rng(0)
     plain, full = cap_state(rng, False), cap_state(rng, True)
     plain_link, full_link = encode_link(plain), encode_link(full)
-    print(f"\nlink length, tutorial state: {len(encode_link(State()))} characters")
-    print(f"link length, 50x32x8 random inputs: {len(plain_link)} characters")
-    print(f"link length, same with explicit 256-neuron weights: {len(full_link)} characters")
+    assert len(encode_link(State())) <= 240  # the README's figure for the tutorial's link (226)
     assert len(plain_link) < MAX_LINK_CHARS
     assert_same_state(decode_link(plain_link), plain)
     if len(full_link) <= MAX_LINK_CHARS:
@@ -484,7 +486,62 @@ def test_export_file_at_the_caps_loads_back():
     weights = {name: np.full_like(array, longest) for name, array in state.weights.items()}
     state = state.with_changes(inputs=np.full_like(state.inputs, longest), weights=weights)
     text = dump_state(state)
-    print(f"\nexport file at the caps, longest numbers: {len(text)} characters")
+    assert len(text) <= MAX_STATE_CHARS  # the worst case still opens (bench/payload.py prints sizes)
     assert_same_state(load_state(text), state)
     typical = cap_state(rng, True)
     assert_same_state(load_state(dump_state(typical)), typical)
+
+
+# ---- the schema: one description drives validation, files, links and the cache key ----------------
+
+
+def changed_value(name: str, state: State):
+    """A valid value of field `name` different from the state's."""
+    T, B, _ = state.inputs.shape
+    return {
+        "inputs": state.inputs + 1,
+        "n_neurons": state.n_neurons + 1,
+        "seed": state.seed + 1,
+        "activation": "relu",
+        "shared_output": not state.shared_output,
+        "weight_scale": state.weight_scale / 2,
+        "weights": {"b": np.full(state.n_neurons, 0.5)},
+        "targets": np.ones((T, B)),
+        "training": TrainingSettings(optimizer="sgd", lr=0.5, freeze=("Wy",)),
+        "view": View(step=1, row=2, neuron=3, present=True),
+    }[name]
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_field_round_trips_and_keys_the_cache_when_it_changes_the_numbers(name):
+    base = State()
+    changed = base.with_changes(**{name: changed_value(name, base)})
+    assert_same_state(load_state(dump_state(changed)), changed)
+    assert_same_state(decode_link(encode_link(changed)), changed)
+    assert (numbers_key(changed) != numbers_key(base)) == SPECS[name].numbers
+
+
+def test_a_state_is_written_in_the_lowest_version_that_holds_it():
+    assert state_to_dict(State())["version"] == 1
+    assert state_to_dict(State(targets=np.zeros((3, 3))))["version"] == 2
+    assert_state_error(load_state, '{"version": 1, "training": {}}', field="training")
+    assert load_state('{"version": 2, "training": {"lr": 0.5}}').training.lr == 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('{"targets": [[1, 2, 3]]}', "targets"),
+        ('{"targets": [[1, 2, "x"], [1, 2, 3], [1, 2, 3]]}', "targets[0][2]"),
+        ('{"targets": [[1, 2, 3e7], [1, 2, 3], [1, 2, 3]]}', "targets[0][2]"),
+        ('{"training": {"optimizer": "rmsprop"}}', "training.optimizer"),
+        ('{"training": {"lr": 0}}', "training.lr"),
+        ('{"training": {"lr": 101}}', "training.lr"),
+        ('{"training": {"clip": -1}}', "training.clip"),
+        ('{"training": {"freeze": ["Wz"]}}', "training.freeze"),
+        ('{"training": {"steps": 100001}}', "training.steps"),
+        ('{"training": {"momentum": 0.9}}', "training"),
+    ],
+)
+def test_bad_version_2_keys_are_refused_naming_the_field(text, field):
+    assert_state_error(load_state, text, field=field)

@@ -75,6 +75,8 @@ def pick_cell(key: str) -> None:
 
 
 def compare_section(state: State, result: Result, style, present: bool) -> None:
+    if page_state.memory().pinned is not state.pinned:  # pinned or nudged in a partial rerun (a fragment):
+        st.rerun()  # the whole page follows (a nudge also changed the inputs)
     st.subheader("Compare two networks")
     if present:
         st.html(EDITING_CSS)

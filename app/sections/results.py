@@ -48,4 +48,4 @@ def compute_result(state: State) -> Result | None:
 def show_notices() -> None:
     """This session's notices, as text (they may quote a link or a file name)."""
     for notice in page_state.take_notices():
-        SHOW[notice.kind](plain(notice.text))
+        SHOW[notice.kind](plain(notice.text, 600))

@@ -156,8 +156,10 @@ def _index(value: object, count: int) -> int:
 
 
 def weights_section(state: State, style, present: bool, shown: bool = True) -> State:
-    """Draw the weights; return the state with any weight typed into a grid this run. Not shown (another
-    slide in presentation mode): drawn offstage, so that the editing widgets keep their state."""
+    """The weights' editing (presets, one weight, a matrix); return the state with any weight typed into
+    a grid this run. The heatmaps are drawn by weights_charts, next to "Explain a cell" (they follow the
+    picked cell); on the presentation slide "Weights", here. Not shown (another slide): drawn offstage,
+    so that the editing widgets keep their state."""
     if not shown:
         st.html(OFFSTAGE_CSS)
     with st.container(key="weights_offstage" if not shown else None):
@@ -166,13 +168,24 @@ def weights_section(state: State, style, present: bool, shown: bool = True) -> S
         if present:
             st.html(EDITING_CSS)
         with st.container(key="weights_editing"):
+            st.caption(
+                "Wx, Wy, b, Wo and bo are drawn as heatmaps below “Explain a cell”, with the weights the "
+                "explained cell uses outlined. Edit them here: the network follows at once."
+            )
             state = _editing(state)
-        if shown:
-            _charts(charts_box, state, style, present)
+        if present and shown:
+            with charts_box:
+                _charts(state, style, present)
     return state
 
 
-def _charts(box, state: State, style, present: bool) -> None:
+def weights_charts(state: State, style) -> None:
+    """The weights as heatmaps on one scale, the explained cell's weights outlined (page, not slides)."""
+    st.subheader("The weights")
+    _charts(state, style, False)
+
+
+def _charts(state: State, style, present: bool) -> None:
     W = state.resolved_weights()
     scale = wf.symmetric_scale("weights", *(getattr(W, n) for n in WEIGHT_NAMES))
     t, n = state.view.step, state.view.neuron
@@ -182,18 +195,15 @@ def _charts(box, state: State, style, present: bool) -> None:
         f"positive; hover a cell for its exact value). Outlined: what y{t}[·, {n}] and out{t} use "
         f"(column {n} of Wx and Wy, b[{n}], the step-{t} head)."
     )
-    with box:
-        (st.markdown if present else st.caption)(text + ("" if present else f" Edited weights: {explicit}."))
-        image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-        render.chart(
-            wf.scale_legend(scale, "weights-scale", style), state.seed, "weights_scale", image_format
-        )
-        with st.container(horizontal=True, wrap=True, gap="small"):
-            for name in ("Wx", "Wy", "b", "Wo", "bo"):
-                values = getattr(W, name)
-                chart = wf.weight_heatmap(name, values, scale, style)
-                boxes = wf.weight_outlines(name, values.shape, t, n, state.shared_output)
-                render.chart(wf.outline(chart, boxes), state.seed, f"weights_{name}", image_format)
+    (st.markdown if present else st.caption)(text + ("" if present else f" Edited weights: {explicit}."))
+    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
+    render.chart(wf.scale_legend(scale, "weights-scale", style), state.seed, "weights_scale", image_format)
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for name in ("Wx", "Wy", "b", "Wo", "bo"):
+            values = getattr(W, name)
+            chart = wf.weight_heatmap(name, values, scale, style)
+            boxes = wf.weight_outlines(name, values.shape, t, n, state.shared_output)
+            render.chart(wf.outline(chart, boxes), state.seed, f"weights_{name}", image_format)
 
 
 def _editing(state: State) -> State:

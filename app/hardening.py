@@ -1,0 +1,67 @@
+"""Once per server process: widget states from the browser that Streamlit 1.67 cannot read stop
+failing the whole run.
+
+A widget's state arrives serialized and is deserialized by Streamlit, sometimes before the page's
+first line runs (SessionState.on_script_will_rerun -> _compact_state reads every widget), so the
+page cannot catch what fails there: a data editor row key that is not a number (`int('1.5')` in
+DataEditorSerde.deserialize), a select box sent a number, NaN for an integer number input. Each
+made every later run of that session end in an exception element. install() makes:
+- the data editor's deserializer return an empty state marked UNREADABLE_KEY, which
+  app/table.py check_editor_state refuses with a message (and the page resets the editor);
+- any other widget whose state cannot be deserialized fall back to its default value, with a
+  warning in the server log (the visitor's page shows the default: harmless).
+Idempotent; call it before the first session (app/serve.py) and at the top of the page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+UNREADABLE_KEY = "_unreadable"  # in a data editor state: why Streamlit could not read it
+_LOG = logging.getLogger(__name__)
+_MARK = "_rnn_hardened"
+
+
+def install() -> None:
+    from streamlit.elements.widgets import data_editor
+    from streamlit.runtime.state import session_state
+
+    serde = data_editor.DataEditorSerde
+    if not getattr(serde.deserialize, _MARK, False):
+        original_deserialize = serde.deserialize
+
+        def deserialize(self, ui_value):
+            try:
+                return original_deserialize(self, ui_value)
+            except (ValueError, TypeError, AttributeError, RecursionError) as err:
+                state = {
+                    "edited_rows": {},
+                    "added_rows": [],
+                    "deleted_rows": [],
+                    UNREADABLE_KEY: type(err).__name__,
+                }
+                return data_editor.DataEditorState(state)
+
+        setattr(deserialize, _MARK, True)
+        serde.deserialize = deserialize
+
+    states = session_state.WStates
+    if not getattr(states.__getitem__, _MARK, False):
+        original_getitem = states.__getitem__
+
+        def getitem(self, key):
+            try:
+                return original_getitem(self, key)
+            except KeyError:
+                raise
+            except Exception as err:  # the browser's value cannot be read: the widget's default
+                metadata = self.widget_metadata.get(key)
+                if metadata is None:
+                    raise
+                _LOG.warning("widget %s: unreadable state from the browser (%s); using its default", key, err)
+                value = metadata.deserializer(None)
+                self.states[key] = session_state.Value(value)
+                return value
+
+        setattr(getitem, _MARK, True)
+        states.__getitem__ = getitem

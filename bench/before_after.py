@@ -1,0 +1,86 @@
+"""A page rerun before and after a change, in the same run: this checkout's page against another
+revision's, each in a fresh subprocess, alternating rounds so that a busy machine weighs on both alike.
+
+    .venv/bin/python -m bench.before_after --before REV [--rounds 3] [--runs 20]
+
+The other revision is checked out into a temporary git worktree; its page runs with that worktree
+first on the path, so it imports its own `app` and `rnn_core`. Measured: the page process's CPU time
+per rerun (steadier than wall time on a shared machine) and the wall time, for a seed edit (the
+result cache misses: a worker call) and a row pick (the result comes from the cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import ROOT, Table, median, ms, p95
+
+
+def worktree(rev: str) -> Path:
+    path = Path(tempfile.gettempdir()) / f"rnn-bench-{rev}"
+    if not path.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev], check=True)
+    return path
+
+
+# The child: this checkout's timing code (bench/rerun.py, loaded by path) on the other checkout's page,
+# with the other checkout first on the path so that its page imports its own packages.
+CHILD = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("rerun_timing", sys.argv[1])
+timing = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(timing)
+print(json.dumps(timing.child("ours", int(sys.argv[3]), sys.argv[2])))
+"""
+
+
+def measure(checkout: Path, runs: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    page = str(checkout / "app" / "main.py")
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT / "bench" / "rerun.py"), page, str(runs)],
+        cwd=checkout, env=env, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"{checkout} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["edits"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--before", required=True, help="the revision to compare with (e.g. a commit)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=20, help="edits of each kind per round")
+    args = parser.parse_args()
+    checkouts = {"before": worktree(args.before), "after": ROOT}
+    samples: dict[str, dict[str, dict[str, list[float]]]] = {
+        name: {kind: {"cpu": [], "run": []} for kind in ("seed", "row")} for name in checkouts
+    }
+    for _ in range(args.rounds):
+        for name, checkout in checkouts.items():
+            for kind, edits in measure(checkout, args.runs).items():
+                samples[name][kind]["cpu"] += edits["cpu"]
+                samples[name][kind]["run"] += edits["run"]
+    table = Table(
+        f"Page rerun, ms ({args.rounds} alternating rounds × {args.runs} edits; before = {args.before})",
+        ["edit", "page", "CPU median", "CPU p95", "wall median", "wall p95", "CPU × before"],
+    )
+    for kind in ("seed", "row"):
+        base = median(samples["before"][kind]["cpu"])
+        for name in checkouts:
+            cpu, run = samples[name][kind]["cpu"], samples[name][kind]["run"]
+            table.add(kind, name, ms(median(cpu)), ms(p95(cpu)), ms(median(run)), ms(p95(run)),
+                      f"{median(cpu) / base:.2f}×")  # fmt: skip
+    print(table.text())
+
+
+if __name__ == "__main__":
+    main()

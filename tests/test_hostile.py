@@ -1,0 +1,392 @@
+"""The page against what an attacker sends over Streamlit's own protocol (bench/stclient.py).
+
+One real server (tests/serving.py, `python -m app.serve`) for the module; each test opens a fresh
+session, loads the page, sends one hostile message, and checks what the issue requires:
+- the run finishes with no exception element: the input gets a notice (an error, warning or info
+  alert) or is harmless (the page shows the last valid state);
+- nothing is computed past the limits (rnn_core/config.py LIMITS), and the server's memory stays
+  bounded;
+- no user text reaches the page as Markdown (links, images, HTML);
+- the session keeps answering: a plain rerun afterwards succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import re
+import urllib.error
+import zlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+from bench.stclient import RunResult, Session
+from rnn_core.config import LIMITS
+from tests.serving import Server, streamlit_server
+
+pytestmark = pytest.mark.browser
+
+MAX_ROWS = LIMITS["batch"][1]
+RUN_TIMEOUT_S = 45.0  # one run; the first waits for the TensorFlow worker
+MAX_RSS_GROWTH_MB = 300
+QUERY_STRING_LIMIT = 524_288  # Streamlit's CLIENT_STATE_QUERY_STRING_MAX_LENGTH
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Server:
+    env = {"STREAMLIT_LOGGER_ENABLE_RICH": "false"}  # plain tracebacks in the log, for last_traceback
+    with streamlit_server(tmp_path_factory.mktemp("hostile"), env=env) as running:
+        yield running
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, from /proc/<pid>/status."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmRSS:\s+(\d+) kB", text, re.M).group(1)) / 1024
+
+
+def run(server: Server, attack: Callable[[Session], Awaitable[RunResult]] | None, query_string: str = ""):
+    """Open the page (with `query_string`), apply `attack` (which sends something and returns its
+    run; None: the hostile part is the query string, and the first run is the attacked one), then
+    rerun plainly. Returns (the attacked run, the rerun after it, the session, its charts, its
+    tables' row counts)."""
+
+    async def scenario():
+        async with Session(server.url, query_string=query_string, timeout=RUN_TIMEOUT_S) as session:
+            opened = await session.run()
+            if attack is None:
+                attacked = opened
+            else:
+                assert opened.exceptions == [], opened.exceptions
+                attacked = await attack(session)
+            specs = session.plotly_specs()
+            tables = session.table_rows()
+            after = await session.run()  # the session keeps answering
+            return attacked, after, session, specs, tables
+
+    return asyncio.run(asyncio.wait_for(scenario(), 3 * RUN_TIMEOUT_S))
+
+
+def last_traceback(server: Server) -> str:
+    """The server log's last traceback, in one line (the page shows visitors no details)."""
+    log = server.log()
+    start = log.rfind("Traceback (most recent call last)")
+    if start < 0:
+        return "no traceback in the server log"
+    lines = [line.strip() for line in log[start:].splitlines()[1:40] if line.strip()]
+    frames = [line for line in lines if line.startswith('File "') and "/site-packages/" not in line]
+    error = next((line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b", line)), "")
+    return " / ".join([*frames[-2:], error])
+
+
+def assert_survived(attacked: RunResult, after: RunResult, server: Server | None = None) -> None:
+    detail = f" (server log: {last_traceback(server)})" if server is not None else ""
+    assert attacked.exceptions == [], f"an exception element{detail}"
+    assert after.exceptions == [], f"the next run raised{detail}"
+    assert after.status in (0, 5), after.status  # FINISHED_SUCCESSFULLY (or a fragment's)
+
+
+def notice_kinds(result: RunResult) -> set[str]:
+    return {kind for kind, _ in result.notices}
+
+
+def assert_noticed(result: RunResult, *words: str) -> None:
+    bodies = " | ".join(body for _, body in result.notices)
+    assert result.notices, "no notice (error, warning or info) for a hostile input"
+    for word in words:
+        assert word.lower() in bodies.lower(), f"{word!r} not in the notices: {bodies[:500]}"
+
+
+def state(**fields) -> WidgetState:
+    """A WidgetState with one value field set (double_array_value: a list of floats)."""
+    proto = WidgetState()
+    for name, value in fields.items():
+        if name == "double_array_value":
+            proto.double_array_value.data.extend(value)
+        else:
+            setattr(proto, name, value)
+    return proto
+
+
+def editor_key(session: Session) -> str:
+    keys = [
+        k for k in (w.id.split("-", 2)[-1] for w in session.widgets.values()) if k.startswith("inputs_editor")
+    ]
+    return sorted(keys, key=lambda k: int(k.rsplit("_", 1)[1]))[-1]
+
+
+async def send_editor_state(session: Session, editor_state: dict) -> RunResult:
+    session.override(editor_key(session), state(string_value=json.dumps(editor_state)))
+    return await session.run()
+
+
+def hidden_heatmap_rows(specs: dict[str, dict]) -> list[int]:
+    rows = []
+    for meta, spec in specs.items():
+        if meta.startswith("hidden-") or meta.startswith("row-") or meta == "outputs":
+            for trace in spec.get("data", []):
+                if trace.get("type") == "heatmap":
+                    rows.append(len(trace.get("z") or []))
+    return rows
+
+
+# ---- the data editor's state -----------------------------------------------------------------------
+
+
+def test_1500_added_rows_are_refused_past_the_cap(server):
+    """The serious one: rows added by a crafted editor state (each with an _index) past 32."""
+    import os
+
+    n_rows = int(os.environ.get("HOSTILE_ADDED_ROWS", "1500"))
+    before = rss_mb(server.process.pid)
+    added = [
+        {"_index": f"row {3 + i}", **{f"X{t}[{f}]": "1" for t in range(3) for f in range(2)}}
+        for i in range(n_rows)
+    ]
+
+    attacked, after, _session, specs, tables = run(
+        server, lambda s: send_editor_state(s, {"edited_rows": {}, "added_rows": added, "deleted_rows": []})
+    )
+    assert_survived(attacked, after, server)
+    assert_noticed(attacked, f"{MAX_ROWS} rows")
+    assert tables and max(tables) <= MAX_ROWS, f"a table of {max(tables)} rows"
+    assert max(hidden_heatmap_rows(specs), default=0) <= MAX_ROWS
+    assert rss_mb(server.process.pid) - before < MAX_RSS_GROWTH_MB
+
+
+def test_deleting_every_row_keeps_one(server):
+    attacked, after, _, _specs, tables = run(
+        server,
+        lambda s: send_editor_state(s, {"edited_rows": {}, "added_rows": [], "deleted_rows": [0, 1, 2]}),
+    )
+    assert_survived(attacked, after, server)
+    assert_noticed(attacked, "at least one row")
+    assert tables and min(tables) >= 1
+
+
+@pytest.mark.parametrize(
+    "edited_rows",
+    [
+        {"999": {"X0[0]": "5"}},
+        {"-1": {"X0[0]": "5"}},
+        {"1.5": {"X0[0]": "5"}},
+        {"0": {"X9[9]": "5"}},
+        {"0": {"X0[0]": 5}},
+        {"0": {"X0[0]": ["5"]}},
+    ],
+    ids=["row-999", "negative-row", "fractional-row", "unknown-column", "number-value", "list-value"],
+)
+def test_hostile_cell_edits_get_a_notice(server, edited_rows):
+    attacked, after, *_ = run(
+        server,
+        lambda s: send_editor_state(s, {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}),
+    )
+    assert_survived(attacked, after, server)
+    assert attacked.notices, "a refused edit says so"
+
+
+# ---- pickers, number inputs, selects ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("view_row", "row 999"),
+        ("view_neuron", "neuron 9999"),
+        ("view_row", "row -1"),
+        ("activation", "softmax"),
+    ],
+)
+def test_picks_outside_the_options_are_harmless(server, key, value):
+    async def attack(session: Session) -> RunResult:
+        session.override(key, state(string_value=value))
+        return await session.run()
+
+    attacked, after, _, specs, _ = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert max(hidden_heatmap_rows(specs), default=0) <= MAX_ROWS
+
+
+@pytest.mark.parametrize(
+    "key, proto",
+    [
+        ("weight_scale", state(double_value=math.nan)),
+        ("weight_scale", state(double_value=math.inf)),
+        ("n_neurons", state(double_value=math.nan)),
+        ("n_neurons", state(int_value=10**9)),
+        ("batch", state(int_value=1500)),
+        ("n_steps", state(int_value=-3)),
+        ("seed", state(int_value=-1)),
+        ("activation", state(int_value=3)),
+        ("activation", state(double_value=1.5)),
+        ("view_step", state(double_array_value=[-5.0])),
+        ("view_step", state(double_array_value=[math.nan])),
+    ],
+    ids=[
+        "nan-scale",
+        "inf-scale",
+        "nan-neurons",
+        "billion-neurons",
+        "1500-rows",
+        "negative-steps",
+        "negative-seed",
+        "activation-int",
+        "activation-float",
+        "negative-step",
+        "nan-step",
+    ],
+)
+def test_values_of_the_wrong_kind_or_size_are_refused(server, key, proto):
+    async def attack(session: Session) -> RunResult:
+        session.override(key, proto)
+        return await session.run()
+
+    attacked, after, _, specs, tables = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert max(hidden_heatmap_rows(specs), default=0) <= MAX_ROWS
+    assert not tables or max(tables) <= MAX_ROWS
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [{"x": -1, "y": -1}],
+        [{"x": "abc", "y": "1"}],
+        [{"x": 10**9, "y": 0}],
+        [{"x": None, "y": [1]}],
+        [{"x": 1.5, "y": math.nan}],
+        ["not a point"],
+    ],
+    ids=["negative", "text", "huge", "null-and-list", "fraction-and-nan", "not-a-dict"],
+)
+def test_chart_selections_with_hostile_coordinates_are_harmless(server, points):
+    selection = {"selection": {"points": points, "point_indices": [0], "box": [], "lasso": []}}
+
+    async def attack(session: Session) -> RunResult:
+        session.override("hidden_2", state(string_value=json.dumps(selection)))
+        return await session.run()
+
+    attacked, after, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+
+
+# ---- links, uploads ------------------------------------------------------------------------------------
+
+
+def link_token(data: object) -> str:
+    """A share link's token for any JSON (the app's format: deflated, base64url)."""
+    return base64.urlsafe_b64encode(zlib.compress(json.dumps(data).encode())).decode().rstrip("=")
+
+
+MARKDOWN_INJECTIONS = [
+    "[Log in again](https://evil.example)",
+    "![x](https://evil.example/a.png)",
+    "<img src=x onerror=alert(1)>",
+    "[a](javascript:alert(1))",
+]
+
+
+def assert_no_markup_from(result: RunResult, text: str) -> None:
+    """`text` may appear only escaped: no Markdown link or image, no tag, in any element's body."""
+    for body in result.texts:
+        assert "](https://evil" not in body and "](javascript:" not in body, body[:300]
+        assert "<img" not in body.lower(), body[:300]
+
+
+@pytest.mark.parametrize("text", MARKDOWN_INJECTIONS)
+def test_links_carrying_markdown_show_it_as_text(server, text):
+    token = link_token({text: 1, "n_neurons": 4})  # an unknown key: the notice names it
+    attacked, after, *_ = run(server, None, query_string=f"s={token}")
+    assert_survived(attacked, after, server)
+    assert_noticed(attacked, "link")
+    assert_no_markup_from(attacked, text)
+
+
+def test_a_query_string_over_streamlits_limit_is_harmless(server):
+    attacked, after, *_ = run(server, None, query_string="s=" + "A" * (QUERY_STRING_LIMIT + 10))
+    assert_survived(attacked, after, server)
+
+
+@pytest.mark.parametrize(
+    "name, data, noticed",
+    [
+        ("tool.exe", b"MZ\x90\x00 not a state", False),  # refused by Streamlit's type check: ignored is fine
+        ("[Log in again](https://evil.example).json", b'{"n_neurons": 999}', True),
+        ("state.json", b"\xff\xfe\x00 binary", True),
+    ],
+    ids=["exe", "markdown-name", "binary"],
+)
+def test_hostile_uploads_get_a_notice(server, name, data, noticed):
+    async def attack(session: Session) -> RunResult:
+        try:
+            session.upload("state_file", name, data)
+        except urllib.error.HTTPError as refused:  # refused by the server itself: harmless
+            assert refused.code in (400, 403, 413)
+            return await session.run()
+        return await session.run()
+
+    attacked, after, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+    if noticed:
+        assert_noticed(attacked)
+    assert_no_markup_from(attacked, name)
+
+
+# ---- the editor check as docs/SECURITY.md tells the page to wire it, on a real server ------------
+
+WIRED_PAGE = """
+import streamlit as st
+from app import hardening, table
+from app.text import plain
+from rnn_core.params import tutorial_inputs
+
+hardening.install()
+ss = st.session_state
+ss.setdefault("base", table.inputs_to_frame(tutorial_inputs()))
+ss.setdefault("version", 0)
+key = f"inputs_editor_{ss['version']}"
+check = table.check_editor_state(ss["base"], table.read_editor_state(ss, key))
+if check.reset:
+    ss["base"], ss["version"] = check.frame, ss["version"] + 1
+    key = f"inputs_editor_{ss['version']}"
+for message in check.messages:
+    st.warning(plain(message))
+edited = st.data_editor(ss["base"], key=key)
+edited, more = table.bound_rows(edited)
+st.write(f"rows: {len(edited)}")
+"""
+
+
+def test_the_documented_editor_wiring_holds_on_a_real_server(tmp_path):
+    """check_editor_state before st.data_editor, a new key on reset: Streamlit never applies the state."""
+    script = tmp_path / "wired.py"
+    script.write_text(WIRED_PAGE)
+    added = [{"_index": f"x{i}", "X0[0]": "1"} for i in range(1500)]
+    hostile = [
+        {"edited_rows": {}, "added_rows": added, "deleted_rows": []},
+        {"edited_rows": {"999": {"X0[0]": "1"}}, "added_rows": [], "deleted_rows": []},
+        {"edited_rows": {"1.5": {"X0[0]": "1"}}, "added_rows": [], "deleted_rows": []},
+        {"edited_rows": {}, "added_rows": [], "deleted_rows": list(range(40))},
+    ]
+
+    async def scenario(url: str) -> list[tuple[RunResult, list[int]]]:
+        seen = []
+        async with Session(url, timeout=RUN_TIMEOUT_S) as session:
+            await session.run()
+            for editor_state in hostile:
+                result = await send_editor_state(session, editor_state)
+                seen.append((result, session.table_rows()))
+        return seen
+
+    env = {"STREAMLIT_LOGGER_ENABLE_RICH": "false"}
+    with streamlit_server(tmp_path, script=str(script), env=env) as server:
+        results = asyncio.run(scenario(server.url))
+        for (result, rows), editor_state in zip(results, hostile, strict=True):
+            assert result.exceptions == [], (editor_state, last_traceback(server))
+            assert result.notices, editor_state
+            assert rows and 1 <= max(rows) <= MAX_ROWS, rows

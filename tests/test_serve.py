@@ -1,0 +1,54 @@
+"""app.serve: the websocket connections of the server get TCP_NODELAY (no ~40 ms Nagle stalls)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from app import serve
+
+
+def nodelay_of_an_accepted_connection(listener: socket.socket) -> int:
+    """TCP_NODELAY of the server side of one connection accepted by asyncio, as Streamlit's server does."""
+    port = listener.getsockname()[1]
+    seen: list[int] = []
+
+    async def scenario() -> None:
+        def accepted(reader, writer):
+            seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, sock=listener)
+        async with server:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            while not seen:
+                await asyncio.sleep(0)  # yield to the accept callback (no timing involved)
+            writer.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+    return seen[0]
+
+
+@pytest.fixture(scope="module")
+def bind():
+    from streamlit.web.server.starlette import starlette_server
+
+    serve.tcp_nodelay()
+    serve.tcp_nodelay()  # twice: still one wrapper
+    assert not getattr(starlette_server._bind_socket.original, "tcp_nodelay", False)
+    return starlette_server._bind_socket
+
+
+def test_accepted_connections_have_tcp_nodelay(bind):
+    listener = bind("127.0.0.1", 0, 8)
+    assert listener.proto == socket.IPPROTO_TCP
+    assert nodelay_of_an_accepted_connection(listener) == 1
+
+
+def test_streamlit_alone_leaves_nagle_on(bind):
+    """The reason for the fix: when this fails, Streamlit sets the protocol itself and the fix can go."""
+    listener = bind.original("127.0.0.1", 0, 8)
+    assert listener.proto == 0
+    assert nodelay_of_an_accepted_connection(listener) == 0
