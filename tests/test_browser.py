@@ -190,7 +190,10 @@ def edit_cell(page: Page, row: int, column: int, text: str) -> None:
 
 def pick(page: Page, label: str, option: str) -> None:
     """Choose in a Streamlit selectbox (a baseweb select): open it, click the option."""
-    page.get_by_role("combobox", name=label).click()
+    box = page.get_by_role("combobox", name=label)
+    box.scroll_into_view_if_needed()  # a click that scrolls first can land while the page still moves
+    page.wait_for_timeout(300)
+    box.click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
