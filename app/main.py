@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import compute, figures, gc_policy, render, session
+from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
 from app.sections import present as present_slides
@@ -17,8 +17,10 @@ from app.sections.compare import compare_section
 from app.sections.weights import weights_charts, weights_section
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
+hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
 gc_policy.keep_memory_bounded()
 session.init_from_link()
+page_state.check_widgets()  # every widget value the session holds passes the state's own checks
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
@@ -50,13 +52,12 @@ if result is None:
 shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
 if present:  # one 16:9 screen at a time
-    present_slides.slide(slide, state, result, style)
-    share.share_section(state, result)  # hidden, but it keeps the link in the address bar
+    present_slides.slide(slide, state, shown, style)
+    share.share_section(session.with_current_view(state), shown)  # hidden; keeps the link current
     st.stop()
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
 st.subheader("Hidden states, step by step")
-hidden.stuck_summary(result, state.activation, present)
 
 
 def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from rnn_core.config import LIMITS, StateError, check_size
 from rnn_core.state import SPECS, WIDGET_FIELDS, State, View
 
 SIZE_KEYS = ("n_steps", "batch", "n_inputs")  # the inputs grid's size controls
@@ -70,6 +71,7 @@ class Memory:
     last_result: Any = None  # app.compute.Result of the last successful computation
     link_cache: tuple | None = None  # (key, token): the link is encoded once per change
     player: Player = field(default_factory=Player)
+    good_widgets: dict[str, Any] = field(default_factory=dict)  # the last value of each that passed
     pinned: Any = None  # rnn_core.state.State of network A while comparing (app/sections/compare.py)
     weights_undo: tuple[str, dict] | None = None  # (what replaced them, the explicit weights before)
     weights_seed: tuple | None = None  # (seed, weight scale) the explicit weights were set under
@@ -114,6 +116,33 @@ def widget_values() -> dict[str, Any]:
     return values
 
 
+def check_widgets() -> None:
+    """Before any widget is drawn: every value the session holds for the state's fields and the sizes
+    passes the same checks as a state file (rnn_core.state's Spec, rnn_core.config's limits). A value
+    that does not (a crafted message may send anything) is put back to the last good one, with a notice."""
+    ss = st.session_state
+    mem = memory()
+    for name in WIDGET_FIELDS:
+        if name in ss:
+            try:
+                SPECS[name].parse(ss[name], {})
+            except (StateError, TypeError, ValueError, OverflowError) as err:
+                good = mem.good_widgets.get(name, State.__dataclass_fields__[name].default)
+                ss[name] = good
+                notify("warning", f"{err}; kept {good!r}.")
+                continue
+            mem.good_widgets[name] = ss[name]
+    for key in SIZE_KEYS:
+        if key in ss:
+            try:
+                mem.good_widgets[key] = check_size(key, ss[key])
+            except (StateError, TypeError, ValueError, OverflowError) as err:
+                ss[key] = mem.good_widgets.get(key, LIMITS[key][0])
+                notify("warning", f"{err}; kept {ss[key]!r}.")
+    if not isinstance(ss.get(VIEW_KEYS["present"], False), bool):
+        ss[VIEW_KEYS["present"]] = False
+
+
 def load_widgets(state: State) -> None:
     """The state's scalar fields, sizes and view into their widget keys."""
     ss = st.session_state
@@ -142,6 +171,3 @@ def _within(value: Any, count: int) -> int:
     except (TypeError, ValueError, OverflowError):
         return 0
     return min(max(index, 0), count - 1)
-
-
-assert set(WIDGET_FIELDS) <= set(SPECS)

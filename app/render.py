@@ -15,7 +15,8 @@ PRESENTATION_CSS = """
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
 [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stExpandSidebarButton"],
 .st-key-editing, .st-key-share, footer { display: none !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 1rem; max-width: 100%; }
+[data-testid="stMainBlockContainer"] { padding-top: 1rem; padding-bottom: 0.5rem; max-width: 100%; }
+.st-key-offstage { display: none !important; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 24px; }
 [data-testid="stMarkdownContainer"] h1 { font-size: 44px; }
 [data-testid="stMarkdownContainer"] h3, [data-testid="stHeadingWithActionElements"] h3 { font-size: 32px; }

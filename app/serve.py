@@ -44,8 +44,10 @@ def tcp_nodelay() -> None:
 def main() -> None:
     from streamlit.web import cli
 
+    from app import hardening
     from rnn_core.engine import prewarm
 
+    hardening.install()
     tcp_nodelay()
     prewarm()
     sys.argv = ["streamlit", "run", str(ROOT / "app" / "main.py"), *sys.argv[1:]]

@@ -10,8 +10,8 @@ from rnn_core.state import State, StateError, decode_link, encode_link, load_sta
 
 from . import page_state
 from .components import grid
+from .grids import INPUTS as INPUTS_GRID
 from .page_state import UPLOAD_KEY
-from .table import INPUTS_GRID
 
 MAX_LINK_TOKEN = 6000  # nginx's default request line limit is 8 KB; past this, share the state file
 MAX_QUERY_CHARS = 524_288  # Streamlit drops a longer query string: say so instead of silently

@@ -363,17 +363,3 @@ def printout_frame(inputs: np.ndarray, outputs: np.ndarray) -> pd.DataFrame:
     data = {f"input{t}": [_vector(inputs[t, b]) for b in range(B)] for t in range(T)}
     data |= {f"output{t}": [round(float(outputs[t, b]), 4) for b in range(B)] for t in range(T)}
     return pd.DataFrame(data, index=[row_name(b) for b in range(B)])
-
-
-def _inputs_grid():
-    from .components.grid import GridKind
-
-    return GridKind(
-        to_frame=inputs_to_frame,
-        parse=lambda frame, shape: parse_frame(frame, shape[0], shape[2]),
-        resize_frame=lambda frame, shape: resize_frame(frame, *shape),
-        resize_values=lambda values, shape: resize_inputs(values, *shape),
-    )
-
-
-INPUTS_GRID = _inputs_grid()  # the inputs as an editable grid: (T, B, F) values, B rows of T·F cells

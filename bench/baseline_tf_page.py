@@ -34,11 +34,13 @@ T, B, _ = state.inputs.shape
 columns = st.columns(3)
 for t in range(T):
     with columns[t % 3]:
-        st.plotly_chart(figures.hidden_heatmap(trace.hidden[t], t), theme=None, key=f"hidden_{t}")
+        st.plotly_chart(
+            figures.hidden_heatmap(trace.hidden[t], t).for_streamlit(), theme=None, key=f"hidden_{t}"
+        )
 row = st.selectbox("Row", range(B), format_func=lambda i: f"row {i}", key="view_row")
-st.plotly_chart(figures.row_heatmap(trace.hidden, row), theme=None, key="row_view")
+st.plotly_chart(figures.row_heatmap(trace.hidden, row).for_streamlit(), theme=None, key="row_view")
 left, right = st.columns([3, 2])
-left.plotly_chart(figures.outputs_chart(trace.outputs), theme=None, key="outputs")
+left.plotly_chart(figures.outputs_chart(trace.outputs).for_streamlit(), theme=None, key="outputs")
 right.dataframe(printout_frame(state.inputs, trace.outputs))
 right.code("\n".join(printout_lines(state.inputs, trace.outputs)), language=None)
 a, b = st.columns(2)

@@ -17,6 +17,8 @@ import streamlit as st
 
 from .. import page_state
 from ..page_state import GridMemory
+from ..table import check_editor_state, read_editor_state
+from ..text import plain_lines
 
 MAX_ERRORS_SHOWN = 8
 Shape = tuple[int, ...]
@@ -46,40 +48,45 @@ def editable_grid(
     """Draw the grid at `shape`; return the values to use (the last valid ones while a cell is bad)
     and the problems found (shown under the grid, each naming its cell)."""
     mem = page_state.memory().grids[name]
+    refused = _guard(mem)  # before st.data_editor: Streamlit applies the state inside the call
     if kind.shape_of(mem.values) != shape:
-        typed = _as_shown(mem)
-        mem.replace_base(kind.resize_frame(typed, shape), kind.resize_values(mem.values, shape))
+        mem.replace_base(kind.resize_frame(_as_shown(mem), shape), kind.resize_values(mem.values, shape))
     config = {column: st.column_config.TextColumn(column, width="small") for column in mem.base.columns}
     edited = st.data_editor(mem.base, key=mem.editor_key, column_config=config, width="stretch")
     if caption:
         st.caption(caption)
     edited, dropped = _same_cells(edited, mem.base)
     values, errors = kind.parse(edited, shape)
-    if dropped:
-        errors = [dropped, *errors]
-    if values is None:
-        _show_errors(errors, what)
-        return mem.values, errors
+    errors = [*refused, *([dropped] if dropped else []), *errors]
     if errors:
         _show_errors(errors, what)
+    if values is None:
+        return mem.values, errors
     mem.values = values
     return values, errors
 
 
+def _editor_state(mem: GridMemory) -> object:
+    return read_editor_state(st.session_state, mem.editor_key)
+
+
+def _guard(mem: GridMemory) -> list[str]:
+    """Check the editor's state (a crafted message may carry anything) against the table before
+    Streamlit applies it; a state that cannot be applied safely is dropped (a fresh editor), with
+    messages saying what was refused."""
+    check = check_editor_state(mem.base, _editor_state(mem), max_rows=len(mem.base))
+    if check.reset:
+        mem.replace_base(mem.base, mem.values)
+    return check.messages
+
+
 def _as_shown(mem: GridMemory) -> pd.DataFrame:
-    """The table with the editor's current edits applied (what the user sees)."""
-    edits = page_state.get(mem.editor_key) or {}
-    frame = mem.base.copy()
-    rows = edits.get("edited_rows") if isinstance(edits, dict) else None
-    for row, changes in (rows or {}).items():
-        try:
-            index = int(row)
-        except (TypeError, ValueError):
-            continue
-        if 0 <= index < len(frame) and isinstance(changes, dict):
-            for column, value in changes.items():
-                if column in frame.columns:
-                    frame.iloc[index, frame.columns.get_loc(column)] = value
+    """The table with the editor's current (safe) edits applied: what the user sees."""
+    check = check_editor_state(mem.base, _editor_state(mem), max_rows=len(mem.base))
+    if check.reset or check.frame.shape != mem.base.shape:
+        return mem.base
+    frame = check.frame.copy()
+    frame.index = mem.base.index
     return frame
 
 
@@ -96,15 +103,8 @@ def _same_cells(edited: pd.DataFrame, base: pd.DataFrame) -> tuple[pd.DataFrame,
 def _show_errors(errors: list[str], what: str) -> None:
     shown = "\n".join(f"- {e}" for e in errors[:MAX_ERRORS_SHOWN])
     more = f"\n- … and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
-    lead = "this cell" if len(errors) == 1 else "these cells"
+    lead = "this" if len(errors) == 1 else "these"
     st.error(
-        f"Fix {lead} to update {what} (the charts show the last valid values):\n{_escape(shown + more)}",
+        f"Fix {lead} to update {what} (the charts show the last valid values):\n{plain_lines(shown + more)}",
         icon="✏️",
     )
-
-
-def _escape(text: str) -> str:
-    """Cell text is the user's: no markdown or HTML from it (list markers kept)."""
-    from ..text import plain_lines
-
-    return plain_lines(text)

@@ -16,9 +16,10 @@ from ..page_state import VIEW_KEYS
 MAX_GRID = 12  # heatmap slots shown at once (a window ending at the current step)
 
 
-def stuck_summary(result: Result, activation: str, present: bool) -> None:
+def stuck_summary(result: Result, activation: str, present: bool, upto: int) -> None:
+    """How many of y0 … y_upto are stuck (later steps are not counted: they are not shown yet)."""
     act = ACTIVATIONS[activation]
-    n, total = stuck_count(result.trace.hidden, activation)
+    n, total = stuck_count(result.trace.hidden[: upto + 1], activation)
     text = (
         f"**{n} of {total} hidden values are {act.stuck_word}** ({act.stuck_rule}; flagged ◥ in the "
         "corner of the cell while the cells are big enough to show it)."
@@ -69,6 +70,7 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     hidden = result.trace.hidden
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     on_click = pick_clicked_cell if clickable else None
+    stuck_summary(result, state.activation, style is figures.SLIDE, step)
     blown = figures.explosion(hidden[: step + 1], state.activation)
     if blown:
         st.warning(blown[1], icon="⚠️")
@@ -77,7 +79,7 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     )
     render.chart(diagram, state.seed, "diagram", image_format)
     scale = figures.scale_for(state.activation, hidden[: step + 1])
-    legend(scale, style)
+    render.chart(figures.colorbar_chart(scale, style), state.seed, "legend", image_format)
     slots = [t for t in range(max(0, step + 1 - MAX_GRID), max(0, step + 1 - MAX_GRID) + MAX_GRID) if t < T]
     fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
     # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width
@@ -99,11 +101,6 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     render.numbers(current, f"Numbers of y{step} (a table)")
     row_view = figures.row_heatmap(hidden, row, style, state.activation, scale, upto=step, colorbar=False)
     render.chart(row_view, state.seed, "row_view", image_format, on_click=on_click, caption=True)
-
-
-def legend(scale: figures.Scale, style) -> None:
-    """The view's one color scale, as a thin bar with its range printed."""
-    render.chart(figures.colorbar_chart(scale, style), 0, "legend")
 
 
 def playing() -> bool:

@@ -10,7 +10,8 @@ from rnn_core.config import LIMITS
 
 from .. import page_state
 from ..components.grid import editable_grid
-from ..table import INPUTS_GRID, printout_frame
+from ..grids import INPUTS as INPUTS_GRID
+from ..table import printout_frame
 
 CAPTION = "One row per batch row; column X1[0] is feature 0 of the input at step 1. Type to edit."
 

@@ -16,12 +16,10 @@ def outputs_section(state: State, result: Result, upto: int, style) -> None:
     st.subheader("Outputs")
     inputs, outputs = state.inputs[: upto + 1], result.trace.outputs[: upto + 1]
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    left, right = st.columns([3, 2])
-    with left:
-        chart = figures.outputs_chart(
-            result.trace.outputs, style, state.shared_output, state.activation, upto
-        )
-        render.chart(chart, state.seed, "outputs", image_format, caption=True)
-    right.markdown("The tutorial's printout, one line per row:")
-    right.dataframe(printout_frame(inputs, outputs), width="stretch")
-    right.code("\n".join(printout_lines(inputs, outputs)), language=None, wrap_lines=True)
+    # The chart, then the printout under it at the column's full width: side by side, the printout's
+    # 2T + 1 columns did not fit a 1366 px screen.
+    chart = figures.outputs_chart(result.trace.outputs, style, state.shared_output, state.activation, upto)
+    render.chart(chart, state.seed, "outputs", image_format, caption=True)
+    st.markdown("The tutorial's printout, one line per row:")
+    st.dataframe(printout_frame(inputs, outputs), width="stretch")
+    st.code("\n".join(printout_lines(inputs, outputs)), language=None, wrap_lines=True)

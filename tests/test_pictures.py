@@ -1,0 +1,308 @@
+"""The pictures in a real browser: what the heatmaps, labels and slides look like in Debian's Chromium.
+
+One server for the module, one browser; several viewports per test. Pixels are read from screenshots
+of the plot areas; label boxes from the SVG text elements plotly draws.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnn_core import reference
+from rnn_core.state import State, encode_link
+from tests.pagetools import decode_array
+from tests.serving import CHROMIUM_FLAGS, ROOT, chromium_path, streamlit_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if chromium_path() is None:
+    pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
+
+from PIL import Image  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+LOAD_S = 180
+
+SETTLED_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  const divs = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d._fullLayout);
+  return divs.length > 0 && divs.length === document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+}"""
+# Every value label (heatmap cell text) and corner flag of a chart, as boxes in page px.
+LABELS_JS = """(meta) => {
+  const div = [...document.querySelectorAll('.js-plotly-plot')].find(d => d.layout.meta === meta);
+  const box = e => {
+    const r = e.getBoundingClientRect();
+    return [r.left, r.right, r.top, r.bottom, e.textContent];
+  };
+  const texts = [...div.querySelectorAll('.heatmaplayer text')].filter(t => t.textContent.trim()).map(box);
+  const flags = [...div.querySelectorAll('.scatterlayer .trace')]
+    .filter((g, i) => div._fullData[i + 1] && div._fullData[i + 1].name === 'stuck')
+    .flatMap(g => [...g.querySelectorAll('path.point')].map(box));
+  return {texts, flags};
+}"""
+PLOT_AREA_JS = """(meta) => {
+  const div = [...document.querySelectorAll('.js-plotly-plot')].find(d => d.layout.meta === meta);
+  div.scrollIntoView({block: 'center'});
+  const r = div.querySelector('.nsewdrag').getBoundingClientRect();
+  return [r.left, r.top, r.width, r.height];
+}"""
+DATA_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(div => ({
+  meta: div.layout.meta,
+  traces: div.data.map(t => ({
+    name: t.name || null,
+    type: t.type,
+    z: t.z ? (t.z.bdata ? t.z : Array.from(t.z, r => Array.from(r))) : null,
+    y: t.y ? (t.y.bdata ? t.y : Array.from(t.y)) : null,
+  })),
+  ticks: div.layout.xaxis && div.layout.xaxis.ticktext ? div.layout.xaxis.ticktext : null,
+}))"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("pictures")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Browser, server, path: str, width: int, height: int) -> Page:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(server.url + path)
+    page.wait_for_function(SETTLED_JS, timeout=LOAD_S * 1000, polling=100)
+    page.wait_for_timeout(500)  # the last charts finish drawing
+    page.wait_for_function(SETTLED_JS, timeout=LOAD_S * 1000, polling=100)
+    return page
+
+
+def link(**fields) -> str:
+    return "/?s=" + encode_link(State(**fields))
+
+
+def trace_of(**fields):
+    state = State(**fields)
+    return reference.forward(state.inputs, state.resolved_weights(), state.activation)
+
+
+def rgb_for(value: float) -> np.ndarray:
+    """The RdBu color of a tanh value (the scale's stops, linearly interpolated)."""
+    from app.figures.style import RDBU
+
+    stops = [s for s, _ in RDBU]
+    colors = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for _, c in RDBU], dtype=float)
+    x = (np.clip(value, -1, 1) + 1) / 2
+    return np.array([np.interp(x, stops, colors[:, k]) for k in range(3)])
+
+
+# ---- heatmaps never go blank -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (1920, 1080)])
+def test_256_neurons_show_every_value_in_color(browser, server, width, height):
+    hidden = trace_of(n_neurons=256).hidden
+    page = open_page(browser, server, link(n_neurons=256), width, height)
+    try:
+        for t in range(hidden.shape[0]):
+            left, top, w, h = page.evaluate(PLOT_AREA_JS, f"hidden-y{t}")
+            page.wait_for_timeout(200)
+            left, top, w, h = page.evaluate(PLOT_AREA_JS, f"hidden-y{t}")
+            shot = Image.open(
+                io.BytesIO(page.screenshot(clip={"x": left, "y": top, "width": w, "height": h}))
+            )
+            pixels = np.asarray(shot.convert("RGB"), dtype=float)
+            rows, cols = hidden[t].shape
+            assert w / cols >= 2, f"cells of y{t} are {w / cols:.1f} px wide"
+            checked = wrong = 0
+            for r in range(rows):
+                for n in range(1, cols - 1):
+                    v = hidden[t, r, n - 1 : n + 2]
+                    if not (np.all(v > 0.6) or np.all(v < -0.6)):
+                        continue  # a cell whose neighbours share its color: its centre pixel is its own
+                    x = int((n + 0.5) * pixels.shape[1] / cols)
+                    y = int((r + 0.5) * pixels.shape[0] / rows)
+                    seen = pixels[y, x]
+                    checked += 1
+                    white = seen.min() > 235
+                    far = np.abs(seen - rgb_for(v[1])).max() > 60
+                    wrong += white or far
+            assert checked > 50, checked
+            assert wrong <= checked * 0.02, f"y{t}: {wrong} of {checked} sampled cells not their color"
+    finally:
+        page.close()
+
+
+# ---- labels never overlap ---------------------------------------------------------------------------
+
+
+def overlapping(boxes: list, others: list | None = None, slack: float = 0.5) -> list:
+    pairs = []
+    candidates = (
+        [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :]]
+        if others is None
+        else [(a, b) for a in boxes for b in others]
+    )
+    for a, b in candidates:
+        if min(a[1], b[1]) - max(a[0], b[0]) > slack and min(a[3], b[3]) - max(a[2], b[2]) > slack:
+            pairs.append((a[4], b[4]))
+    return pairs
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (1440, 900), (768, 1024)])
+def test_value_labels_and_flags_do_not_overlap_on_the_default_network(browser, server, width, height):
+    page = open_page(browser, server, "/", width, height)
+    try:
+        for t in range(3):
+            found = page.evaluate(LABELS_JS, f"hidden-y{t}")
+            assert len(found["texts"]) == 24, f"y{t}: every value printed"
+            assert not overlapping(found["texts"]), f"y{t} at {width}: labels overlap"
+            assert found["flags"], f"y{t}: saturated cells flagged"
+            assert not overlapping(found["texts"], found["flags"]), f"y{t}: a flag covers a value"
+    finally:
+        page.close()
+
+
+def test_presentation_labels_fit_at_1280x720(browser, server):
+    page = open_page(browser, server, "/?present=1", 1280, 720)
+    try:
+        found = page.evaluate(LABELS_JS, "hidden-states")
+        assert len(found["texts"]) == 72
+        assert not overlapping(found["texts"])
+        assert not overlapping(found["texts"], found["flags"])
+    finally:
+        page.close()
+
+
+# ---- relu -----------------------------------------------------------------------------------------------
+
+
+def test_relu_has_its_own_scale_dead_units_flagged_and_says_relu(browser, server):
+    hidden = trace_of(activation="relu").hidden
+    page = open_page(browser, server, link(activation="relu"), 1366, 768)
+    try:
+        charts = {c["meta"]: c for c in page.evaluate(DATA_JS)}
+        ticks = [float(t) for t in charts["scale"]["ticks"]]
+        assert max(ticks) >= hidden.max() - 0.01  # the colorbar covers the largest value shown
+        assert min(ticks) == 0
+        for t in range(3):
+            flags = next(tr for tr in charts[f"hidden-y{t}"]["traces"] if tr["name"] == "stuck")
+            n_flags = len(flags["y"]["bdata"]) if isinstance(flags["y"], dict) else len(flags["y"])
+            if isinstance(flags["y"], dict):
+                n_flags = len(
+                    np.frombuffer(__import__("base64").b64decode(flags["y"]["bdata"]), flags["y"]["dtype"])
+                )
+            assert n_flags == int((hidden[t] == 0).sum()), f"y{t}: dead units flagged"
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        assert "relu" in text and "dead" in text
+        assert "tanh" not in page.locator('[data-testid="stMarkdownContainer"]').first.inner_text()
+    finally:
+        page.close()
+
+
+# ---- presentation: the first screen ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720)])
+def test_presentation_first_screen_holds_every_hidden_state(browser, server, width, height):
+    page = open_page(browser, server, "/?present=1", width, height)
+    try:
+        box = page.locator(".js-plotly-plot").first.bounding_box()
+        metas = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')].map(d => d.layout.meta)"
+        )
+        assert metas[0] == "hidden-states"
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        slider = page.get_by_role("slider").bounding_box()
+        assert slider["y"] + slider["height"] <= height  # the step controls too
+        scroll = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+        assert scroll <= height + 2, "the first slide scrolls"
+    finally:
+        page.close()
+
+
+# ---- Play gives nothing away -----------------------------------------------------------------------
+
+
+def test_play_shows_no_later_step(browser, server):
+    hidden = trace_of().hidden
+    page = open_page(browser, server, "/", 1366, 768)
+    try:
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot')].some(d => d.layout.meta === 'hidden-y0')"
+            " && ![...document.querySelectorAll('.js-plotly-plot')].some(d => d.layout.meta === 'hidden-y1')",
+            timeout=60_000,
+            polling=50,
+        )
+        charts = page.evaluate(DATA_JS)
+        later = {round(float(v), 9) for v in hidden[1:].ravel()} - {
+            round(float(v), 9) for v in hidden[0].ravel()
+        }
+        later -= {-1.0, 0.0, 1.0}  # saturated values, rounded, are everywhere
+        for chart in charts:
+            if chart["meta"] == "scale":  # the color scale's own gradient, not data
+                continue
+            for trace in chart["traces"]:
+                for key in ("z", "y"):
+                    if trace[key] is None or trace["type"] not in ("heatmap",):
+                        continue
+                    values = {round(float(v), 9) for v in np.ravel(decode_array(trace[key]))}
+                    assert not values & later, f"{chart['meta']} shows a later step's values"
+        metas = {c["meta"] for c in charts}
+        assert "hidden-y1" not in metas and "hidden-y2" not in metas
+    finally:
+        page.close()
+
+
+# ---- slides on disk -------------------------------------------------------------------------------
+
+
+def test_export_slide_writes_16_by_9_pngs(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnn_core",
+            "export",
+            "--engine",
+            "numpy",
+            "--slide",
+            "--formats",
+            "png",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = sorted(p.name for p in Path(tmp_path).iterdir())
+    assert {
+        "slide-hidden-seed42.png",
+        "slide-diagram-seed42.png",
+        "slide-row-seed42.png",
+        "slide-outputs-seed42.png",
+    } <= set(names)
+    for name in names:
+        data = (Path(tmp_path) / name).read_bytes()
+        width, height = struct.unpack(">II", data[16:24])
+        assert width * 9 == height * 16, (name, width, height)
+        assert (width, height) == (3840, 2160)
