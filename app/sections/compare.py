@@ -20,8 +20,8 @@ from .. import compute, figures, page_state, render
 from ..components import grid
 from ..compute import Result
 from ..figures import weights as wf
+from ..grids import INPUTS as INPUTS_GRID
 from ..page_state import VIEW_KEYS
-from ..table import INPUTS_GRID
 from ..text import plain
 from .explain import explain_panel
 
