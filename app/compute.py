@@ -74,18 +74,27 @@ def get_cache() -> ResultCache:
     return ResultCache()
 
 
-def compute(state: State, engine: Engine, cache: ResultCache) -> Result:
-    """The network's trace from TensorFlow, cross-checked; raises EngineError if TF cannot answer."""
+def compute(state: State, engine: Engine, cache: ResultCache, notices: list[str] | None = None) -> Result:
+    """The network's trace from TensorFlow, cross-checked; raises EngineError if TF cannot answer.
+
+    The engine's notices for this caller's calls (e.g. "the worker was restarted") go to `notices`."""
+    notices = [] if notices is None else notices
     key = numbers_key(state)  # every state field whose Spec says it changes the numbers
     cached = cache.get(key)
     if cached is not None:
         return cached
     weights = state.resolved_weights()
-    trace = engine.forward(state.inputs, weights, state.activation)
-    check = crosscheck(state.inputs, weights, state.activation, trace, engine.simple_rnn_hidden)
+    trace = engine.forward(state.inputs, weights, state.activation).take(notices)
+    simple_rnn = values(engine.simple_rnn_hidden, notices)
+    check = crosscheck(state.inputs, weights, state.activation, trace, simple_rnn)
     result = Result(trace=trace, weights=weights, check=check)
     cache.put(key, result)
     return result
+
+
+def values(call, notices: list[str]):
+    """`call` returning its Reply's value, its notices added to `notices` (for code that wants values)."""
+    return lambda *args, **kwargs: call(*args, **kwargs).take(notices)
 
 
 def trace_csv(state: State, trace: Trace) -> str:

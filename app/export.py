@@ -127,7 +127,7 @@ def export_figures(
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         for job in jobs:
-            job["path"] = staging / job["name"]
+            job["path"] = staging / str(job["name"])
 
         def moved(step: ExportStep) -> None:
             if interrupted:

@@ -52,7 +52,7 @@ if result is None:
 shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
 if present:  # one 16:9 screen at a time
-    present_slides.slide(slide, state, shown, style)
+    present_slides.slide(slide or present_slides.SLIDES[0], state, shown, style)
     share.share_section(session.with_current_view(state), shown)  # hidden; keeps the link current
     st.stop()
 

@@ -128,6 +128,7 @@ def check_widgets() -> None:
                 SPECS[name].parse(ss[name], {})
             except (StateError, TypeError, ValueError, OverflowError) as err:
                 good = mem.good_widgets.get(name, State.__dataclass_fields__[name].default)
+                del ss[name]  # the widget's stored state too, not only the value read from it
                 ss[name] = good
                 notify("warning", f"{err}; kept {good!r}.")
                 continue

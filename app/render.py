@@ -56,7 +56,7 @@ def chart(
             "zoomOut2d",
         ],
     }
-    options = {
+    options: dict[str, Any] = {
         "theme": None,
         "key": key,
         "config": config,

@@ -276,7 +276,7 @@ def check_editor_state(base: pd.DataFrame, state: object, max_rows: int = MAX_RO
             if problem:
                 notes.add("Cell values that are not short text were refused", f"new row, {name}: {problem}")
                 continue
-            cells[name] = text
+            cells[name] = text or ""
         new_rows.append([cells[c] for c in columns])
     if len(added) > max(room, 0):
         notes.add(
@@ -360,6 +360,6 @@ def printout_lines(inputs: np.ndarray, outputs: np.ndarray) -> list[str]:
 def printout_frame(inputs: np.ndarray, outputs: np.ndarray) -> pd.DataFrame:
     """The same printout as a table: a row per batch row, inputN and outputN columns."""
     T, B, _ = inputs.shape
-    data = {f"input{t}": [_vector(inputs[t, b]) for b in range(B)] for t in range(T)}
+    data: dict[str, list] = {f"input{t}": [_vector(inputs[t, b]) for b in range(B)] for t in range(T)}
     data |= {f"output{t}": [round(float(outputs[t, b]), 4) for b in range(B)] for t in range(T)}
     return pd.DataFrame(data, index=[row_name(b) for b in range(B)])

@@ -115,8 +115,8 @@ def run(quick: bool) -> Report:
                 "numpy reference": lambda X=X, w=weights: reference.forward(X, w),
                 "TF in-process (graph)": lambda X=X, w=weights: tf_model.forward(X, w),
                 "TF in-process (XLA)": lambda X=X, w=weights: tf_model.forward(X, w, xla=True),
-                "TF worker round trip (graph)": lambda X=X, w=weights: engine.forward(X, w),
-                "TF worker round trip (XLA)": lambda X=X, w=weights: engine.forward(X, w, xla=True),
+                "TF worker round trip (graph)": lambda X=X, w=weights: engine.forward(X, w).value,
+                "TF worker round trip (XLA)": lambda X=X, w=weights: engine.forward(X, w, xla=True).value,
                 SIMPLE_RNN: lambda X=X, w=weights: simple_rnn_eager(X, w),
                 "tf.keras SimpleRNN, traced once (the app's cross-check)": lambda X=X, w=weights: (
                     tf_model.simple_rnn_hidden(X, w)

@@ -63,3 +63,95 @@ def one_step(
 def previous_states(hidden: np.ndarray) -> np.ndarray:
     """(T, B, N) y_t -> (T, B, N) y_{t-1}, with y_{-1} = 0."""
     return np.concatenate([np.zeros_like(hidden[:1]), hidden[:-1]])
+
+
+# ---- the backward pass: backpropagation through time, written out ------------------------------
+
+GRAD_NAMES = ("Wx", "Wy", "b", "Wo", "bo")
+
+
+@dataclass(frozen=True)
+class Grads:
+    """The loss of one forward pass and every gradient of it."""
+
+    loss: float  # L = mean over steps t and rows r of (out_t[r] - target_t[r])²
+    grads: dict[str, np.ndarray]  # dL/dWx (F, N), dL/dWy (N, N), dL/db (N,), dL/dWo, dL/dbo (as the weights)
+    dL_dy: np.ndarray  # (T, B, N): the total dL/dy_t, through out_t and through every later step
+    dout_dx: np.ndarray | None  # (T, T, B, F): [t][k][r][f] = ∂out_t[r]/∂X_k[r, f]; zero for k > t
+
+    def to_lists(self) -> dict:
+        return {
+            "loss": self.loss,
+            "grads": {name: self.grads[name].tolist() for name in GRAD_NAMES},
+            "dL_dy": self.dL_dy.tolist(),
+            "dout_dx": None if self.dout_dx is None else self.dout_dx.tolist(),
+        }
+
+
+def loss_of(outputs: np.ndarray, targets: np.ndarray) -> float:
+    """L = mean over steps and rows of (out_t[r] - target_t[r])²; outputs and targets (T, B)."""
+    return float(np.mean((outputs - targets) ** 2))
+
+
+def backward(
+    X: np.ndarray,
+    weights: Weights,
+    activation: str,
+    targets: np.ndarray,
+    trace: Trace | None = None,
+    sensitivities: bool = True,
+) -> Grads:
+    """Gradients of L by hand, going back from the last step to the first (DESIGN.md section 5).
+
+    trace: the forward pass of these weights, when already computed; sensitivities=False leaves out
+    dout_dx (training does not need it, and it costs T times the rest)."""
+    df = ACTIVATIONS[activation].df
+    trace = forward(X, weights, activation) if trace is None else trace
+    T, B, F = X.shape
+    N = weights.Wy.shape[0]
+    Wo, _ = weights.output_heads(T)  # (T, N)
+    z, y = trace.pre_activation, trace.hidden  # (T, B, N) each
+    y_prev = previous_states(y)  # (T, B, N): y_{t-1}, zeros at t = 0
+
+    dWx, dWy, db = np.zeros((F, N)), np.zeros((N, N)), np.zeros(N)
+    dWo, dbo = np.zeros((T, N)), np.zeros(T)  # per step; summed below when the head is shared
+    dL_dy = np.zeros((T, B, N))
+    dz_next = np.zeros((B, N))  # dL/dz_{t+1}; nothing flows back into the last step
+    for t in reversed(range(T)):
+        d_out = 2.0 * (trace.outputs[t] - targets[t]) / (T * B)  # (B,)
+        dWo[t] = y[t].T @ d_out  # (N,)
+        dbo[t] = d_out.sum()
+        dy = np.outer(d_out, Wo[t]) + dz_next @ weights.Wy.T  # (B, N): through out_t + through z_{t+1}
+        dz = dy * df(z[t], y[t])  # (B, N)
+        dWx += X[t].T @ dz  # (F, N)
+        db += dz.sum(axis=0)
+        if t > 0:  # z_0 has no Wy term
+            dWy += y_prev[t].T @ dz  # (N, N)
+        dL_dy[t] = dy
+        dz_next = dz
+
+    if weights.shared_output:  # one head used at every step: its gradient is the sum over steps
+        dWo, dbo = dWo.sum(axis=0), dbo.sum(keepdims=True)
+    grads = {"Wx": dWx, "Wy": dWy, "b": db, "Wo": dWo, "bo": dbo}
+    dout_dx = input_sensitivities(X, weights, activation, trace) if sensitivities else None
+    return Grads(loss_of(trace.outputs, targets), grads, dL_dy, dout_dx)
+
+
+def input_sensitivities(X: np.ndarray, weights: Weights, activation: str, trace: Trace) -> np.ndarray:
+    """(T, T, B, F): ∂out_t[r]/∂X_k[r, f], each out_t traced back through y_t, y_(t-1), ..., y_k.
+
+    One row's sensitivity passes through the factor diag(f'(z_j))·Wyᵀ once per step between k and t:
+    saturated (or dead) units pass almost nothing back, and ‖Wy‖ sets whether the product shrinks or grows.
+    """
+    df = ACTIVATIONS[activation].df
+    T, B, F = X.shape
+    Wo, _ = weights.output_heads(T)  # (T, N)
+    z, y = trace.pre_activation, trace.hidden
+    dout_dx = np.zeros((T, T, B, F))
+    for t in range(T):
+        dy = np.broadcast_to(Wo[t], y[t].shape)  # (B, N): ∂out_t/∂y_t, the same for every row
+        for k in reversed(range(t + 1)):
+            dz = dy * df(z[k], y[k])  # (B, N): ∂out_t/∂z_k
+            dout_dx[t, k] = dz @ weights.Wx.T  # (B, F)
+            dy = dz @ weights.Wy.T  # (B, N): ∂out_t/∂y_(k-1)
+    return dout_dx

@@ -82,7 +82,7 @@ class Chart:
 
     @property
     def height(self) -> int:
-        return self.layout.get("height")
+        return int(self.layout.get("height") or 0)
 
     # ---- new charts from this one -------------------------------------------------------------------
     def with_layout(self, **changes) -> Chart:

@@ -169,7 +169,7 @@ def heatmap(
     if stuck is not None and fit.flag_px and stuck.any():
         traces.append(_flags(stuck, fit))
     if clickable and z.size <= MAX_CLICKABLE_CELLS:
-        traces.append(_click_layer(z, trace["hovertemplate"], fit))
+        traces.append(_click_layer(z, str(trace["hovertemplate"]), fit))
     height = int(MODEBAR_TOP(style) + n_rows * cell_h + 30 + style.font_size * 2.6)
     spec = layout(
         chart_id, title, style, height, width, **_axes(x_name, y_name, n_cols, n_rows, y_labels, style)
@@ -283,7 +283,8 @@ def hidden_heatmap(
     narrowest column (heatmap_width), else stretched."""
     B, N = hidden_t.shape
     scale = scale or scale_for(activation, hidden_t)
-    width = heatmap_width(N, style, colorbar, B) if width == "auto" else width
+    width_px = heatmap_width(N, style, colorbar, B) if width == "auto" else width
+    assert not isinstance(width_px, str)
     mask = stuck_mask(hidden_t, activation)
     n_stuck, word = int(mask.sum()), ACTIVATIONS[activation].stuck_word
     title = f"y{step}: {n_stuck} of {hidden_t.size} units {word}"
@@ -295,7 +296,7 @@ def hidden_heatmap(
         title=title,
         axes=("neuron", "row"),
         style=style,
-        width=width,
+        width=width_px,
         hover=hover,
         stuck=mask,
         colorbar=colorbar,

@@ -111,7 +111,7 @@ def scale_for(activation: str, shown: np.ndarray | None = None) -> Scale:
     act = ACTIVATIONS[activation]
     if act.bounded:
         colors = RDBU if act.diverging else VIRIDIS
-        return Scale(activation, act.low, float(act.high), colors, act.diverging)
+        return Scale(activation, act.low, float(act.high or 0.0), colors, act.diverging)
     high = largest_finite(shown) if shown is not None else 0.0
     return Scale(activation, act.low, high if high > 0 else 1.0, VIRIDIS, False)
 

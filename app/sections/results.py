@@ -18,18 +18,21 @@ def compute_result(state: State) -> Result | None:
     """The result for `state`, or the last one when the worker cannot answer and the last one still
     fits the current sizes; None when there is nothing that can be shown (the page stops there)."""
     engine = compute.get_engine()
+    notices: list[str] = []  # the engine's notices for this session's calls, and no one else's
     if not engine.ready:
         with st.spinner("Starting TensorFlow in its worker process (about 5 s, once per server)…"):
             try:
-                engine.start()
+                notices += engine.start(wait=engine.start_wait)  # a hung start holds no one longer
             except compute.EngineError as err:
+                notices += err.notices
                 page_state.notify("error", f"TensorFlow could not start: {err}")
     mem = page_state.memory()
     result: Result | None
     try:
-        result = compute.compute(state, engine, compute.get_cache())
+        result = compute.compute(state, engine, compute.get_cache(), notices)
         mem.last_result = result
     except compute.EngineError as err:
+        notices += err.notices
         last = mem.last_result
         result = last if last is not None and last.fits(state) else None
         shown = (
@@ -39,8 +42,7 @@ def compute_result(state: State) -> Result | None:
             "error",
             f"The computation failed: {err}. Your inputs are kept ({shown}); change anything to try again.",
         )
-    notice = engine.take_notice()
-    if notice:
+    for notice in dict.fromkeys(notices):
         page_state.notify("info", notice)
     return result
 

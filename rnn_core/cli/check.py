@@ -28,8 +28,11 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine()
     weights = state.resolved_weights()
     try:
-        trace = engine.forward(state.inputs, weights, state.activation)
-        check = crosscheck(state.inputs, weights, state.activation, trace, engine.simple_rnn_hidden)
+        engine.start()  # a call alone waits only queue_timeout for TensorFlow to start
+        trace = engine.forward(state.inputs, weights, state.activation).value
+        check = crosscheck(
+            state.inputs, weights, state.activation, trace, lambda *a: engine.simple_rnn_hidden(*a).value
+        )
     except RuntimeError as err:  # EngineError
         return fail(str(err), 1)
     finally:

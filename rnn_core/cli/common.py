@@ -95,6 +95,7 @@ def compute_trace(state: State, engine: str) -> reference.Trace:
 
     tf_engine = Engine()
     try:
-        return tf_engine.forward(state.inputs, weights, state.activation)
+        tf_engine.start()  # a call alone waits only queue_timeout for TensorFlow to start
+        return tf_engine.forward(state.inputs, weights, state.activation).value
     finally:
         tf_engine.stop()
