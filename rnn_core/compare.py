@@ -68,7 +68,7 @@ def diff_states(a: State, b: State) -> StateDiff:
     sizes = None if a.inputs.shape == b.inputs.shape else (a.inputs.shape, b.inputs.shape)
     inputs: list[tuple[int, int, int]] = []
     if sizes is None:
-        inputs = [tuple(int(i) for i in cell) for cell in np.argwhere(a.inputs != b.inputs)]
+        inputs = [(int(t), int(r), int(f)) for t, r, f in np.argwhere(a.inputs != b.inputs)]
     return StateDiff(settings, sizes, inputs, diff_weights(a.resolved_weights(), b.resolved_weights()))
 
 

@@ -8,6 +8,8 @@ is drawn, before the heatmaps, so the page shows it at once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -145,7 +147,7 @@ def set_one(shapes: dict[str, tuple[int, ...]], resolved: Weights, seed: int, sc
     set_weights(new, seed, scale, f"{where} = {value:g}")
 
 
-def _index(value: object, count: int) -> int:
+def _index(value: Any, count: int) -> int:
     try:
         return min(max(int(value), 0), count - 1)
     except (TypeError, ValueError, OverflowError):
