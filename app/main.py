@@ -42,7 +42,9 @@ state = session.current_state(X)
 intro.intro(heading, state.activation, state.shared_output, present)
 if present:
     inputs.inputs_slide(inputs_box, state.inputs)
-state = weights_section(state, style, present, shown=slide in (None, "Weights"))  # seen, edited, presets
+state = weights_section(
+    state, style, present, shown=slide in (None, present_slides.WEIGHTS)
+)  # seen, edited, presets
 
 # ---- the computation ----------------------------------------------------------------------------
 result = results.compute_result(state)

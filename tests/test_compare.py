@@ -159,13 +159,14 @@ def test_pin_change_and_a_link_restores_both():
 def test_the_comparison_is_readable_in_presentation_mode():
     state = B.with_changes(pinned=A.pinnable())
     at = new_app({"s": encode_link(state), "present": "1"})
-    at.session_state["present_slide"] = "Compare"  # the slide bar (app/sections/present.py)
+    at.session_state["present_slide"] = "Compare A/B"  # the slide bar (app/sections/present.py)
     at.run()
     assert not at.exception
     found = charts(at)
     assert "weights-Wy" not in found  # one slide at a time
     for name in ("compare-A-y2", "compare-B-y2", "compare-delta-y2", "compare-outputs"):
         assert found[name]["layout"]["font"]["size"] >= 18, name
+    at = new_app({"present": "1"})  # nothing pinned: the last slide is the weights
     at.session_state["present_slide"] = "Weights"
     at.run()
     found = charts(at)

@@ -144,11 +144,13 @@ def test_the_compare_slide_in_presentation_mode(page):
     state = B.with_changes(pinned=A.pinnable())
     page.goto(f"{page.server.url}/?s={encode_link(state)}&present=1")
     settled(page, lambda c: "hidden-states" in c, FIRST_LOAD_S)
-    slide_button(page, "Compare").click()
+    slide_button(page, "Compare A/B").click()
     found = settled(page, lambda c: all(p in c for p in PANELS) and "hidden-states" not in c)
     assert all(found[p]["font"] >= 18 for p in PANELS)
     shot(page, "compare-slide")
+    page.goto(f"{page.server.url}/?present=1")  # nothing pinned: the last slide is the weights
+    settled(page, lambda c: "hidden-states" in c, FIRST_LOAD_S)
     slide_button(page, "Weights").click()
-    found = settled(page, lambda c: "weights-Wy" in c and "compare-A-y2" not in c)
+    found = settled(page, lambda c: "weights-Wy" in c and "hidden-states" not in c)
     assert found["weights-Wy"]["font"] >= 18
     shot(page, "weights-slide")
