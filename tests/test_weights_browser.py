@@ -145,8 +145,13 @@ def test_the_compare_slide_in_presentation_mode(page):
     page.goto(f"{page.server.url}/?s={encode_link(state)}&present=1")
     settled(page, lambda c: "hidden-states" in c, FIRST_LOAD_S)
     slide_button(page, "Compare A/B").click()
-    found = settled(page, lambda c: all(p in c for p in PANELS) and "hidden-states" not in c)
-    assert all(found[p]["font"] >= 18 for p in PANELS)
+    prefixes = ("compare-A-y", "compare-B-y", "compare-delta-y")  # at the slide's current step
+
+    def panels(c: dict) -> list[str]:
+        return [name for name in c if name.startswith(prefixes)]
+
+    found = settled(page, lambda c: len(panels(c)) == 3 and "hidden-states" not in c)
+    assert all(found[p]["font"] >= 18 for p in panels(found))
     shot(page, "compare-slide")
     page.goto(f"{page.server.url}/?present=1")  # nothing pinned: the last slide is the weights
     settled(page, lambda c: "hidden-states" in c, FIRST_LOAD_S)

@@ -78,9 +78,9 @@ def compare_section(state: State, result: Result, style, present: bool) -> None:
     if page_state.memory().pinned is not state.pinned:  # pinned or nudged in a partial rerun (a fragment):
         st.rerun()  # the whole page follows (a nudge also changed the inputs)
     st.subheader("Compare two networks")
-    if present:
-        st.html(EDITING_CSS)
     with st.container(key="compare_editing"):
+        if present:
+            st.html(EDITING_CSS)  # inside what it hides: no gap on the slide
         _controls(state)
     if state.pinned is None:
         st.caption(

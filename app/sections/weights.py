@@ -162,14 +162,14 @@ def weights_section(state: State, style, present: bool, shown: bool = True) -> S
     a grid this run. The heatmaps are drawn by weights_charts, next to "Explain a cell" (they follow the
     picked cell); on the presentation slide "Weights", here. Not shown (another slide): drawn offstage,
     so that the editing widgets keep their state."""
-    if not shown:
-        st.html(OFFSTAGE_CSS)
     with st.container(key="weights_offstage" if not shown else None):
+        if not shown:
+            st.html(OFFSTAGE_CSS)  # inside what it hides: no gap on the slide
         st.subheader("Weights")
         charts_box = st.container()
-        if present:
-            st.html(EDITING_CSS)
         with st.container(key="weights_editing"):
+            if present:
+                st.html(EDITING_CSS)
             st.caption(
                 "Wx, Wy, b, Wo and bo are drawn as heatmaps below “Explain a cell”, with the weights the "
                 "explained cell uses outlined. Edit them here: the network follows at once."
