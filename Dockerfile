@@ -26,6 +26,7 @@ RUN pip install --no-cache-dir -r requirements.txt \
 # websocket arrives with a foreign Origin, blocking its event loop meanwhile. No banner, and a
 # proxy on a closed local port, make that lookup fail at once (set after pip, which needs the net).
 ENV STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE=true \
+    RNN_LESSONS_DIR=/app/lessons \
     HTTP_PROXY=http://127.0.0.1:9 \
     HTTPS_PROXY=http://127.0.0.1:9 \
     NO_PROXY=localhost,127.0.0.1
@@ -34,6 +35,7 @@ COPY .streamlit/config.toml .streamlit/config.toml
 COPY pyproject.toml .
 COPY rnn_core/ rnn_core/
 COPY app/ app/
+COPY lessons/ lessons/
 # The project as a package (its dependencies are the pinned ones above): `app` and `rnn_core` import
 # from anywhere, and `python -m rnn_core export` finds the app's command through its entry point.
 RUN pip install --no-cache-dir --no-deps . && rm -rf build ./*.egg-info

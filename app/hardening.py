@@ -60,7 +60,10 @@ def install() -> None:
             stored, metadata = self.states.get(key), self.widget_metadata.get(key)
             if isinstance(stored, session_state.Serialized) and metadata is not None:
                 sent = stored.value.WhichOneof("value")
-                if metadata.value_type and sent and sent != metadata.value_type:
+                # a number input registers as double_value and its browser sends int_value for whole
+                # numbers (Streamlit then retypes the metadata): both are numbers, not another wire type
+                numbers = {sent, metadata.value_type} <= {"int_value", "double_value"}
+                if metadata.value_type and sent and sent != metadata.value_type and not numbers:
                     # a value of another wire type (a select box sent a number): Streamlit would take
                     # it and retype the widget, then fail to send it back on every later run
                     _LOG.warning(

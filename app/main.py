@@ -11,7 +11,20 @@ import streamlit as st
 
 from app import compute, figures, gc_policy, hardening, page_state, render, session
 from app.components import player
-from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
+from app.sections import (
+    classroom,
+    code,
+    crosscheck,
+    explain,
+    hidden,
+    inputs,
+    intro,
+    lesson,
+    outputs,
+    results,
+    share,
+    sidebar,
+)
 from app.sections import present as present_slides
 from app.sections.compare import compare_section
 from app.sections.weights import weights_charts, weights_section
@@ -21,6 +34,8 @@ hardening.install()  # widget states Streamlit cannot read fall back instead of 
 gc_policy.keep_memory_bounded()
 session.init_from_link()
 page_state.check_widgets()  # every widget value the session holds passes the state's own checks
+class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
+guide = lesson.begin()  # a lesson (link or sidebar): its step's network is loaded before any widget
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
@@ -28,19 +43,23 @@ style = figures.SLIDE if present else figures.SCREEN
 slide = None
 if present:
     render.apply_presentation_look()
-    slide = present_slides.slide_picker()
+    slide = guide.slide(present_slides.slide_picker)  # a lesson step shows its own chart (its focus)
+guide.panel(present)  # the lesson's step: text, question, navigation (nothing without a lesson)
 
 # ---- settings and inputs ------------------------------------------------------------------------
 sidebar.network_controls()
+guide.sidebar_entry()  # "Lessons": start one (below the network settings)
 if present:  # the title and the inputs are a slide of their own; on the others they are kept offstage
     stage = st.container() if slide == "The network" else present_slides.offstage()
     heading, inputs_box = stage.columns([3, 2])
 else:
-    heading, inputs_box = st.container(), st.container()
+    heading, inputs_box = st.container(), st.container(key="inputs_box")
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
 state = session.current_state(X)
-intro.intro(heading, state.activation, state.shared_output, present)
-if present:
+classroom.class_section(class_bar, state, present)  # start/join/follow; the teacher's counts
+if guide.shows("intro"):
+    intro.intro(heading, state.activation, state.shared_output, present)
+if present and guide.shows("inputs"):
     inputs.inputs_slide(inputs_box, state.inputs)
 state = weights_section(
     state, style, present, shown=slide in (None, present_slides.WEIGHTS)
@@ -53,8 +72,13 @@ if result is None:
     st.stop()
 shown: compute.Result = result  # (for the functions below: never None past this point)
 T, B, _ = state.inputs.shape
+T_shown = guide.steps_shown(T)  # a lesson question may keep the later steps blank until answered
 if present:  # one 16:9 screen at a time
-    present_slides.slide(slide or present_slides.SLIDES[0], state, shown, style)
+    if slide is not None:  # (None: a lesson step whose chart waits for the answer)
+        present_slides.slide(slide, state, shown, style, T_shown)
+    guide.pick_bar(T_shown)
+    if guide.focus() == "code":
+        code.code_section(state)
     share.share_section(session.with_current_view(state), shown)  # hidden; keeps the link current
     st.stop()
 
@@ -64,24 +88,35 @@ st.subheader("Hidden states, step by step")
 
 def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
-    hidden.time_view(state, shown, t, row, neuron, style, clickable)
-    explain.explain_section(state, shown, t, row, neuron)
-    outputs.outputs_section(state, shown, t, style)
+    if guide.shows("hidden"):
+        hidden.time_view(state, shown, t, row, neuron, style, clickable)
+    if guide.shows("explain"):
+        explain.explain_section(state, shown, t, row, neuron)
+    if guide.shows("outputs"):
+        outputs.outputs_section(state, shown, t, style)
 
 
 @st.fragment
 def view_part() -> None:
     """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
-    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+    step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
+    guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
     up_to(step, row, neuron, clickable=True)
     weights_charts(session.with_current_view(state), style)  # the explained cell's weights outlined
     compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
-    crosscheck.crosscheck_section(shown.check)
-    share.share_section(session.with_current_view(state), shown)  # the link holds the view
+    if guide.shows("crosscheck"):
+        crosscheck.crosscheck_section(shown.check)
+    if guide.shows("share"):
+        share.share_section(session.with_current_view(state), shown)  # the link holds the view
+    else:
+        session.sync_link(session.with_current_view(state))  # the address bar stays the share link
+    classroom.end_of_page(session.with_current_view(state))  # a teacher's page: what the class follows
 
 
 if player.playing():
-    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
-    player.play(T, lambda t: up_to(t, row, neuron))
+    step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
+    player.play(T_shown, lambda t: up_to(t, row, neuron))
 else:
     view_part()
+if guide.shows("code"):
+    code.code_section(state)

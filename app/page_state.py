@@ -23,6 +23,8 @@ VIEW_KEYS = {"step": "view_step", "row": "view_row", "neuron": "view_neuron", "p
 UPLOAD_KEY = "state_file"
 IMAGE_FORMAT_KEY = "image_format"
 MEMORY_KEY = "page"
+LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
+CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 
 NoticeKind = Literal["info", "warning", "error"]
 
@@ -61,6 +63,30 @@ class Player:
 
 
 @dataclass
+class ClassSeat:
+    """This session's place in a class (app/sections/classroom.py). The teacher key lives only here
+    (and in the teacher's own link); a student has a random anonymous client id instead."""
+
+    code: str
+    teacher_key: str | None = None  # set: this session is the teacher
+    client_id: str = ""  # a student's id in the store (random, per browser session)
+    following: bool = True  # a student shows the teacher's snapshot
+    version: int = 0  # the snapshot version last taken
+    snapshot: dict[str, Any] | None = None  # the teacher's last snapshot taken
+    loaded: str | None = None  # the teacher's state token now in this page
+    pending: bool = False  # the snapshot is loaded into the page at the start of the next run
+    baseline: Any = None  # the page's state key right after a load: a change means the student edited
+    last_beat: float = 0.0  # time.monotonic() of the last heartbeat
+    published: str | None = None  # teacher: the JSON of the last snapshot published
+    revealed: list[str] = field(default_factory=list)  # teacher: questions revealed, in order
+    lesson: tuple[str | None, int | None, str | None] = (None, None, None)  # teacher: lesson, step, question
+    answered: dict[str, Any] = field(default_factory=dict)  # student: question id -> the answer sent
+    widgets: dict[str, Any] = field(
+        default_factory=dict
+    )  # student: widget values at the end of the last full run
+
+
+@dataclass
 class Memory:
     initialized: bool = False
     notices: list[Notice] = field(default_factory=list)
@@ -71,7 +97,11 @@ class Memory:
     last_result: Any = None  # app.compute.Result of the last successful computation
     link_cache: tuple | None = None  # (key, token): the link is encoded once per change
     player: Player = field(default_factory=Player)
+    classroom: ClassSeat | None = None  # in a class (app/sections/classroom.py)
+    class_client_id: str = ""  # this session's anonymous id in classes (made on first join)
+    class_link_read: bool = False  # ?class= and ?teacher= are read on the first run only
     good_widgets: dict[str, Any] = field(default_factory=dict)  # the last value of each that passed
+    lesson: Any = None  # app.sections.lesson.LessonMemory: the open lesson, its step and answers
     pinned: Any = None  # rnn_core.state.State of network A while comparing (app/sections/compare.py)
     weights_undo: tuple[str, dict] | None = None  # (what replaced them, the explicit weights before)
     weights_seed: tuple | None = None  # (seed, weight scale) the explicit weights were set under

@@ -53,11 +53,13 @@ def offstage():
     return st.container(key="offstage")
 
 
-def slide(name: str, state: State, result: Result, style) -> None:
-    """The chosen slide, with the step controls above it (the network slide has none)."""
+def slide(name: str, state: State, result: Result, style, n_shown: int | None = None) -> None:
+    """The chosen slide, with the step controls above it (the network slide has none). n_shown: the
+    player reveals only y0 … y_(n_shown-1) (a lesson question waiting for its answer)."""
     if name == "The network":
         return
     T, B, _ = state.inputs.shape
+    T = min(T, n_shown or T)
     step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
 
     def draw(t: int) -> None:

@@ -14,7 +14,7 @@ import sys
 from importlib.metadata import entry_points
 from types import ModuleType
 
-CORE_COMMANDS = ("run", "check", "code", "grad", "train")  # modules rnn_core.cli.<name>
+CORE_COMMANDS = ("run", "check", "code", "grad", "train", "lesson")  # modules rnn_core.cli.<name>
 PLUGIN_GROUP = "rnn_core.commands"
 
 
