@@ -29,7 +29,6 @@ PICK_NAME, PICK_I, PICK_J, PICK_VALUE = "weights_pick", "weights_i", "weights_j"
 GRID_PICK, ALPHA = "weights_grid_pick", "weights_alpha"
 MAX_GRID_CELLS = 4096  # a 64 × 64 Wy; larger matrices are edited one weight at a time
 EDITING_CSS = "<style>.st-key-weights_editing { display: none !important; }</style>"
-OFFSTAGE_CSS = "<style>.st-key-weights_offstage { display: none !important; }</style>"
 
 
 # ---- a weight as a grid of text cells -------------------------------------------------------------
@@ -160,11 +159,11 @@ def _index(value: Any, count: int) -> int:
 def weights_section(state: State, style, present: bool, shown: bool = True) -> State:
     """The weights' editing (presets, one weight, a matrix); return the state with any weight typed into
     a grid this run. The heatmaps are drawn by weights_charts, next to "Explain a cell" (they follow the
-    picked cell); on the presentation slide "Weights", here. Not shown (another slide): drawn offstage,
-    so that the editing widgets keep their state."""
-    with st.container(key="weights_offstage" if not shown else None):
-        if not shown:
-            st.html(OFFSTAGE_CSS)  # inside what it hides: no gap on the slide
+    picked cell); on the presentation slide "Weights", here. Not shown (another slide): not drawn (the
+    edited weights live in the page memory)."""
+    if not shown:  # another slide: nothing drawn (an empty container would still take a gap)
+        return state
+    with st.container():
         st.subheader("Weights")
         charts_box = st.container()
         with st.container(key="weights_editing"):
