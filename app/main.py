@@ -29,6 +29,8 @@ from app.sections import (
 )
 from app.sections import present as present_slides
 from app.sections import targets as targets_section
+from app.sections.compare import compare_section
+from app.sections.weights import weights_charts, weights_section
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
@@ -65,6 +67,9 @@ if guide.shows("intro"):
     intro.intro(heading, state.activation, state.shared_output, present)
 if present and guide.shows("inputs"):
     inputs.inputs_slide(inputs_box, state.inputs)
+state = weights_section(
+    state, style, present, shown=slide in (None, present_slides.WEIGHTS)
+)  # seen, edited, presets
 
 # ---- the computation ----------------------------------------------------------------------------
 result = results.compute_result(state)
@@ -104,6 +109,8 @@ def view_part() -> None:
     step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
     up_to(step, row, neuron, clickable=True)
+    weights_charts(session.with_current_view(state), style)  # the explained cell's weights outlined
+    compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
     if guide.shows("crosscheck"):
         crosscheck.crosscheck_section(shown.check)
     if guide.shows("share"):

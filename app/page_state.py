@@ -122,6 +122,9 @@ class Memory:
     training: Training = field(default_factory=Training)
     target_task: str = ""  # the task preset the targets were last filled from ("" : typed)
     lesson: Any = None  # app.sections.lesson.LessonMemory: the open lesson, its step and answers
+    pinned: Any = None  # rnn_core.state.State of network A while comparing (app/sections/compare.py)
+    weights_undo: tuple[str, dict] | None = None  # (what replaced them, the explicit weights before)
+    weights_seed: tuple | None = None  # (seed, weight scale) the explicit weights were set under
 
 
 def memory() -> Memory:

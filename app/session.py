@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnn_core.state import State, StateError, decode_link, encode_link, load_state, numbers_key, weight_shapes
+from rnn_core.presets import fit_weights
+from rnn_core.state import State, StateError, decode_link, encode_link, load_state, numbers_key
 
 from . import page_state
 from .components import grid
@@ -26,6 +27,9 @@ def load(state: State) -> None:
     mem.weights = dict(state.weights)
     mem.targets = state.targets
     mem.training_state = state.training
+    mem.pinned = state.pinned
+    mem.weights_undo = None
+    mem.weights_seed = (state.seed, state.weight_scale) if state.weights else None
     if state.view == type(state.view)():  # a fresh page or a hand-written file: show every step
         page_state.put(page_state.VIEW_KEYS["step"], state.inputs.shape[0] - 1)
 
@@ -57,18 +61,21 @@ def reset_to_tutorial() -> None:
 
 
 def current_state(inputs) -> State:
-    """The state the widgets and grids describe now (explicit weights kept while their shapes fit)."""
+    """The state the widgets and grids describe now (explicit weights: the cells that still fit kept)."""
     mem = page_state.memory()
     state = State(inputs=inputs, **page_state.widget_values())
     if mem.weights:
-        shapes = weight_shapes(state.config)
-        fitting = {name: w for name, w in mem.weights.items() if w.shape == shapes[name]}
-        if len(fitting) < len(mem.weights):
+        fitting, changed = fit_weights(mem.weights, state.config, state.seed)
+        if changed:
             page_state.notify(
-                "info", "The explicit weights no longer fit the new sizes; seeded weights are used."
+                "info",
+                f"The sizes changed: your weights {', '.join(changed)} keep every cell that still fits; "
+                "new cells come from the seed.",
             )
             mem.weights = fitting
         state = state.with_changes(weights=fitting)
+    if mem.pinned is not None:
+        state = state.with_changes(pinned=mem.pinned)
     if mem.targets is not None and mem.targets.shape == inputs.shape[:2]:
         state = state.with_changes(targets=mem.targets)
     if mem.training_state is not None:
@@ -89,7 +96,8 @@ def sync_link(state: State) -> str | None:
     Returns the link token, or None when the state is too big for a link (the file is the way then).
     """
     mem = page_state.memory()
-    key = (numbers_key(state), state.view, state.training)  # encoding walks every number: once per change
+    pinned = None if state.pinned is None else numbers_key(state.pinned)
+    key = (numbers_key(state), state.view, state.training, pinned)  # encoding walks every number: once
     token = mem.link_cache[1] if mem.link_cache and mem.link_cache[0] == key else encode_link(state)
     mem.link_cache = (key, token)
     if len(token) > MAX_LINK_TOKEN:

@@ -8,7 +8,7 @@ cache key and the page's widgets are all derived from that description: adding a
 here plus its widget.
 
 Version 1 keys: inputs, n_neurons, seed, activation, shared_output, weight_scale, weights, view.
-Version 2 adds: targets, training. A state is written in the lowest version that holds it, so a
+Version 2 adds: targets, training, pinned. A state is written in the lowest version that holds it, so a
 version 1 reader still opens everything a version 1 state could say; both versions load.
 """
 
@@ -247,6 +247,31 @@ def read_training(value: object, parsed: Parsed) -> TrainingSettings:
     return TrainingSettings(optimizer, lr, clip, tuple(dict.fromkeys(freeze)), steps, stop_loss)
 
 
+PINNED_EXCLUDED = ("version", "view", "pinned")  # a pinned network has no view and pins nothing
+
+
+def read_pinned(value: object, parsed: Parsed) -> State | None:
+    """pinned: network A of a comparison, a state object without view (null: nothing pinned)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise StateError("pinned", "must be a state object (the pinned network A) or null")
+    for key in PINNED_EXCLUDED:
+        if key in value:
+            raise StateError(f"pinned.{key}", "a pinned network has no version, view or pinned network")
+    try:
+        return state_from_dict({**value, "version": VERSION})
+    except StateError as err:
+        raise StateError(f"pinned.{err.field}", err.message) from None
+
+
+def dump_pinned(state: State | None) -> dict | None:
+    if state is None:
+        return None
+    data = state_to_dict(state, include_view=False)
+    return {k: v for k, v in data.items() if k not in PINNED_EXCLUDED}
+
+
 def read_view(value: object, parsed: Parsed) -> View:
     value = _object("view", value, ("step", "row", "neuron", "present"))
     T, B, _, N = _sizes(parsed)
@@ -305,6 +330,15 @@ class State:
         numbers=False,
         since=2,
     )
+    # network A of a comparison (view and pinned always default); None: nothing pinned
+    pinned: State | None = _spec(
+        None,
+        parse=read_pinned,
+        dump=dump_pinned,
+        is_default=lambda p: p is None,
+        numbers=False,  # A is computed on its own; B's numbers do not depend on it
+        since=2,
+    )
     view: View = _spec(
         factory=View,
         parse=read_view,
@@ -335,6 +369,10 @@ class State:
         """(T, B) targets: the explicit ones, or zeros."""
         T, B, _ = self.inputs.shape
         return np.zeros((T, B)) if self.targets is None else self.targets
+
+    def pinnable(self) -> State:
+        """This network as a pinned A: no view, nothing pinned inside it."""
+        return replace(self, view=View(), pinned=None)
 
     def with_changes(self, **changes: Any) -> State:
         return replace(self, **changes)

@@ -194,7 +194,10 @@ def edit_cell(page: Page, row: int, column: int, text: str) -> None:
 
 def pick(page: Page, label: str, option: str) -> None:
     """Choose in a Streamlit selectbox (a baseweb select): open it, click the option."""
-    page.get_by_role("combobox", name=label).click()
+    box = page.get_by_role("combobox", name=label)
+    box.scroll_into_view_if_needed()  # a click that scrolls first can land while the page still moves
+    page.wait_for_timeout(300)
+    box.click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -312,7 +315,7 @@ def test_the_step_slider_and_play_reveal_fewer_heatmaps(new_page):
     page = new_page("/")
     pick(page, "Neuron", "neuron 3")
     expect(page.get_by_text("Explain a cell: y2[row 0, neuron 3]")).to_be_visible()
-    page.get_by_role("slider").focus()
+    page.get_by_role("slider", name="Current step").focus()
     page.keyboard.press("Home")
     found = wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"] and outlined(c, "hidden-y0", 0, 3))
     expect(page.get_by_text("Explain a cell: y0[row 0, neuron 3]")).to_be_visible()
@@ -328,7 +331,7 @@ def test_the_step_slider_and_play_reveal_fewer_heatmaps(new_page):
     wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0", "hidden-y1", "hidden-y2"])
     expect(page.get_by_role("button", name="Play")).to_be_visible()  # it stopped by itself at the end
     wait_hidden(page, tutorial_hidden())
-    expect(page.get_by_role("slider")).to_have_value("2")
+    expect(page.get_by_role("slider", name="Current step")).to_have_value("2")
 
 
 def test_clicking_a_heatmap_cell_explains_it(new_page):

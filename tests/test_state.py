@@ -50,6 +50,9 @@ def assert_same_state(a: State, b: State) -> None:
     for name in a.weights:
         assert a.weights[name].shape == b.weights[name].shape, name
         np.testing.assert_array_equal(a.weights[name], b.weights[name])
+    assert (a.pinned is None) == (b.pinned is None)
+    if a.pinned is not None:
+        assert_same_state(a.pinned, b.pinned)
 
 
 def assert_state_error(fn, *args, field: str) -> StateError:
@@ -509,6 +512,7 @@ def changed_value(name: str, state: State):
         "targets": np.ones((T, B)),
         "training": TrainingSettings(optimizer="sgd", lr=0.5, freeze=("Wy",)),
         "view": View(step=1, row=2, neuron=3, present=True),
+        "pinned": state.with_changes(seed=state.seed + 1, weights={"Wy": np.eye(state.n_neurons)}).pinnable(),
     }[name]
 
 

@@ -11,8 +11,25 @@ from .. import figures, page_state, render
 from ..components import player
 from ..compute import Result
 from . import explain, hidden, outputs
+from .compare import compare_section
 
-SLIDES = ("Hidden states", "Diagram", "Row through time", "Explain a cell", "Outputs", "The network")
+SLIDES = (
+    "Hidden states",
+    "Diagram",
+    "Row through time",
+    "Explain a cell",
+    "Outputs",
+    "The network",
+)
+# One more slide (the bar holds 7 at 1280 px): the weights (drawn by app/sections/weights.py, before
+# the computation), or while a network is pinned, the comparison
+WEIGHTS, COMPARE = "Weights", "Compare A/B"
+
+
+def slides() -> tuple[str, ...]:
+    return (*SLIDES, COMPARE if page_state.memory().pinned is not None else WEIGHTS)
+
+
 SLIDE_KEY = "present_slide"
 # Streamlit does not tell the server the viewport: slides are drawn for the smallest supported one,
 # a 1280 × 720 projector (1120 px of main column; 720 px less the slide bar and the step controls).
@@ -23,9 +40,10 @@ OFFSTAGE_CSS = "<style>.st-key-offstage { display: none !important; }</style>"
 
 def slide_picker() -> str:
     """The slide buttons (top of the screen); the chosen slide."""
-    if page_state.get(SLIDE_KEY) not in SLIDES:
+    names = slides()
+    if page_state.get(SLIDE_KEY) not in names:
         page_state.put(SLIDE_KEY, SLIDES[0])
-    choice = st.segmented_control("Slide", SLIDES, key=SLIDE_KEY, label_visibility="collapsed")
+    choice = st.segmented_control("Slide", names, key=SLIDE_KEY, label_visibility="collapsed")
     return choice or SLIDES[0]
 
 
@@ -96,3 +114,5 @@ def _draw(name: str, state: State, result: Result, style, step: int, row: int, n
         explain.explain_section(state, result, step, row, neuron)
     elif name == "Outputs":
         outputs.outputs_section(state, result, step, style)
+    elif name == COMPARE:
+        compare_section(state, result, style, True)
