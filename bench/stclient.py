@@ -70,7 +70,9 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == Status.FINISHED_SUCCESSFULLY and not self.errors
+        return self.status in (Status.FINISHED_SUCCESSFULLY, Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY) and not (
+            self.errors
+        )
 
 
 def user_key(widget_id: str) -> str | None:
