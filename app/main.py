@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import compute, figures, gc_policy, hardening, page_state, render, session
+from app import figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import crosscheck, explain, hidden, inputs, intro, outputs, results, share, sidebar
 
@@ -34,37 +34,52 @@ intro.intro(heading, state.activation, state.shared_output, present)
 if present:
     inputs.inputs_slide(inputs_box, state.inputs)
 
-# ---- the computation ----------------------------------------------------------------------------
-result = results.compute_result(state)
-results.show_notices()
-if result is None:
-    st.stop()
-shown: compute.Result = result  # (for the functions below: never None past this point)
-T, B, _ = state.inputs.shape
-
-# ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
-st.subheader("Hidden states, step by step")
-hidden.stuck_summary(result, state.activation, present)
+# ---- the computation, and everything drawn from it ---------------------------------------------------
+# A keyed fragment: an edit that changes only the numbers (seed, weight scale, neurons: sidebar.py)
+# reruns this part alone; every other edit reruns the page. It keeps only `X` and `style` between
+# runs (its arguments), never a result: a result stays in the shared, bounded cache (app/compute.py).
 
 
-def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
+@st.fragment(key=sidebar.RESULTS_FRAGMENT)
+def results_part(X, style, present: bool) -> None:
+    page_state.check_widgets()  # a keyed rerun skips the top of the page
+    state = session.current_state(X)
+    result = results.compute_result(state)
+    results.show_notices()
+    if result is None:
+        return
+    T, B, _ = state.inputs.shape
+
+    # ---- hidden states, explain a cell, outputs: everything up to the current step ------------------
+    st.subheader("Hidden states, step by step")
+    hidden.stuck_summary(result, state.activation, present)
+    if player.playing():
+        _, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+        player.play(T, lambda t: up_to(state, t, row, neuron, style))
+    else:
+        view_part(state, style)
+
+
+def up_to(state, t: int, row: int, neuron: int, style, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
+    shown = results.recall(state)  # the shared cache's (a view pick or a tick computes nothing)
+    if shown is None:
+        return
     hidden.time_view(state, shown, t, row, neuron, style, clickable)
     explain.explain_section(state, shown, t, row, neuron)
     outputs.outputs_section(state, shown, t, style)
 
 
 @st.fragment
-def view_part() -> None:
+def view_part(state, style) -> None:
     """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
+    T, B, _ = state.inputs.shape
     step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
-    up_to(step, row, neuron, clickable=True)
-    crosscheck.crosscheck_section(shown.check)
-    share.share_section(session.with_current_view(state), shown)  # the link holds the view
+    up_to(state, step, row, neuron, style, clickable=True)
+    shown = results.recall(state)
+    if shown is not None:
+        crosscheck.crosscheck_section(shown.check)
+        share.share_section(session.with_current_view(state))  # the link holds the view
 
 
-if player.playing():
-    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
-    player.play(T, lambda t: up_to(t, row, neuron))
-else:
-    view_part()
+results_part(X, style, present)

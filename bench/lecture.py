@@ -46,8 +46,10 @@ def ab(scenario: str, replicas: int, rounds: int, env_b: dict[str, str]) -> None
             s = outcome.summary()
             rows.append((label, r + 1, s, avg, loadavg()))
     print(f"\n#### {load.Scenario.parse(scenario).label}, {replicas} process(es), alternating rounds\n")
-    print("| variant | round | edits | p50 ms | p95 ms | max ms | errors | page CPU ms per run | first load p95 ms "
-          "| page RSS peak MB | load avg at start / end |")  # fmt: skip
+    print(
+        "| variant | round | edits | p50 ms | p95 ms | max ms | errors | page CPU ms per run "
+        "| first load p95 ms | page RSS peak MB | load avg at start / end |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for label, r, s, avg0, avg1 in rows:
         print(
@@ -67,8 +69,9 @@ def stampede(scenario: str, replicas: int) -> None:
     print("| first load p50 | first load p95 | edit p50 | edit p95 | errors | page CPU ms per run |")
     print("|---|---|---|---|---|---|")
     print(
-        f"| {ms(s['first_load_p50_ms'] / 1000)} | {ms(s['first_load_p95_ms'] / 1000)} | {ms(s['p50_ms'] / 1000)} "
-        f"| {ms(s['p95_ms'] / 1000)} | {s['errors']} | {load._num(s['page_cpu_ms_per_run'])} |"
+        f"| {ms(s['first_load_p50_ms'] / 1000)} | {ms(s['first_load_p95_ms'] / 1000)} "
+        f"| {ms(s['p50_ms'] / 1000)} | {ms(s['p95_ms'] / 1000)} | {s['errors']} "
+        f"| {load._num(s['page_cpu_ms_per_run'])} |"
     )
 
 
@@ -97,9 +100,9 @@ def leave(sessions: int, watch: float, period: float, parallel: int, env: dict[s
 
         async def visit_all() -> None:
             gate = asyncio.Semaphore(parallel)
-            await asyncio.gather(
-                *(_visit(server.url, caps_query(), rng.randrange(2**32 - 1), errors, gate) for _ in range(sessions))
-            )
+            query = caps_query()
+            seeds = [rng.randrange(2**32 - 1) for _ in range(sessions)]
+            await asyncio.gather(*(_visit(server.url, query, seed, errors, gate) for seed in seeds))
 
         sampler = load.MemorySampler(pid, period=0.5)
         sampler.start()
@@ -113,9 +116,11 @@ def leave(sessions: int, watch: float, period: float, parallel: int, env: dict[s
             samples.append((time.perf_counter() - left, rss_bytes(pid)))
         print(
             f"\n#### {sessions} sessions at the caps (50×32×8×256) came, edited once and left "
-            f"({time.perf_counter() - t0:.0f} s in all; load avg {avg0} / {loadavg()}; errors {len(errors)})\n"
+            f"({time.perf_counter() - t0:.0f} s in all; load avg {avg0} / {loadavg()}; "
+            f"errors {len(errors)})\n"
         )
-        print("| page RSS MB: before | peak | " + " | ".join(f"{t:.0f} s after leaving" for t, _ in samples) + " |")
+        after = " | ".join(f"{t:.0f} s after leaving" for t, _ in samples)
+        print(f"| page RSS MB: before | peak | {after} |")
         print("|---|---|" + "---|" * len(samples))
         print(f"| {mb(start)} | {mb(peak)} | " + " | ".join(mb(v) for _, v in samples) + " |")
         if errors:
@@ -123,7 +128,9 @@ def leave(sessions: int, watch: float, period: float, parallel: int, env: dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=("ab", "stampede", "leave"))
     parser.add_argument("--scenario", default=None)
     parser.add_argument("--replicas", type=int, default=1)

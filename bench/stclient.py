@@ -43,6 +43,7 @@ RUN_DONE = {
     Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
     Status.FINISHED_WITH_COMPILE_ERROR,
 }
+RUN_OK = {Status.FINISHED_SUCCESSFULLY, Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}  # a fragment's run too
 MODELLED_WIDGETS = ("number_input", "selectbox", "radio", "checkbox", "slider")
 
 
@@ -70,9 +71,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in (Status.FINISHED_SUCCESSFULLY, Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY) and not (
-            self.errors
-        )
+        return self.status in RUN_OK and not self.errors
 
 
 def user_key(widget_id: str) -> str | None:
