@@ -2,6 +2,7 @@
 memory that sessions leave behind.
 
     .venv/bin/python -m bench.lecture ab [--scenario a200] [--replicas 1] [--rounds 2] [--env K=V ...]
+    .venv/bin/python -m bench.lecture one --scenario a200 [--replicas 2] [--label after]
     .venv/bin/python -m bench.lecture stampede [--scenario s60]
     .venv/bin/python -m bench.lecture leave [--sessions 200] [--watch 200]
 
@@ -59,6 +60,20 @@ def ab(scenario: str, replicas: int, rounds: int, env_b: dict[str, str]) -> None
         )
         if s["errors"]:
             print(f"|  errors e.g. | {s['error_examples'][:2]} |")
+
+
+def one(scenario: str, replicas: int, label: str) -> None:
+    """One scenario once, as one table row (a shell loop alternates checkouts: before and after)."""
+    avg = loadavg()
+    (outcome,) = load.run_on_server([load.Scenario.parse(scenario)], replicas=replicas)
+    s = outcome.summary()
+    print(
+        f"| {label} | {scenario} | {replicas} | {s['edits_done']} | {ms(s['p50_ms'] / 1000)} "
+        f"| {ms(s['p95_ms'] / 1000)} | {ms(s['max_ms'] / 1000)} | {s['errors']} "
+        f"| {load._num(s['page_cpu_ms_per_run'])} | {ms(s['first_load_p50_ms'] / 1000)} "
+        f"| {ms(s['first_load_p95_ms'] / 1000)} | {mb(s['rss']['page_peak'])} | {avg} / {loadavg()} |",
+        flush=True,
+    )
 
 
 def stampede(scenario: str, replicas: int) -> None:
@@ -131,7 +146,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("ab", "stampede", "leave"))
+    parser.add_argument("what", choices=("ab", "one", "stampede", "leave"))
+    parser.add_argument("--label", default="")
     parser.add_argument("--scenario", default=None)
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
@@ -145,6 +161,8 @@ def main() -> None:
     env = dict(item.split("=", 1) for item in args.env)
     if args.what == "ab":
         ab(args.scenario or "a200", args.replicas, args.rounds, env or {"RNN_TCP_NODELAY": "0"})
+    elif args.what == "one":
+        one(args.scenario or "a200", args.replicas, args.label)
     elif args.what == "stampede":
         stampede(args.scenario or "s60", args.replicas)
     else:
