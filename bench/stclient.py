@@ -204,10 +204,7 @@ class Session:
                 values = value if isinstance(value, list | tuple) else [value]
                 state.double_array_value.data.extend(float(v) for v in values)
             elif widget.kind == "number_input":
-                if isinstance(value, int):
-                    state.int_value = value
-                else:
-                    state.double_value = float(value)
+                state.double_value = float(value)  # Streamlit 1.67 reads double_value for every number input
             else:
                 state.string_value = str(value)
             states.append(state)
