@@ -14,11 +14,13 @@ that way is not shut down either (its download files stay in the media file mana
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
 import logging
 import os
+import sys
 import threading
 import time
 
@@ -77,6 +79,10 @@ _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if os.name == 
 def release_free_memory() -> None:
     """Return the heap's free pages to the system (glibc keeps them otherwise: the process's RSS would
     stay at its peak after the sessions that used the memory are gone)."""
+    arrow = sys.modules.get("pyarrow")  # Arrow keeps its own pool (the tables sent to the browser)
+    if arrow is not None:
+        with contextlib.suppress(Exception):
+            arrow.default_memory_pool().release_unused()
     trim = getattr(_LIBC, "malloc_trim", None)
     if trim is not None:
         trim(0)

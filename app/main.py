@@ -34,33 +34,20 @@ intro.intro(heading, state.activation, state.shared_output, present)
 if present:
     inputs.inputs_slide(inputs_box, state.inputs)
 
-# ---- the computation, and everything drawn from it ---------------------------------------------------
-# A keyed fragment: an edit that changes only the numbers (seed, weight scale, neurons: sidebar.py)
-# reruns this part alone; every other edit reruns the page. It keeps only `X` and `style` between
-# runs (its arguments), never a result: a result stays in the shared, bounded cache (app/compute.py).
+# ---- the computation ----------------------------------------------------------------------------
+result = results.compute_result(state)
+results.show_notices()
+if result is None:
+    st.stop()
+T, B, _ = state.inputs.shape
+
+# ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------
+st.subheader("Hidden states, step by step")
+hidden.stuck_summary(result, state.activation, present)
+del result  # the view below looks results up in the shared, bounded cache: no session keeps one alive
 
 
-@st.fragment(key=sidebar.RESULTS_FRAGMENT)
-def results_part(X, style, present: bool) -> None:
-    page_state.check_widgets()  # a keyed rerun skips the top of the page
-    state = session.current_state(X)
-    result = results.compute_result(state)
-    results.show_notices()
-    if result is None:
-        return
-    T, B, _ = state.inputs.shape
-
-    # ---- hidden states, explain a cell, outputs: everything up to the current step ------------------
-    st.subheader("Hidden states, step by step")
-    hidden.stuck_summary(result, state.activation, present)
-    if player.playing():
-        _, row, neuron = hidden.view_controls(T, B, state.n_neurons)
-        player.play(T, lambda t: up_to(state, t, row, neuron, style))
-    else:
-        view_part(state, style)
-
-
-def up_to(state, t: int, row: int, neuron: int, style, clickable: bool = False) -> None:
+def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
     shown = results.recall(state)  # the shared cache's (a view pick or a tick computes nothing)
     if shown is None:
@@ -71,15 +58,18 @@ def up_to(state, t: int, row: int, neuron: int, style, clickable: bool = False) 
 
 
 @st.fragment
-def view_part(state, style) -> None:
+def view_part() -> None:
     """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
-    T, B, _ = state.inputs.shape
     step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
-    up_to(state, step, row, neuron, style, clickable=True)
+    up_to(step, row, neuron, clickable=True)
     shown = results.recall(state)
     if shown is not None:
         crosscheck.crosscheck_section(shown.check)
-        share.share_section(session.with_current_view(state))  # the link holds the view
+    share.share_section(session.with_current_view(state))  # the link holds the view
 
 
-results_part(X, style, present)
+if player.playing():
+    step, row, neuron = hidden.view_controls(T, B, state.n_neurons)
+    player.play(T, lambda t: up_to(t, row, neuron))
+else:
+    view_part()

@@ -74,6 +74,8 @@ def one(scenario: str, replicas: int, label: str) -> None:
         f"| {ms(s['first_load_p95_ms'] / 1000)} | {mb(s['rss']['page_peak'])} | {avg} / {loadavg()} |",
         flush=True,
     )
+    if s["errors"]:
+        print(f"errors e.g. {s['error_examples'][:3]}", flush=True)
 
 
 def stampede(scenario: str, replicas: int) -> None:

@@ -125,7 +125,6 @@ def test_activation_seed_scale_and_shared_output_change_the_numbers(at):
         now = heatmap_z(charts(at)["hidden-y2"])
         assert not np.allclose(now, base), key
         base = now
-        at.run()  # seed and scale rerun only the results (a keyed fragment): AppTest then shows only those
     code = at.code[0].value
     at.sidebar.radio(key="shared_output").set_value(True).run()
     assert at.code[0].value != code

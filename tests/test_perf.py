@@ -1,6 +1,5 @@
-"""What the performance work changed in behaviour (functional, not timed): a seed edit reruns only the
-results (a keyed fragment) and still updates every chart; a session keeps no result alive; the timer
-shuts down disconnected sessions whose time to live has passed."""
+"""What the performance work changed in behaviour (functional, not timed): a session keeps no result
+alive; the timer shuts down disconnected sessions whose time to live has passed."""
 
 from __future__ import annotations
 
@@ -23,28 +22,6 @@ from tests.pagetools import charts, heatmap_z, new_app
 @pytest.fixture
 def at():
     return new_app().run()
-
-
-def test_a_seed_edit_reruns_only_the_results_and_updates_every_chart(at):
-    at.sidebar.number_input(key="seed").set_value(7).run()
-    assert not at.exception
-    headings = [h.value for h in at.subheader]
-    assert "Inputs" not in headings  # the inputs were not redrawn: only the keyed fragment ran
-    assert "Hidden states, step by step" in headings
-    ref = reference.forward(tutorial_inputs(), State(seed=7).resolved_weights())
-    found = charts(at)
-    for t in range(3):
-        np.testing.assert_allclose(heatmap_z(found[f"hidden-y{t}"]), ref.hidden[t], atol=1e-9)
-    np.testing.assert_allclose(heatmap_z(found["row-0"]), ref.hidden[:, 0, :], atol=1e-9)
-    assert "s" in at.query_params  # the share link follows
-    at.run()  # a full rerun draws the whole page again, with the new seed
-    assert "Inputs" in [h.value for h in at.subheader]
-    np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y2"]), ref.hidden[2], atol=1e-9)
-
-
-def test_an_activation_change_reruns_the_whole_page(at):
-    at.sidebar.selectbox(key="activation").set_value("relu").run()
-    assert "Inputs" in [h.value for h in at.subheader]  # the equations change: not a keyed rerun
 
 
 def test_a_session_keeps_no_result_alive(at):

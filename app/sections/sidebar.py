@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from rnn_core.activations import NAMES as ACTIVATIONS
-from rnn_core.config import LIMITS, SEED_MAX, WEIGHT_SCALE_RANGE, StateError
-from rnn_core.state import SPECS
+from rnn_core.config import LIMITS, SEED_MAX, WEIGHT_SCALE_RANGE
 
-from .. import page_state, session
+from .. import session
 from ..page_state import UPLOAD_KEY
 
 OUTPUT_LAYER_LABELS = {False: "Separate per step (the tutorial)", True: "Shared across steps"}
-RESULTS_FRAGMENT = "results"  # the key of the page's part drawn from the result (app/main.py)
-
-
-def results_only(name: str) -> None:
-    """on_change of a setting that changes only the numbers (not the equations, the inputs or the
-    sizes of the inputs table): rerun only the results part of the page, not the whole page (about half
-    the server's CPU per edit). A value that does not pass its check reruns the whole page (which puts
-    the last good value back); so does any interaction Streamlit cannot scope to the fragment."""
-    try:
-        SPECS[name].parse(page_state.get(name), {})
-    except (StateError, TypeError, ValueError, OverflowError):
-        return
-    try:
-        st.rerun(RESULTS_FRAGMENT)
-    except StreamlitAPIException:
-        return
 
 
 def network_controls() -> None:
@@ -36,25 +18,10 @@ def network_controls() -> None:
     sb = st.sidebar
     sb.header("Network")
     sb.number_input("Neurons (n_neurons)", *LIMITS["n_neurons"], step=1, key="n_neurons")
-    sb.number_input(
-        "Seed",
-        0,
-        SEED_MAX,
-        step=1,
-        key="seed",
-        help="Same seed, same weights, on any machine.",
-        on_change=results_only,
-        args=("seed",),
-    )
+    sb.number_input("Seed", 0, SEED_MAX, step=1, key="seed", help="Same seed, same weights, on any machine.")
     sb.selectbox("Activation", ACTIVATIONS, key="activation")
     sb.number_input(
-        "Weight scale (std of Wx, Wy)",
-        *WEIGHT_SCALE_RANGE,
-        step=0.1,
-        format="%.2f",
-        key="weight_scale",
-        on_change=results_only,
-        args=("weight_scale",),
+        "Weight scale (std of Wx, Wy)", *WEIGHT_SCALE_RANGE, step=0.1, format="%.2f", key="weight_scale"
     )
     sb.radio("Output layer", (False, True), format_func=OUTPUT_LAYER_LABELS.get, key="shared_output")
     sb.button("Reset to the tutorial", on_click=session.reset_to_tutorial, width="stretch")
