@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import compute, figures, gc_policy, hardening, page_state, render, session
+from app import figures, gc_policy, hardening, page_state, render, session
 from app.components import player
 from app.sections import (
     classroom,
@@ -76,7 +76,7 @@ result = results.compute_result(state)
 results.show_notices()
 if result is None:
     st.stop()
-shown: compute.Result = result  # (for the functions below: never None past this point)
+shown = result  # never None past this point
 T, B, _ = state.inputs.shape
 T_shown = guide.steps_shown(T)  # a lesson question may keep the later steps blank until answered
 if present:  # one 16:9 screen at a time
@@ -85,7 +85,7 @@ if present:  # one 16:9 screen at a time
     guide.pick_bar(T_shown)
     if guide.focus() == "code":
         code.code_section(state)
-    share.share_section(session.with_current_view(state), shown)  # hidden; keeps the link current
+    share.share_section(session.with_current_view(state))  # hidden; keeps the link current
     training.keep_polling()  # a run goes on (and the slide follows it) while presenting
     st.stop()
 
@@ -95,6 +95,9 @@ st.subheader("Hidden states, step by step")
 
 def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
+    shown = results.recall(state)  # the shared cache's (a view pick or a tick computes nothing)
+    if shown is None:
+        return
     if guide.shows("hidden"):
         hidden.time_view(state, shown, t, row, neuron, style, clickable)
     if guide.shows("explain"):
@@ -109,12 +112,15 @@ def view_part() -> None:
     step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
     up_to(step, row, neuron, clickable=True)
+    shown = results.recall(state)
+    if shown is None:
+        return
     weights_charts(session.with_current_view(state), style)  # the explained cell's weights outlined
     compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
     if guide.shows("crosscheck"):
         crosscheck.crosscheck_section(shown.check)
     if guide.shows("share"):
-        share.share_section(session.with_current_view(state), shown)  # the link holds the view
+        share.share_section(session.with_current_view(state))  # the link holds the view
     else:
         session.sync_link(session.with_current_view(state))  # the address bar stays the share link
     classroom.end_of_page(session.with_current_view(state))  # a teacher's page: what the class follows
@@ -132,3 +138,4 @@ if guide.shows("code"):
 training.training_section(state, shown, style, present)
 view = session.with_current_view(state).view
 gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())
+del shown, result  # the fragments above look results up in the shared, bounded cache: no session keeps one

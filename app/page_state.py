@@ -112,7 +112,7 @@ class Memory:
     weights: dict[str, np.ndarray] = field(default_factory=dict)  # explicit weights of the state
     targets: np.ndarray | None = None
     training_state: Any = None  # the state's training settings, kept as loaded
-    last_result: Any = None  # app.compute.Result of the last successful computation
+    last_result: Any = None  # weakref.ref to the last app.compute.Result (app/sections/results.py)
     link_cache: tuple | None = None  # (key, token): the link is encoded once per change
     player: Player = field(default_factory=Player)
     classroom: ClassSeat | None = None  # in a class (app/sections/classroom.py)

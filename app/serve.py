@@ -8,6 +8,7 @@ Not to be confused with app/gc_policy.py (what each server process does about ga
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -48,7 +49,8 @@ def main() -> None:
     from rnn_core.engine import prewarm
 
     hardening.install()
-    tcp_nodelay()
+    if os.environ.get("RNN_TCP_NODELAY", "1") != "0":  # 0: Streamlit's own socket (benchmarks compare)
+        tcp_nodelay()
     prewarm()
     sys.argv = ["streamlit", "run", str(ROOT / "app" / "main.py"), *sys.argv[1:]]
     cli.main(prog_name="streamlit")

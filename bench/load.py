@@ -12,7 +12,11 @@ Scenarios:
       (a held-down "+" button, as the browser sends it); an edit counts as done when a run that
       started after it finishes. Streamlit stops a run when the next edit of its session arrives,
       so a run finishes only when no edit follows within its run time;
-  cN  the same burst, but each session waits for its result before the next edit 0.2 s later.
+  cN  the same burst, but each session waits for its result before the next edit 0.2 s later;
+  sN  a stampede: N sessions open the page at the same instant (a class told "open the link now"),
+      then all make their first edit together once everyone has the page (no reading time).
+In a class (aN) students arrive spread over max(5 s, N/10 s) and read 1-5 s before their first
+edit; firing every first edit at the same instant measures the stampede (sN), not the class.
 --gc compares ways of keeping memory bounded (the a60 class on each): runner.postScriptGC on/off
 (command-line flag, whatever .streamlit/config.toml says), with gc.freeze after start-up and/or a
 collection on a timer (bench/pages/gc_variant.py), logging every full collection in the server.
@@ -69,12 +73,14 @@ class Scenario:
     def parse(name: str, quick: bool = False) -> Scenario:
         kind, n = name[0], int(name[1:])
         if kind == "a":
-            return Scenario(name, n, edits=3 if quick else 10)
+            return Scenario(name, n, edits=3 if quick else 10, stagger=max(5.0, n / 10))
+        if kind == "s":
+            return Scenario(name, n, edits=1, think=(0.0, 0.0), stagger=0.0)
         if kind == "b":
             return Scenario(name, n, edits=10 if quick else 25, think=None, interval=0.2)
         if kind == "c":
             return Scenario(name, n, edits=10 if quick else 25, think=(0.2, 0.2))
-        raise ValueError(f"unknown scenario {name!r} (a<N>, b<N> or c<N>)")
+        raise ValueError(f"unknown scenario {name!r} (a<N>, b<N>, c<N> or s<N>)")
 
     @property
     def label(self) -> str:
@@ -82,6 +88,8 @@ class Scenario:
             return f"(b) burst: {self.sessions} sessions, an edit every {self.interval:g} s"
         if self.name.startswith("c"):
             return f"(b') burst: {self.sessions} sessions, an edit 0.2 s after each result"
+        if self.name.startswith("s"):
+            return f"(s) stampede: {self.sessions} sessions open the page at once, then edit at once"
         return f"(a) class: {self.sessions} sessions × {self.edits} edits, think 1–5 s"
 
 
@@ -221,7 +229,7 @@ async def drive(urls: list[str], scenario: Scenario, seed: int = 0) -> Outcome:
         )
         for i in range(scenario.sessions)
     ]
-    if scenario.interval:  # a burst starts when everyone has the page
+    if scenario.interval or not scenario.stagger:  # a burst or a stampede: when everyone has the page
         while len(outcome.first_loads) + len(outcome.errors) < scenario.sessions:
             await asyncio.sleep(0.05)
     start_line.set()

@@ -43,6 +43,7 @@ RUN_DONE = {
     Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
     Status.FINISHED_WITH_COMPILE_ERROR,
 }
+RUN_OK = {Status.FINISHED_SUCCESSFULLY, Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}  # a fragment's run too
 MODELLED_WIDGETS = ("number_input", "selectbox", "radio", "checkbox", "slider")
 
 
@@ -70,7 +71,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == Status.FINISHED_SUCCESSFULLY and not self.errors
+        return self.status in RUN_OK and not self.errors
 
 
 def user_key(widget_id: str) -> str | None:
@@ -203,10 +204,7 @@ class Session:
                 values = value if isinstance(value, list | tuple) else [value]
                 state.double_array_value.data.extend(float(v) for v in values)
             elif widget.kind == "number_input":
-                if isinstance(value, int):
-                    state.int_value = value
-                else:
-                    state.double_value = float(value)
+                state.double_value = float(value)  # Streamlit 1.67 reads double_value for every number input
             else:
                 state.string_value = str(value)
             states.append(state)

@@ -224,7 +224,8 @@ def test_default_page_shows_the_tutorial_network_with_3x_camera_buttons(new_page
     found = wait_hidden(page, tutorial_hidden())
     assert {"unrolled", "row-0", "outputs"} <= set(found)
     assert page.locator('[data-testid="stAlert"]').count() == 0  # no notice, no error
-    expect(page.locator('[data-testid="stMetricValue"]')).to_have_text(["equal", "equal"])
+    verdicts = page.locator('[data-testid="stMarkdown"] td strong')  # the cross-check's table
+    expect(verdicts).to_have_text(["equal", "equal"])
     printout = page.locator('[data-testid="stCode"]').first.inner_text()
     assert printout.startswith("input0: [1 2] input1: [7 8] input2: [13 14] -> output0: [")
     assert query_token(page.url)  # the address bar is already the share link

@@ -19,6 +19,5 @@ def equations(activation: str, shared_output: bool) -> str:
 
 
 def intro(container, activation: str, shared_output: bool, present: bool) -> None:
-    container.title(TITLE)
     more = "" if present else " Change any input or setting and watch every hidden state and output change."
-    container.markdown(equations(activation, shared_output) + more)
+    container.markdown(f"# {TITLE}\n\n{equations(activation, shared_output)}{more}")  # one element

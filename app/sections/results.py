@@ -3,9 +3,11 @@ show the notices of this session, and decide what can be shown when the computat
 
 from __future__ import annotations
 
+import weakref
+
 import streamlit as st
 
-from rnn_core.state import State
+from rnn_core.state import State, numbers_key
 
 from .. import compute, page_state
 from ..compute import Result
@@ -30,10 +32,10 @@ def compute_result(state: State) -> Result | None:
     result: Result | None
     try:
         result = compute.compute(state, engine, compute.get_cache(), notices)
-        mem.last_result = result
+        mem.last_result = weakref.ref(result)  # never kept alive by a session: the shared cache bounds it
     except compute.EngineError as err:
         notices += err.notices
-        last = mem.last_result
+        last = last_result()
         result = last if last is not None and last.fits(state) else None
         shown = (
             "the last result is shown" if result is not None else "nothing can be drawn for the new sizes yet"
@@ -45,6 +47,24 @@ def compute_result(state: State) -> Result | None:
     for notice in dict.fromkeys(notices):
         page_state.notify("info", notice)
     return result
+
+
+def last_result() -> Result | None:
+    """This session's last successful result, while the shared cache (or a run) still holds it."""
+    ref = page_state.memory().last_result
+    return ref() if isinstance(ref, weakref.ref) else None
+
+
+def recall(state: State) -> Result | None:
+    """The result this run shows for `state`, for the parts of the page that rerun alone (a view pick, a
+    tick of the player): from the shared cache, else the last result if it fits, else computed again."""
+    cached = compute.get_cache().get(numbers_key(state))
+    if cached is not None:
+        return cached
+    last = last_result()
+    if last is not None and last.fits(state):
+        return last
+    return compute_result(state)
 
 
 def show_notices() -> None:

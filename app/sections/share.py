@@ -7,15 +7,20 @@ import streamlit as st
 from rnn_core.state import State, dump_state
 
 from .. import compute, session
-from ..compute import Result
 from ..page_state import IMAGE_FORMAT_KEY
 
 
-def share_section(state: State, result: Result) -> None:
+def share_section(state: State) -> None:
     token = session.sync_link(state)
     with st.container(key="share"):
         st.subheader("Share and export")
-        share_panel(state, token, lambda: compute.trace_csv(state, result.trace))
+        share_panel(state, token, lambda: trace_csv(state))
+
+
+def trace_csv(state: State) -> str:
+    """The trace as CSV, built when the button is clicked. The button keeps this function for the
+    session's life: it holds the state, not the result (the shared cache has it, or the worker)."""
+    return compute.trace_csv(state, compute.compute(state, compute.get_engine(), compute.get_cache()).trace)
 
 
 def share_link(token: str) -> str:
@@ -47,7 +52,7 @@ def share_panel(state: State, token: str | None, trace_csv) -> None:
     )
     middle.download_button(
         "Download the state (JSON)",
-        dump_state(state),
+        lambda: dump_state(state),  # built when clicked: no copy of the state in the media files
         file_name=f"rnn-state-seed{state.seed}.json",
         mime="application/json",
         on_click="ignore",
