@@ -67,9 +67,8 @@ if guide.shows("intro"):
     intro.intro(heading, state.activation, state.shared_output, present)
 if present and guide.shows("inputs"):
     inputs.inputs_slide(inputs_box, state.inputs)
-state = weights_section(
-    state, style, present, shown=slide in (None, present_slides.WEIGHTS)
-)  # seen, edited, presets
+if guide.shows("weights"):  # (a lesson step shows only its own sections)
+    state = weights_section(state, style, present, shown=slide in (None, present_slides.WEIGHTS))
 
 # ---- the computation ----------------------------------------------------------------------------
 result = results.compute_result(state)
@@ -115,8 +114,9 @@ def view_part() -> None:
     shown = results.recall(state)
     if shown is None:
         return
-    weights_charts(session.with_current_view(state), style)  # the explained cell's weights outlined
-    compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
+    if guide.shows("weights"):
+        weights_charts(session.with_current_view(state), style)  # the explained cell's weights outlined
+        compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
     if guide.shows("crosscheck"):
         crosscheck.crosscheck_section(shown.check)
     if guide.shows("share"):
@@ -135,7 +135,9 @@ if guide.shows("code"):
     code.code_section(state)
 
 # ---- learning: training (a job polled by a fragment), then the gradients through time --------------
-training.training_section(state, shown, style, present)
-view = session.with_current_view(state).view
-gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())
+if guide.shows("training"):  # (a lesson step shows only its own sections)
+    training.training_section(state, shown, style, present)
+if guide.shows("gradients"):
+    view = session.with_current_view(state).view
+    gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())
 del shown, result  # the fragments above look results up in the shared, bounded cache: no session keeps one

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.sections.crosscheck import verdicts
 from rnn_core import lessons
 from rnn_core.lessons import SECTIONS, Step
 from tests.pagetools import charts, messages, new_app
@@ -48,7 +49,8 @@ def expect_page(at, step: Step, answered: bool) -> None:
         assert any(f"y{limit}: not revealed yet" in c.value for c in at.caption), step.id
     assert ("outputs" in charts(at)) == shown("outputs"), step.id
     assert explained(at) == shown("explain"), step.id
-    assert bool(at.metric) == shown("crosscheck"), step.id
+    crosscheck_shown = any(verdicts(m.value) for m in at.markdown)  # the cross-check is one table
+    assert crosscheck_shown == shown("crosscheck"), step.id
     headings = [h.value for h in at.subheader]
     assert ("Code: this network as a script" in headings) == shown("code"), step.id
     assert ("Share and export" in headings) == shown("share"), step.id
