@@ -119,6 +119,7 @@ class Memory:
     class_client_id: str = ""  # this session's anonymous id in classes (made on first join)
     class_link_read: bool = False  # ?class= and ?teacher= are read on the first run only
     good_widgets: dict[str, Any] = field(default_factory=dict)  # the last value of each that passed
+    drawn_image_format: str | None = None  # the camera format the page's charts were last drawn with
     training: Training = field(default_factory=Training)
     target_task: str = ""  # the task preset the targets were last filled from ("" : typed)
     lesson: Any = None  # app.sections.lesson.LessonMemory: the open lesson, its step and answers

@@ -25,6 +25,7 @@ from rnn_core.state import State, numbers_key
 from .. import compute, page_state, render
 from ..compute import Result
 from ..figures import learn as learn_figures
+from ..text import plain
 
 MODE_KEY = "grad_map_mode"
 PICK_KEYS = {"t": "grad_out_step", "k": "grad_in_step"}
@@ -229,7 +230,9 @@ def explain_gradient(state: State, result: Result, g: Grads, row: int, neuron: i
     product = float(np.prod([link.jacobian_norm for link in links]))
     st.caption(f"The product of those norms bounds how much of X{k} can reach out{t}: {product:.3g}.")
     if any(link.stuck for link in links):
-        st.info(f"A {act.stuck_word} unit ({act.stuck_rule}) sits on this chain: {act.stuck_why}")
+        st.markdown(
+            f"**A {act.stuck_word} unit** ({plain(act.stuck_rule)}) sits on this chain: {act.stuck_why}"
+        )
 
 
 def decay_view(state: State, style, image_format: str) -> None:

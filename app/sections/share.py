@@ -6,7 +6,7 @@ import streamlit as st
 
 from rnn_core.state import State, dump_state
 
-from .. import compute, session
+from .. import compute, page_state, session
 from ..page_state import IMAGE_FORMAT_KEY
 
 
@@ -43,13 +43,17 @@ def share_panel(state: State, token: str | None, trace_csv) -> None:
         )
         st.code(link, language=None, wrap_lines=True)  # the code block has a copy button
     left, middle, right = st.columns(3)
-    left.radio(
+    chosen = left.radio(
         "Chart camera buttons save",
         ("png", "svg"),
         format_func=lambda f: "PNG (3×)" if f == "png" else "SVG",
         horizontal=True,
         key=IMAGE_FORMAT_KEY,
     )
+    mem = page_state.memory()
+    drawn, mem.drawn_image_format = mem.drawn_image_format, chosen
+    if drawn is not None and drawn != chosen:  # changed in this part's own rerun: every chart of the
+        st.rerun()  # page takes the new format (also those outside this part: training, gradients)
     middle.download_button(
         "Download the state (JSON)",
         lambda: dump_state(state),  # built when clicked: no copy of the state in the media files
