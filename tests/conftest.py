@@ -18,3 +18,17 @@ def own_engine(monkeypatch):
     yield engine
     engine.stop()
     compute.get_engine.clear()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright, one per test module (the browser tests' files
+    skip themselves when there is no chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.serving import CHROMIUM_FLAGS, chromium_path
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

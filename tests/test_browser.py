@@ -17,14 +17,14 @@ import pytest
 from rnn_core import reference
 from rnn_core.state import State
 from tests.pagetools import decode_array
-from tests.serving import CHROMIUM_FLAGS, chromium_path, streamlit_server
+from tests.serving import chromium_path, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 if chromium_path() is None:
     pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 FIRST_LOAD_S = 180  # a page load; the first one starts the TensorFlow worker (~5 s alone, more when busy)
 RERUN_S = 60
@@ -74,14 +74,6 @@ CHARTS_INDEX_JS = "() => [...document.querySelectorAll('.js-plotly-plot')].map(d
 def server(tmp_path_factory):
     with streamlit_server(tmp_path_factory.mktemp("browser")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

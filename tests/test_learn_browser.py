@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -19,7 +18,7 @@ from rnn_core import reference
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, TrainingSettings, encode_link
 from tests.pagetools import decode_array
-from tests.serving import CHROMIUM_FLAGS, chromium_path, streamlit_server
+from tests.serving import chromium_path, streamlit_server
 from tests.test_browser import CHARTS_JS, edit_cell, z_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 if chromium_path() is None:
     pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 LOAD_S = 240  # the first load starts TensorFlow; the first slice traces the training loop
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -47,14 +46,6 @@ LOSS_JS = """() => {
 def server(tmp_path_factory):
     with streamlit_server(tmp_path_factory.mktemp("learn-browser")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Browser, url: str) -> Page:

@@ -18,7 +18,7 @@ import pytest
 from rnn_core import reference
 from rnn_core.state import State, encode_link
 from tests.pagetools import decode_array
-from tests.serving import CHROMIUM_FLAGS, ROOT, chromium_path, streamlit_server
+from tests.serving import ROOT, chromium_path, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,7 +26,7 @@ if chromium_path() is None:
     pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
 
 from PIL import Image  # noqa: E402
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 LOAD_S = 180
 
@@ -72,14 +72,6 @@ DATA_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(div => 
 def server(tmp_path_factory):
     with streamlit_server(tmp_path_factory.mktemp("pictures")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Browser, server, path: str, width: int, height: int) -> Page:
