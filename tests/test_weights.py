@@ -132,7 +132,15 @@ def button(at, label: str):
     return found[0]
 
 
+def by_hand(at):
+    """Open "Edit the weights by hand" (built only while open)."""
+    if not at.toggle(key="weights_by_hand").value:
+        at.toggle(key="weights_by_hand").set_value(True).run()
+    return at
+
+
 def weight_grid(at, name: str = "Wx"):
+    by_hand(at)
     at.selectbox(key="weights_grid_pick").set_value(name).run()
     found = [e for e in at.data_editor if e.key.startswith(f"weights_{name}_editor")]
     assert len(found) == 1

@@ -26,7 +26,7 @@ from ..figures import weights as wf
 from ..table import format_number, parse_cell
 
 PICK_NAME, PICK_I, PICK_J, PICK_VALUE = "weights_pick", "weights_i", "weights_j", "weights_value"
-GRID_PICK, ALPHA = "weights_grid_pick", "weights_alpha"
+GRID_PICK, ALPHA, BY_HAND = "weights_grid_pick", "weights_alpha", "weights_by_hand"
 MAX_GRID_CELLS = 4096  # a 64 × 64 Wy; larger matrices are edited one weight at a time
 EDITING_CSS = "<style>.st-key-weights_editing { display: none !important; }</style>"
 
@@ -228,8 +228,11 @@ def _editing(state: State) -> State:
     a.slider("Scale Wy by α (whatever Wy is now)", 0.0, 3.0, 1.0, 0.05, key=ALPHA)
     b.button("Scale Wy", on_click=apply_alpha, args=(config, seed), width="stretch")
 
-    with st.expander("Edit the weights by hand: type one weight, or a whole matrix in a grid"):
+    # A toggle, not an expander: an expander's content runs on every rerun, and the weight grid is the
+    # costliest part of this section (~15 ms); it is built only while someone edits by hand.
+    if st.toggle("Edit the weights by hand: type one weight, or a whole matrix in a grid", key=BY_HAND):
         return _by_hand(state)
+    return state
 
 
 def _by_hand(state: State) -> State:
