@@ -391,3 +391,77 @@ def test_the_documented_editor_wiring_holds_on_a_real_server(tmp_path):
             assert result.exceptions == [], (editor_state, last_traceback(server))
             assert result.notices, editor_state
             assert rows and 1 <= max(rows) <= MAX_ROWS, rows
+
+
+# ---- this round's inputs: targets grid, training settings, weights, lessons, classes, pinned A ---------
+
+
+def editor_key_of(session: Session, prefix: str) -> str:
+    keys = [k for k in (w.id.split("-", 2)[-1] for w in session.widgets.values()) if k.startswith(prefix)]
+    return sorted(keys, key=lambda k: int(k.rsplit("_", 1)[1]))[-1]
+
+
+def test_the_targets_grid_refuses_1500_added_rows(server):
+    added = [{"_index": f"row {3 + i}", "out0": "1", "out1": "1", "out2": "1"} for i in range(1500)]
+
+    async def attack(session: Session) -> RunResult:
+        key = editor_key_of(session, "targets_editor")
+        edits = {"edited_rows": {}, "added_rows": added, "deleted_rows": []}
+        session.override(key, state(string_value=json.dumps(edits)))
+        return await session.run()
+
+    attacked, after, _, specs, tables = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert_noticed(attacked, "added rows were refused")
+    assert max(hidden_heatmap_rows(specs), default=0) == 3
+    assert tables and max(tables) <= MAX_ROWS
+
+
+@pytest.mark.parametrize(
+    ("key", "proto"),
+    [
+        ("train_lr", state(double_value=math.nan)),
+        ("train_lr", state(string_value="1e9")),
+        ("train_clip", state(double_value=-5.0)),
+        ("train_steps", state(double_value=1e12)),
+        ("train_optimizer", state(int_value=7)),
+        ("target_task", state(string_value="rm -rf /")),
+        ("weights_alpha", state(double_array_value=[math.inf])),
+    ],
+    ids=["lr-nan", "lr-text", "clip-negative", "steps-huge", "optimizer-int", "task-unknown", "alpha-inf"],
+)
+def test_training_and_weight_settings_of_the_wrong_kind_are_harmless(server, key, proto):
+    async def attack(session: Session) -> RunResult:
+        session.override(key, proto)
+        return await session.run()
+
+    attacked, after, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "lesson=../../etc/passwd",
+        "lesson=tutorial&step=99999",
+        "lesson=" + "x" * 5000,
+        "class=[Log in](https://evil.example)",
+        "class=ABCD-EFGHJ&teacher=forged",
+        "s=" + link_token({"pinned": {"n_neurons": 4, "weights": {"Wy": [[1]]}}}),
+        "s=" + link_token({"pinned": {"pinned": {"n_neurons": 4}}}),
+    ],
+    ids=[
+        "lesson-path",
+        "lesson-step",
+        "lesson-long",
+        "class-markdown",
+        "class-forged",
+        "pinned-shape",
+        "pinned-nested",
+    ],
+)
+def test_hostile_lesson_class_and_pinned_links_give_a_notice_and_the_page(server, query):
+    attacked, after, *_ = run(server, None, query_string=query)
+    assert_survived(attacked, after, server)
+    assert attacked.notices, "no notice for a hostile link"
+    assert_no_markup_from(attacked, "[Log in](https://evil.example)")
