@@ -22,7 +22,6 @@ from tests.test_browser import (  # noqa: E402  (the same server, browser and ch
     FIRST_LOAD_S,
     RERUN_S,
     VIEWPORT,
-    browser,  # noqa: F401  (a fixture)
     hidden_ids,
     outlined,
     server,  # noqa: F401  (a fixture)
