@@ -11,6 +11,7 @@ import streamlit as st
 
 from app import figures, gc_policy, hardening, page_state, render, session
 from app.components import player
+from app.components.chapter import chapter, is_open
 from app.sections import (
     classroom,
     code,
@@ -29,7 +30,9 @@ from app.sections import (
 )
 from app.sections import present as present_slides
 from app.sections import targets as targets_section
+from app.sections.compare import KEEP as compare_keep
 from app.sections.compare import compare_section
+from app.sections.weights import KEEP as weights_keep
 from app.sections.weights import weights_charts, weights_section
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
@@ -40,6 +43,7 @@ page_state.check_widgets()  # every widget value the session holds passes the st
 training.prepare()  # a training job's newest weights and the training settings, before the state is built
 class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
 guide = lesson.begin()  # a lesson (link or sidebar): its step's network is loaded before any widget
+chapters = guide.step is None  # no lesson step: weights, compare, code, training, gradients are chapters
 present = st.columns([4, 1])[1].toggle(
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
@@ -59,7 +63,10 @@ if present:  # the title and the inputs are a slide of their own; on the others 
 else:
     heading, inputs_box = st.container(), st.container(key="inputs_box")
 X = inputs.inputs_section(inputs_box)  # (T, B, F): the last valid inputs while a cell is bad
-targets_section.targets_section(inputs_box, X)  # (T, B): into the page memory, so into the state
+if not chapters or page_state.memory().targets is not None or is_open("training") or is_open("gradients"):
+    targets_section.targets_section(inputs_box, X)  # (T, B): into the page memory, so into the state
+else:  # no targets yet, and nothing that uses them open: the grid waits for the training chapter
+    page_state.keep((targets_section.TASK_KEY,))
 state = session.current_state(X)
 training.stop_if_changed(state)
 classroom.class_section(class_bar, state, present)  # start/join/follow; the teacher's counts
@@ -68,7 +75,11 @@ if guide.shows("intro"):
 if present and guide.shows("inputs"):
     inputs.inputs_slide(inputs_box, state.inputs)
 if guide.shows("weights"):  # (a lesson step shows only its own sections)
-    state = weights_section(state, style, present, shown=slide in (None, present_slides.WEIGHTS))
+    if present:
+        state = weights_section(state, style, present, shown=slide in (None, present_slides.WEIGHTS))
+    elif (box := chapter("weights", weights_keep, lazy=chapters)) is not None:
+        with box:
+            state = weights_section(state, style, present)
 
 # ---- the computation ----------------------------------------------------------------------------
 result = results.compute_result(state)
@@ -83,6 +94,7 @@ if present:  # one 16:9 screen at a time
         present_slides.slide(slide, state, shown, style, T_shown)
     guide.pick_bar(T_shown)
     if guide.focus() == "code":
+        st.subheader(page_state.CHAPTERS["code"])
         code.code_section(state)
     share.share_section(session.with_current_view(state))  # hidden; keeps the link current
     training.keep_polling()  # a run goes on (and the slide follows it) while presenting
@@ -114,9 +126,15 @@ def view_part() -> None:
     shown = results.recall(state)
     if shown is None:
         return
-    if guide.shows("weights"):
+    if guide.shows("weights") and is_open("weights", lazy=chapters):  # (opened with the weights' chapter)
         weights_charts(session.with_current_view(state), style)  # the explained cell's weights outlined
-        compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
+    pinned = state.pinned is not None  # (a link with a pinned network opens "Compare")
+    box = None
+    if guide.shows("weights"):
+        box = chapter("compare", compare_keep, lazy=chapters, open_first=pinned)
+    if box is not None:
+        with box:
+            compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
     if guide.shows("crosscheck"):
         crosscheck.crosscheck_section(shown.check)
     if guide.shows("share"):
@@ -131,13 +149,21 @@ if player.playing():
     player.play(T_shown, lambda t: up_to(t, row, neuron))
 else:
     view_part()
-if guide.shows("code"):
-    code.code_section(state)
+if guide.shows("code") and (box := chapter("code", (page_state.CODE_OPEN_KEY,), lazy=chapters)) is not None:
+    with box:
+        code.code_section(state)
 
 # ---- learning: training (a job polled by a fragment), then the gradients through time --------------
-if guide.shows("training"):  # (a lesson step shows only its own sections)
-    training.training_section(state, shown, style, present)
-if guide.shows("gradients"):
-    view = session.with_current_view(state).view
-    gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())
+box = None
+if guide.shows("training"):  # (a link that holds targets opens it)
+    box = chapter("training", training.KEEP, lazy=chapters, open_first=state.targets is not None)
+if box is not None:  # (a lesson step shows only its own sections)
+    with box:
+        training.training_section(state, shown, style, present)
+else:
+    training.keep_polling()  # a run goes on while its chapter is closed (the page follows it)
+if guide.shows("gradients") and (box := chapter("gradients", gradients.KEEP, lazy=chapters)) is not None:
+    with box:
+        view = session.with_current_view(state).view
+        gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())
 del shown, result  # the fragments above look results up in the shared, bounded cache: no session keeps one

@@ -8,6 +8,7 @@ under one session key. Nothing else reads or writes st.session_state by a string
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,6 +26,13 @@ IMAGE_FORMAT_KEY = "image_format"
 MEMORY_KEY = "page"
 LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
 CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
+CHAPTERS = {  # the page's chapters (app/components/chapter.py): closed ones are not built
+    "weights": "Weights: presets and editing by hand",
+    "compare": "Compare two networks",
+    "code": "Code: this network as a script",
+    "training": "Training",
+    "gradients": "Gradients through time",
+}
 
 NoticeKind = Literal["info", "warning", "error"]
 
@@ -78,6 +86,8 @@ class Training:
     status: str = ""  # "", "running", "paused", "done", "diverged", "reached"
     runs: list[list[float]] = field(default_factory=list)  # earlier runs' losses (the last few)
     widget_settings: Any = None  # the settings the training widgets were last set from or read as
+    unshown: bool = False  # the job reported weights that the page's charts do not show yet
+    full_at: float = 0.0  # time.monotonic() of the page's last full run
 
 
 @dataclass
@@ -154,6 +164,19 @@ def get(key: str, default: Any = None) -> Any:
 
 def put(key: str, value: Any) -> None:
     st.session_state[key] = value
+
+
+def keep(keys: Iterable[str]) -> None:
+    """Keep the values of widgets this run does not draw (Streamlit forgets them otherwise): a value
+    written through the session state stays until its widget is drawn again."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def chapter_key(name: str) -> str:
+    """The widget key of a chapter's expander (True: open)."""
+    return f"open_{name}"
 
 
 def widget_values() -> dict[str, Any]:

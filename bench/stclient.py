@@ -44,7 +44,7 @@ RUN_DONE = {
     Status.FINISHED_WITH_COMPILE_ERROR,
 }
 RUN_OK = {Status.FINISHED_SUCCESSFULLY, Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}  # a fragment's run too
-MODELLED_WIDGETS = ("number_input", "selectbox", "radio", "checkbox", "slider")
+MODELLED_WIDGETS = ("number_input", "selectbox", "radio", "checkbox", "slider", "expander")
 
 
 @dataclass
@@ -198,7 +198,7 @@ class Session:
             if value is None or widget.kind not in MODELLED_WIDGETS:
                 continue
             state = WidgetState(id=widget.id)
-            if widget.kind == "checkbox":
+            if widget.kind in ("checkbox", "expander"):  # (an expander with a key: open or closed)
                 state.bool_value = bool(value)
             elif widget.kind == "slider":
                 values = value if isinstance(value, list | tuple) else [value]
@@ -319,6 +319,12 @@ class Session:
             self.elements.clear()
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
+            block = msg.delta.add_block
+            expandable = block.expandable if block.WhichOneof("type") == "expandable" else None
+            if expandable is not None and expandable.id and expandable.id not in self.widgets:
+                # a chapter's title (an expander with a key): open or closed, as the browser sends it
+                self.widgets[expandable.id] = Widget(expandable.id, "expander", bool(expandable.expanded))
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
             self.elements[tuple(msg.metadata.delta_path)] = msg

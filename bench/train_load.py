@@ -4,12 +4,14 @@ in slices) while M other sessions edit every 1-5 s, against one real `streamlit 
     .venv/bin/python -m bench.train_load [--trainers 30] [--editors 30] [--steps 2000] [--seconds 240]
 
 Sessions speak Streamlit's browser protocol (bench/stclient.py). A trainer opens a link whose state
-has the "copy the current input" targets and a step budget, presses Train (a button trigger), and
-then reruns the page every 0.5 s, as the browser's polling fragment does (the fragment then reruns the
-whole page); when the server already runs its maximum of jobs the page says so and the trainer presses
-Train again 1-2 s later. An editor changes the seed (a new one each time: every edit misses the result
-cache and goes through the TensorFlow worker, forward pass, cross-check and gradients) and waits for
-the run to finish. Reported: the editors' latency (median, p95, max), errors (exception elements and
+has the "copy the current input" targets and a step budget (the Training chapter opens by itself),
+presses Train (a button trigger), and then does what a browser does: its fragment timers (`auto_rerun`,
+bench/class_follow.py's client) rerun the page's polling fragment every POLL_S, and the page reruns
+itself in full when it decides to; the trainer only watches for the end of the run. When the server
+already runs its maximum of jobs the page says so and the trainer presses Train again 1-2 s later.
+An editor changes the seed (a new one each time: every edit misses the result cache and goes
+through the TensorFlow worker: forward pass and cross-check; the learning chapters are closed, as on
+a page just opened) and waits for the run to finish. Reported: the editors' latency (median, p95, max), errors (exception elements and
 error alerts) in either group, the trainers' time to finish and their busy retries, and the load.
 """
 
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from bench.class_follow import ClassClient
 from bench.common import Table, median, ms, p95
 from bench.stclient import Session, user_key
 from rnn_core.params import tutorial_inputs
@@ -71,7 +74,7 @@ async def trainer(
     url: str, query: str, steps: int, outcome: Outcome, rng: random.Random, stop: float
 ) -> None:
     await asyncio.sleep(rng.uniform(0, 3))
-    session = Session(url, query_string=query, timeout=120)
+    session = ClassClient(url, query_string=query, timeout=120)  # (fragment timers, as a browser)
     try:
         first = await session.open()
         if not first.ok:
@@ -93,15 +96,16 @@ async def trainer(
                     outcome.busy_retries += 1
                     await asyncio.sleep(rng.uniform(1, 2))
                     continue
-            await asyncio.sleep(POLL_S)
-            result = await session.run()
-            outcome.polls += 1
-            if not result.ok:
-                outcome.train_errors.append("; ".join(result.errors) or f"status {result.status}")
+            await asyncio.sleep(POLL_S)  # (the page's fragment timer polls the job; the client watches)
+            errors = [text for text in session_texts(session) if "Traceback" in text]
+            if errors:
+                outcome.train_errors.extend(errors)
+                return
         outcome.unfinished += 1
     except Exception as err:
         outcome.train_errors.append(f"{type(err).__name__}: {err}")
     finally:
+        outcome.polls += session.fragment_runs
         await session.close()
 
 

@@ -9,15 +9,26 @@ import re
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from app.page_state import CHAPTERS, chapter_key
 from tests.serving import ROOT
 
 APP = str(ROOT / "app" / "main.py")
 
 
-def new_app(query: dict | None = None) -> AppTest:
+def new_app(query: dict | None = None, chapters: tuple[str, ...] = ()) -> AppTest:
+    """The page, with a link's query and the named chapters open (weights, compare, code, training,
+    gradients: closed until the reader opens them)."""
     at = AppTest.from_file(APP, default_timeout=120)
     for name, value in (query or {}).items():
         at.query_params[name] = value
+    return open_chapters(at, *chapters)
+
+
+def open_chapters(at: AppTest, *names: str) -> AppTest:
+    """Open chapters as a click on their title does (the next run draws them)."""
+    for name in names:
+        assert name in CHAPTERS, name
+        at.session_state[chapter_key(name)] = True
     return at
 
 

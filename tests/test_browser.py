@@ -164,6 +164,13 @@ def outlined(found: dict, chart_id: str, row: int, neuron: int) -> bool:
     return box == [(neuron - 0.5, neuron + 0.5, row - 0.5, row + 0.5)]
 
 
+def open_chapter(page: Page, title: str) -> None:
+    """Open a chapter (a closed one is not built) as a reader does: a click on its title."""
+    summary = page.locator('[data-testid="stExpander"] summary', has_text=title).first
+    summary.scroll_into_view_if_needed()
+    summary.click()
+
+
 def query_token(url: str) -> str | None:
     found = re.search(r"[?&]s=([^&]+)", url)
     return found.group(1) if found else None

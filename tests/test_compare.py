@@ -14,6 +14,8 @@ from rnn_core import compare, presets, reference
 from rnn_core.state import State, StateError, decode_link, dump_state, encode_link, load_state
 from tests.pagetools import charts, decode_array, heatmap_z, messages, new_app
 
+CHAPTERS_USED = ("weights", "compare")  # the chapters these tests read (closed until opened)
+
 A = State()
 B = State(seed=7, weights={"Wy": 0.5 * np.eye(8)})
 
@@ -118,17 +120,17 @@ def test_a_crafted_pinned_state_is_refused_naming_the_field(data, field):
 
 
 def test_a_crafted_pinned_link_opens_the_tutorial_with_a_notice():
-    at = new_app({"s": raw_link(CRAFTED[0][0])}).run()
+    at = new_app({"s": raw_link(CRAFTED[0][0])}, chapters=CHAPTERS_USED).run()
     assert not at.exception
     assert any("pinned.weights.Wy" in w for w in messages(at, "warning"))
     assert "compare-A-y2" not in charts(at)
     huge = "A" * 300_000
-    at = new_app({"s": huge}).run()
+    at = new_app({"s": huge}, chapters=CHAPTERS_USED).run()
     assert not at.exception and any("limit" in w for w in messages(at, "warning"))
 
 
 def test_pin_change_and_a_link_restores_both():
-    at = new_app().run()
+    at = new_app(chapters=CHAPTERS_USED).run()
     [pin] = [b for b in at.button if b.proto.label == "Pin as A"]
     pin.click().run()
     at.sidebar.number_input(key="seed").set_value(7).run()
@@ -144,7 +146,7 @@ def test_pin_change_and_a_link_restores_both():
     link = at.query_params["s"]
     assert decode_link(link).pinned.seed == 42
 
-    reopened = new_app({"s": link}).run()
+    reopened = new_app({"s": link}, chapters=CHAPTERS_USED).run()
     again = charts(reopened)
     for n in ("A", "B", "delta"):
         np.testing.assert_array_equal(
@@ -174,7 +176,7 @@ def test_the_comparison_is_readable_in_presentation_mode():
 
 
 def test_the_nudge_button_pins_a_and_shows_how_long_the_input_is_remembered():
-    at = new_app().run()
+    at = new_app(chapters=CHAPTERS_USED).run()
     at.number_input(key="nudge_step").set_value(1).run()
     at.number_input(key="nudge_row").set_value(2).run()
     at.number_input(key="nudge_eps").set_value(0.5).run()

@@ -14,6 +14,7 @@ from rnn_core.state import State, TrainingSettings, decode_link, encode_link, re
 from tests.pagetools import charts, decode_array, heatmap_z, messages, new_app
 
 DEADLINE_S = 300.0  # the first slice traces TensorFlow's training loop (slow on a loaded machine)
+CHAPTERS_USED = ("training", "gradients")  # the chapters these tests read (closed until opened)
 
 
 def memory(at):
@@ -49,7 +50,7 @@ def train_until_done(at, deadline: float = DEADLINE_S):
 
 @pytest.fixture
 def at():
-    return new_app().run()
+    return new_app(chapters=CHAPTERS_USED).run()
 
 
 @pytest.mark.parametrize("task", list(tasks.TASKS))
@@ -144,7 +145,7 @@ def test_a_diverging_learning_rate_gives_a_notice_and_finite_weights():
         targets=X[:, :, 0] * 1000,
         training=TrainingSettings(optimizer="sgd", lr=100.0, steps=50),
     )
-    at = new_app({"s": encode_link(state)}).run()
+    at = new_app({"s": encode_link(state)}, chapters=CHAPTERS_USED).run()
     assert not at.exception
     at.button(key="train_start").click().run()
     train_until_done(at)
@@ -218,7 +219,7 @@ def test_hostile_training_settings_get_a_notice_never_an_exception(at, key, valu
 def test_a_big_network_skips_the_map_but_keeps_the_gradients():
     X = np.random.default_rng(1).normal(size=(50, 8, 2))
     state = State(inputs=X, n_neurons=128, weight_scale=0.1)  # not chaotic: numpy runs freely here
-    at = new_app({"s": encode_link(state)}).run()
+    at = new_app({"s": encode_link(state)}, chapters=CHAPTERS_USED).run()
     assert not at.exception
     found = charts(at)
     assert "grad-map" not in found and "grad-decay" in found

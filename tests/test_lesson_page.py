@@ -10,7 +10,7 @@ import pytest
 from app.sections.crosscheck import verdicts
 from rnn_core import lessons
 from rnn_core.lessons import SECTIONS, Step
-from tests.pagetools import charts, messages, new_app
+from tests.pagetools import charts, messages, new_app, open_chapters
 
 TUTORIAL = lessons.load_shipped("tutorial")
 
@@ -243,6 +243,8 @@ def test_scripts_are_not_built_while_the_code_panel_is_closed(monkeypatch):
     )
     at = new_app().run()
     at.sidebar.number_input(key="seed").set_value(12345).run()
+    assert not at.exception and built == []  # the chapter closed: nothing of it built
+    open_chapters(at, "code").run()
     assert not at.exception and built == []  # three .py downloads on the page, none built
     at.toggle(key="code_open").set_value(True).run()
     assert sorted(built) == ["keras", "numpy", "tf1"]

@@ -15,6 +15,8 @@ from rnn_core.params import init_weights
 from rnn_core.state import State, decode_link, dump_state, encode_link, load_state, weight_shapes
 from tests.pagetools import charts, heatmap_z, messages, new_app
 
+CHAPTERS_USED = ("weights",)  # the chapter these tests read (closed until opened)
+
 CONFIG = RNNConfig(n_inputs=3, n_neurons=6, n_steps=10, batch=2)
 
 
@@ -155,7 +157,7 @@ def edit_weight(at, name: str, edits: dict[int, dict[str, str]]):
 
 @pytest.fixture
 def at():
-    return new_app().run()
+    return new_app(chapters=CHAPTERS_USED).run()
 
 
 def test_the_page_shows_every_weight_on_one_scale_with_the_explained_column_outlined(at):
@@ -181,7 +183,7 @@ def test_a_weight_edit_round_trips_through_the_link_and_the_state_file(at):
     expected = reference.forward(state.inputs, state.resolved_weights())
     np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y2"]), expected.hidden[2], atol=1e-9)
 
-    reopened = new_app({"s": at.query_params["s"]}).run()
+    reopened = new_app({"s": at.query_params["s"]}, chapters=CHAPTERS_USED).run()
     assert heatmap_z(charts(reopened)["weights-Wx"])[1, 3] == 0.125
     uploader = reopened.sidebar.file_uploader(key="state_file")
     uploader.set_value(("w.json", dump_state(state).encode(), "application/json")).run()

@@ -29,6 +29,7 @@ from tests.test_browser import (  # noqa: E402
     FIRST_LOAD_S,
     RERUN_S,
     VIEWPORT,
+    open_chapter,
     outlined,
     wait_charts,
     z_of,
@@ -81,7 +82,9 @@ def click_cell(page: Page, chart_id: str, row: int, col: int, n_rows: int, n_col
 def test_three_panels_delta_and_one_selection_outlining_the_same_cell(page):
     state = B.with_changes(pinned=A.pinnable())
     page.goto(f"{page.server.url}/?s={encode_link(state)}")
-    found = wait_charts(page, lambda c: all(p in c for p in PANELS), FIRST_LOAD_S, page.server)
+    wait_charts(page, lambda c: "compare-A-y2" in c, FIRST_LOAD_S, page.server)  # (pinned: Compare opens)
+    open_chapter(page, "Weights: presets")
+    found = wait_charts(page, lambda c: all(p in c for p in PANELS) and "weights-Wy" in c)
     ta = reference.forward(A.inputs, A.resolved_weights()).hidden[2]
     tb = reference.forward(B.inputs, B.resolved_weights()).hidden[2]
     np.testing.assert_allclose(z_of(found, "compare-A-y2"), ta, atol=1e-9)
@@ -103,14 +106,16 @@ def test_three_panels_delta_and_one_selection_outlining_the_same_cell(page):
 
 def test_a_preset_is_one_click_and_the_weights_show_it(page):
     page.goto(page.server.url + "/")
-    wait_charts(page, lambda c: "weights-Wy" in c, FIRST_LOAD_S, page.server)
-    page.get_by_text("Weights", exact=True).scroll_into_view_if_needed()
+    wait_charts(page, lambda c: "hidden-y2" in c, FIRST_LOAD_S, page.server)
+    open_chapter(page, "Weights: presets")
+    wait_charts(page, lambda c: "weights-Wy" in c)
+    page.get_by_text("Presets", exact=False).first.scroll_into_view_if_needed()
     shot(page, "weights-before")
     page.get_by_role("button", name="No memory: Wy = 0").click()
     found = wait_charts(page, lambda c: not z_of(c, "weights-Wy").any())
     assert z_of(found, "weights-Wx").any()  # only Wy changed
     expect(page.get_by_role("button", name="Undo")).to_be_visible()
-    page.get_by_text("Weights", exact=True).scroll_into_view_if_needed()
+    page.get_by_text("Presets", exact=False).first.scroll_into_view_if_needed()
     shot(page, "weights-no-memory")
 
 

@@ -44,7 +44,6 @@ def file_name(state: State, style: str) -> str:
 
 
 def code_section(state: State) -> None:
-    st.subheader("Code: this network as a script")
     st.caption(
         "Each script is complete and runnable: every weight written out, the tutorial's printout, and a last "
         'check against the numbers on this page (it prints "matches the page").'

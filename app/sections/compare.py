@@ -26,6 +26,7 @@ from ..text import plain
 from .explain import explain_panel
 
 NUDGE_KEYS = {"step": "nudge_step", "row": "nudge_row", "feature": "nudge_feature", "eps": "nudge_eps"}
+KEEP = tuple(NUDGE_KEYS.values())  # the values kept while the chapter is closed
 EDITING_CSS = "<style>.st-key-compare_editing { display: none !important; }</style>"
 
 
@@ -77,7 +78,8 @@ def pick_cell(key: str) -> None:
 def compare_section(state: State, result: Result, style, present: bool) -> None:
     if page_state.memory().pinned is not state.pinned:  # pinned or nudged in a partial rerun (a fragment):
         st.rerun()  # the whole page follows (a nudge also changed the inputs)
-    st.subheader("Compare two networks")
+    if present:  # (on the page the chapter has the title)
+        st.subheader("Compare two networks")
     with st.container(key="compare_editing"):
         if present:
             st.html(EDITING_CSS)  # inside what it hides: no gap on the slide

@@ -31,6 +31,7 @@ MODE_KEY = "grad_map_mode"
 PICK_KEYS = {"t": "grad_out_step", "k": "grad_in_step"}
 SCALE_KEY = "grad_decay_scale"
 STEPS_KEY = "grad_decay_steps"
+KEEP = (MODE_KEY, *PICK_KEYS.values(), SCALE_KEY, STEPS_KEY)  # the values kept while the chapter is closed
 SCALES = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0)
 MAX_CACHED = 64
 # T²·B·N·(N+F) past this: no ∂out_t/∂X_k map and no TensorFlow check (the map is T passes back; at the
@@ -109,7 +110,6 @@ def gradients(state: State, result: Result, notices: list[str]) -> GradResult:
 
 
 def gradients_section(state: State, result: Result, row: int, neuron: int, style, training: bool) -> None:
-    st.subheader("Gradients through time")
     if training:
         st.caption("Shown for the current weights once training pauses or ends (they change every slice).")
         return

@@ -2,8 +2,9 @@
 frozen weights, the step budget and the stop loss), the progress, and the loss curve.
 
 A run is the engine's "train" job, run in slices in the worker. While it runs, a fragment polls the job
-every POLL_S seconds and, when a slice has moved the weights, reruns the whole page: the trained weights
-become the state's explicit weights (page memory), so every chart, the link and the files follow them.
+every POLL_S seconds and redraws the progress and the loss curve (a small partial rerun); at most every
+FULL_S seconds, and when the run ends, it reruns the whole page: the trained weights become the state's
+explicit weights (page memory), so every chart, the link and the files follow them.
 `poll_training()` runs at the top of the page, before the state is built, so each run shows the newest
 weights the job has reported. The learning rate (and the other settings) may change while it trains
 (the worker's train_settings). Nothing here waits for the job.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 import uuid
 from typing import Any
 
@@ -33,8 +35,9 @@ from ..compute import Result
 from ..figures import learn as learn_figures
 from ..page_state import Training
 
-POLL_S = 1.0  # how often a training page looks at its job (and redraws when it moved): each redraw is a
-# whole page run, the main cost of a training session to the server (bench/train_load.py)
+POLL_S = 1.0  # how often a training page looks at its job and redraws the progress and the loss curve
+FULL_S = 3.0  # how often, at most, the whole page follows a run (every heatmap, the link): a whole page
+# run is the main cost of a training session to the server (bench/train_load.py)
 KEEP_RUNS = 3  # earlier runs drawn as faded lines
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 KEYS = {
@@ -46,6 +49,7 @@ KEYS = {
 }
 FREEZE_KEYS = {name: f"train_freeze_{name}" for name in WEIGHT_NAMES}
 LOG_KEY = "train_log_scale"
+KEEP = (*KEYS.values(), *FREEZE_KEYS.values(), LOG_KEY)  # the values kept while the chapter is closed
 MAX_CLIP = 1e6
 MAX_STOP_LOSS = 1e12
 STEP_SIZES = (1, 10, 100)
@@ -108,6 +112,7 @@ def _apply(tr: Training, result: dict | None) -> bool:
     tr.losses = tr.start_losses + (losses[1:] if tr.start_losses else losses)
     tr.applied = int(result["step"])
     tr.opt = result["opt"]
+    tr.unshown = True
     page_state.memory().weights = weights_dict(result["weights"])
     return True
 
@@ -366,18 +371,23 @@ def _store_settings(tr: Training) -> TrainingSettings:
 
 
 def _ticker() -> None:
-    """Polls the job while it runs; a moved job reruns the whole page (every chart follows)."""
+    """Polls the job while it runs. What it reported reaches the whole page (every chart, the link) when
+    the run ends, and otherwise at most every FULL_S seconds: a whole page run is costly."""
     ctx = get_script_run_ctx()
     if ctx is None or not ctx.fragment_ids_this_run:
         return  # a full run: prepare() has just polled (its notices are shown in this run)
-    if poll_training():
-        st.rerun(scope="app")
+    poll_training()
+    tr = _training()
+    if tr.job_id is None or (tr.unshown and time.monotonic() - tr.full_at >= FULL_S):
+        st.rerun(scope="app")  # (an ended run: its notices and buttons belong to the whole page)
 
 
 def prepare() -> None:
     """At the top of the page, before the state is built: the job's newest weights into the page
     memory, and the training widgets' values (checked) into the state's `training` settings."""
     poll_training()
+    tr = _training()
+    tr.unshown, tr.full_at = False, time.monotonic()
     if not isinstance(page_state.get(LOG_KEY, True), bool) or LOG_KEY not in st.session_state:
         page_state.put(LOG_KEY, True)
     check_settings()
@@ -400,9 +410,26 @@ def keep_polling() -> None:
         st.fragment(_ticker, run_every=POLL_S)()
 
 
+def _live(budget: int, current: float, style, seed: int) -> None:
+    """The progress and the loss curve; while a run goes on, a fragment that also polls the job."""
+    _ticker()
+    tr = _training()
+    steps_done = max(0, len(tr.losses) - 1)
+    if tr.job_id is not None:
+        st.progress(min(1.0, steps_done / max(1, budget)), text=f"Training… step {steps_done} of {budget}")
+    elif tr.losses:
+        words = {DIVERGED: "diverged", REACHED: "reached the stop loss", DONE: "done", "paused": "paused"}
+        st.caption(f"Step {steps_done} ({words.get(tr.status, tr.status)}); loss {tr.losses[-1]:.6g}.")
+    else:
+        st.caption("Step 0: not trained yet. Fill the targets (beside the inputs) with a task, then Train.")
+    log = bool(page_state.get(LOG_KEY, True))
+    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
+    losses = tr.losses or [current]
+    render.chart(learn_figures.loss_curve(losses, tr.runs, log, style), seed, "loss_curve", image_format)
+
+
 def training_section(state: State, result: Result, style, present: bool) -> None:
     tr = _training()
-    st.subheader("Training")
     if not present:
         with st.container(key="editing_training"):
             settings_controls(state.training)
@@ -429,27 +456,16 @@ def training_section(state: State, result: Result, style, present: bool) -> None
                 help="The weights before training.",
             )
             buttons[5].toggle("Log scale", key=LOG_KEY)
-    steps_done = max(0, len(tr.losses) - 1)
-    keep_polling()
-    if tr.job_id is not None:
-        budget = state.training.steps
-        st.progress(min(1.0, steps_done / max(1, budget)), text=f"Training… step {steps_done} of {budget}")
-    elif tr.losses:
-        words = {DIVERGED: "diverged", REACHED: "reached the stop loss", DONE: "done", "paused": "paused"}
-        st.caption(f"Step {steps_done} ({words.get(tr.status, tr.status)}); loss {tr.losses[-1]:.6g}.")
-    else:
-        st.caption("Step 0: not trained yet. Fill the targets with a task, then Train.")
     targets = state.resolved_targets()
     outputs = result.trace.outputs
     current = loss_of(outputs, targets)
-    losses = tr.losses or [current]
-    log = bool(page_state.get(LOG_KEY, True))
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     left, right = st.columns([3, 2])
     with left:
-        render.chart(
-            learn_figures.loss_curve(losses, tr.runs, log, style), state.seed, "loss_curve", image_format
-        )
+        if tr.job_id is not None:  # the progress and the loss curve follow the run every POLL_S
+            st.fragment(_live, run_every=POLL_S)(state.training.steps, current, style, state.seed)
+        else:
+            _live(state.training.steps, current, style, state.seed)
     with right:
         render.chart(
             learn_figures.step_losses(outputs, targets, style), state.seed, "step_losses", image_format

@@ -27,6 +27,7 @@ from ..table import format_number, parse_cell
 
 PICK_NAME, PICK_I, PICK_J, PICK_VALUE = "weights_pick", "weights_i", "weights_j", "weights_value"
 GRID_PICK, ALPHA, BY_HAND = "weights_grid_pick", "weights_alpha", "weights_by_hand"
+KEEP = (ALPHA, BY_HAND, PICK_NAME, PICK_I, PICK_J, PICK_VALUE, GRID_PICK)  # kept while the chapter is closed
 MAX_GRID_CELLS = 4096  # a 64 × 64 Wy; larger matrices are edited one weight at a time
 EDITING_CSS = "<style>.st-key-weights_editing { display: none !important; }</style>"
 
@@ -164,7 +165,8 @@ def weights_section(state: State, style, present: bool, shown: bool = True) -> S
     if not shown:  # another slide: nothing drawn (an empty container would still take a gap)
         return state
     with st.container():
-        st.subheader("Weights")
+        if present:  # (on the page the weights' chapter has the title)
+            st.subheader("Weights")
         charts_box = st.container()
         with st.container(key="weights_editing"):
             if present:
