@@ -48,7 +48,8 @@ CALL_TIMEOUT_S = 10.0  # one forward pass at the caps takes well under 0.1 s
 START_TIMEOUT_S = 60.0  # one start attempt (importing TensorFlow takes about 5 s, more when loaded)
 START_ATTEMPTS = 3  # then the next call tries again
 START_WAIT_S = 20.0  # the longest a caller waits for a worker being started (hung or just slow)
-MAX_WAITING = 32  # calls allowed to queue per lane; past this a call is refused at once
+MAX_WAITING = 32  # large calls allowed to queue (up to ~0.1 s each); past this one is refused at once
+MAX_WAITING_SMALL = 512  # small calls (~1-2 ms each): a whole lecture hall's edits may queue (~1 s)
 SMALL_COST = 2**20  # T·B·N·(N+F) up to this is a small call (~1 ms of TensorFlow)
 MAX_JOBS = 8  # long jobs running at once per server
 MAX_JOBS_PER_OWNER = 1
@@ -224,7 +225,7 @@ class Engine:
         self,
         call_timeout: float = CALL_TIMEOUT_S,
         start_timeout: float = START_TIMEOUT_S,
-        max_waiting: int = MAX_WAITING,
+        max_waiting: int | None = None,
         queue_timeout: float | None = None,
         *,
         start_attempts: int = START_ATTEMPTS,
@@ -241,7 +242,12 @@ class Engine:
         self.start_timeout = start_timeout
         self.start_attempts = start_attempts
         self.start_wait = start_wait  # the longest a call waits for a worker being started
-        self.max_waiting = max_waiting
+        # calls allowed to queue per lane (one number: the same for both)
+        self.max_waiting = (
+            {SMALL: MAX_WAITING_SMALL, LARGE: MAX_WAITING}
+            if max_waiting is None
+            else {SMALL: max_waiting, LARGE: max_waiting}
+        )
         self.small_cost = small_cost
         self.max_jobs = max_jobs
         self.max_jobs_per_owner = max_jobs_per_owner
@@ -472,7 +478,7 @@ class Engine:
     def _admit(self, lane: int) -> None:
         with self._life:
             wait = self._estimate_wait(lane)
-            if self._admitted[lane] >= self.max_waiting or wait > self.queue_timeout:
+            if self._admitted[lane] >= self.max_waiting[lane] or wait > self.queue_timeout:
                 self.stats.busy += 1
                 raise self._busy(wait)
             self._admitted[lane] += 1

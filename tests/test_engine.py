@@ -366,6 +366,29 @@ def test_a_full_lane_refuses_at_once_and_says_when_to_try_again():
         eng.stop()
 
 
+def test_a_lecture_halls_small_calls_all_queue_none_is_refused():
+    """200 students' edits arriving while the worker is busy: small calls (~1 ms) all wait their turn
+    (the large lane keeps its short queue: one call at the caps takes up to ~0.1 s)."""
+    X, weights = tutorial()
+    eng = Engine(call_timeout=60)
+    try:
+        eng.start()
+        pid = eng.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            calls = [call_in_thread(eng.forward, X, weights) for _ in range(200)]
+            assert eng.wait_for(lambda: eng.load()["small"] == 200, timeout=30)
+            assert eng.stats.busy == 0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        for thread, box in calls:
+            thread.join(timeout=60)
+            assert "error" not in box, repr(box.get("error"))
+            assert_trace_equals_reference(box["value"].value, X, weights)
+    finally:
+        eng.stop()
+
+
 # ---- separate processes ---------------------------------------------------------------------------
 
 BUSY_WORKER = """

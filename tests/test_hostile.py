@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from bench.stclient import RunResult, Session
+from bench.stclient import RunResult, Session, user_key
 from rnn_core.config import LIMITS
 from tests.serving import Server, streamlit_server
 
@@ -48,6 +48,11 @@ def rss_mb(pid: int) -> float:
     """Resident memory of a process, from /proc/<pid>/status."""
     text = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"^VmRSS:\s+(\d+) kB", text, re.M).group(1)) / 1024
+
+
+def session_keys(session: Session) -> set[str]:
+    """The user keys of the widgets the session has seen."""
+    return {key for key in map(user_key, session.widgets) if key}
 
 
 def run(server: Server, attack: Callable[[Session], Awaitable[RunResult]] | None, query_string: str = ""):
@@ -405,6 +410,7 @@ def test_the_targets_grid_refuses_1500_added_rows(server):
     added = [{"_index": f"row {3 + i}", "out0": "1", "out1": "1", "out2": "1"} for i in range(1500)]
 
     async def attack(session: Session) -> RunResult:
+        await session.run({"open_training": True})  # the targets grid comes with the Training chapter
         key = editor_key_of(session, "targets_editor")
         edits = {"edited_rows": {}, "added_rows": added, "deleted_rows": []}
         session.override(key, state(string_value=json.dumps(edits)))
@@ -427,11 +433,27 @@ def test_the_targets_grid_refuses_1500_added_rows(server):
         ("train_optimizer", state(int_value=7)),
         ("target_task", state(string_value="rm -rf /")),
         ("weights_alpha", state(double_array_value=[math.inf])),
+        ("open_training", state(string_value="yes")),
+        ("open_gradients", state(double_value=math.nan)),
+        ("open_code", state(int_value=2**40)),
     ],
-    ids=["lr-nan", "lr-text", "clip-negative", "steps-huge", "optimizer-int", "task-unknown", "alpha-inf"],
+    ids=[
+        "lr-nan",
+        "lr-text",
+        "clip-negative",
+        "steps-huge",
+        "optimizer-int",
+        "task-unknown",
+        "alpha-inf",
+        "chapter-text",
+        "chapter-nan",
+        "chapter-int",
+    ],
 )
 def test_training_and_weight_settings_of_the_wrong_kind_are_harmless(server, key, proto):
     async def attack(session: Session) -> RunResult:
+        opened = await session.run({"open_training": True, "open_weights": True, "open_gradients": True})
+        assert opened.exceptions == [] and "train_lr" in session_keys(session)  # the chapters opened
         session.override(key, proto)
         return await session.run()
 

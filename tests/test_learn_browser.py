@@ -48,12 +48,13 @@ def server(tmp_path_factory):
         yield running
 
 
-def open_page(browser: Browser, url: str) -> Page:
+def open_page(browser: Browser, url: str, charts: frozenset = frozenset({"hidden-y2", "loss-curve"})) -> Page:
+    """A new tab at `url`, once `charts` are drawn (a link with targets opens the Training chapter)."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(LOAD_S * 1000)
     page = context.new_page()
     page.goto(url)
-    wait_for(page, lambda: (page.evaluate(CHARTS_JS) or {}).keys() >= {"hidden-y2", "loss-curve"}, LOAD_S)
+    wait_for(page, lambda: (page.evaluate(CHARTS_JS) or {}).keys() >= charts, LOAD_S)
     return page
 
 
@@ -110,7 +111,7 @@ def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, br
     )
 
     # another student edits while the first trains: answered, and the first still trains
-    editor = open_page(browser, server.url)
+    editor = open_page(browser, server.url, frozenset({"hidden-y0"}))  # (its Training chapter closed)
     before = z_of(editor.evaluate(CHARTS_JS), "hidden-y0")
     start = time.monotonic()
     edit_cell(editor, 0, 0, "-3")
@@ -183,6 +184,8 @@ def test_hostile_training_settings_never_raise(server, key, value):
     async def scenario():
         async with Session(server.url, timeout=LOAD_S) as session:
             opened = await session.run()
+            assert opened.exceptions == []
+            opened = await session.run({"open_training": True})  # the chapter, as a click opens it
             assert opened.exceptions == []
             session.override(key, value)
             attacked = await session.run()
