@@ -11,8 +11,9 @@ itself in full when it decides to; the trainer only watches for the end of the r
 already runs its maximum of jobs the page says so and the trainer presses Train again 1-2 s later.
 An editor changes the seed (a new one each time: every edit misses the result cache and goes
 through the TensorFlow worker: forward pass and cross-check; the learning chapters are closed, as on
-a page just opened) and waits for the run to finish. Reported: the editors' latency (median, p95, max), errors (exception elements and
-error alerts) in either group, the trainers' time to finish and their busy retries, and the load.
+a page just opened) and waits for the run to finish. Reported: the editors' latency (median, p95,
+max), errors (exception elements and error alerts) in either group, the trainers' time to finish
+and their busy retries, and the load.
 """
 
 from __future__ import annotations
