@@ -4,6 +4,7 @@ clicked cell of a chart, and the presentation look."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -70,10 +71,17 @@ def chart(
         st.caption(figures.describe(fig))
 
 
-def numbers(fig: figures.Chart, label: str) -> None:
-    """The chart's numbers, one click away (a popover holding them as a table)."""
-    with st.popover(label):
-        st.dataframe(figures.as_table(fig), width="stretch")
+def numbers(build: Callable[[], figures.Chart], label: str, key: str) -> None:
+    """The chart's numbers, one click away: a popover whose table is built only while it is open."""
+    table(lambda: figures.as_table(build()), label, key)
+
+
+def table(build: Callable[[], Any], label: str, key: str) -> None:
+    """A table one click away (a popover): built only while open (a closed one costs no rerun)."""
+    box = st.popover(label, key=key, on_change="rerun")
+    if box.open:
+        with box:
+            st.dataframe(build(), width="stretch")
 
 
 def clicked_cell(key: str) -> tuple[int, int] | None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from bench.class_follow import ClassClient
-from bench.common import Table, median, ms, p95
+from bench.common import Table, cpu_seconds, find_worker, median, ms, p95
 from bench.stclient import Session, user_key
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, TrainingSettings, encode_link
@@ -119,15 +119,18 @@ def session_texts(session: Session) -> list[str]:
     return texts
 
 
-async def editor(url: str, outcome: Outcome, rng: random.Random, stop: float) -> None:
+async def editor(url: str, outcome: Outcome, rng: random.Random, stop: float, trained: asyncio.Event) -> None:
+    """Edits until `stop`, or until every trainer is done: only edits made while others train count."""
     await asyncio.sleep(rng.uniform(0, 3))
     session = Session(url, timeout=120)
     try:
         first = await session.open()
         if not first.ok:
             outcome.edit_errors.append(f"first load: {first.errors or first.status}")
-        while time.perf_counter() < stop:
+        while time.perf_counter() < stop and not trained.is_set():
             await asyncio.sleep(rng.uniform(1, 5))
+            if trained.is_set():
+                break
             result = await session.run({"seed": rng.randrange(SEED_MAX)})
             if result.ok:
                 outcome.edit_latencies.append(result.seconds)
@@ -150,12 +153,14 @@ async def drive(url: str, trainers: int, editors: int, steps: int, seconds: floa
         asyncio.create_task(trainer(url, query, steps, outcome, random.Random(rng.random()), stop))
         for _ in range(trainers)
     ]
-    edit_stop = [stop]
+    trained = asyncio.Event()  # set when every trainer is done: the editors stop there
     edit_tasks = [
-        asyncio.create_task(editor(url, outcome, random.Random(rng.random()), edit_stop[0]))
+        asyncio.create_task(editor(url, outcome, random.Random(rng.random()), stop, trained))
         for _ in range(editors)
     ]
-    await asyncio.gather(*train_tasks, *edit_tasks)
+    await asyncio.gather(*train_tasks)
+    trained.set()
+    await asyncio.gather(*edit_tasks)
     return outcome
 
 
@@ -175,10 +180,14 @@ def main() -> None:
         asyncio.run(warm(server.url))
         time.sleep(3)  # the worker traces training when first idle
         load_before = os.getloadavg()
+        page_pid, worker_pid = server.process.pid, find_worker(server.process.pid)
+        cpu_before = (cpu_seconds(page_pid) or 0.0, cpu_seconds(worker_pid) or 0.0)
         started = time.perf_counter()
         outcome = asyncio.run(drive(server.url, args.trainers, args.editors, args.steps, args.seconds))
         wall = time.perf_counter() - started
+        cpu_after = (cpu_seconds(page_pid) or 0.0, cpu_seconds(worker_pid) or 0.0)
         load_after = os.getloadavg()
+    page_share, worker_share = ((b - a) / wall for a, b in zip(cpu_before, cpu_after, strict=True))
     table = Table(
         f"{args.trainers} sessions training {args.steps} steps each while {args.editors} others "
         f"edit every 1-5 s (one server, {os.cpu_count()} cores)",
@@ -207,7 +216,8 @@ def main() -> None:
         f"{outcome.unfinished} unfinished",
     )
     table.notes.append(
-        f"wall {wall:.0f} s; load average before {load_before[0]:.1f}, after {load_after[0]:.1f}"
+        f"wall {wall:.0f} s; load average before {load_before[0]:.1f}, after {load_after[0]:.1f}; "
+        f"CPU: page process {page_share:.0%} of a core, TensorFlow worker {worker_share:.0%}"
     )
     for name, errors in (("editor", outcome.edit_errors), ("trainer", outcome.train_errors)):
         for error in sorted(set(errors))[:5]:

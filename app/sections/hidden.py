@@ -97,8 +97,11 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
             if t == step:
                 fig = figures.highlight_cell(fig, row, neuron)
             render.chart(fig, state.seed, f"hidden_{t}", image_format, on_click=on_click)
-    current = figures.hidden_heatmap(hidden[step], step, style, state.activation, scale, colorbar=False)
-    render.numbers(current, f"Numbers of y{step} (a table)")
+    render.numbers(
+        lambda: figures.hidden_heatmap(hidden[step], step, style, state.activation, scale, colorbar=False),
+        f"Numbers of y{step} (a table)",
+        "numbers_popover",
+    )
     row_view = figures.row_heatmap(hidden, row, style, state.activation, scale, upto=step, colorbar=False)
     render.chart(row_view, state.seed, "row_view", image_format, on_click=on_click, caption=True)
 

@@ -21,5 +21,5 @@ def outputs_section(state: State, result: Result, upto: int, style) -> None:
     chart = figures.outputs_chart(result.trace.outputs, style, state.shared_output, state.activation, upto)
     render.chart(chart, state.seed, "outputs", image_format, caption=True)
     st.markdown("The tutorial's printout, one line per row:")
-    st.dataframe(printout_frame(inputs, outputs), width="stretch")
     st.code("\n".join(printout_lines(inputs, outputs)), language=None, wrap_lines=True)
+    render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", "printout_popover")
