@@ -86,6 +86,7 @@ class Training:
     status: str = ""  # "", "running", "paused", "done", "diverged", "reached"
     runs: list[list[float]] = field(default_factory=list)  # earlier runs' losses (the last few)
     widget_settings: Any = None  # the settings the training widgets were last set from or read as
+    queued: int | None = None  # the job waits for a training slot: how many wait before it (None: runs)
     unshown: bool = False  # the job reported weights that the page's charts do not show yet
     full_at: float = 0.0  # time.monotonic() of the page's last full run
 

@@ -142,10 +142,14 @@ async def editor(url: str, outcome: Outcome, rng: random.Random, stop: float, tr
         await session.close()
 
 
-async def drive(url: str, trainers: int, editors: int, steps: int, seconds: float) -> Outcome:
+def trainer_query(steps: int) -> str:
+    """A trainer's link: the tutorial's network, "copy the current input" targets, a step budget."""
     X = tutorial_inputs()
-    state = State(targets=X[:, :, 0], training=TrainingSettings(steps=steps))
-    query = f"s={encode_link(state)}"
+    return f"s={encode_link(State(targets=X[:, :, 0], training=TrainingSettings(steps=steps)))}"
+
+
+async def drive(url: str, trainers: int, editors: int, steps: int, seconds: float) -> Outcome:
+    query = trainer_query(steps)
     outcome = Outcome()
     rng = random.Random(0)
     stop = time.perf_counter() + seconds
@@ -164,9 +168,15 @@ async def drive(url: str, trainers: int, editors: int, steps: int, seconds: floa
     return outcome
 
 
-async def warm(url: str) -> None:
-    async with Session(url, timeout=240) as session:
+async def warm(url: str, query: str) -> None:
+    """The first page, then one training step through the page (Step ×1): the worker has traced its
+    training loop before the clock starts (a trace takes seconds and holds every call behind it)."""
+    async with Session(url, query_string=query, timeout=240) as session:
         await session.open()
+        press(session, "train_step_1")
+        result = await session.run()
+        if not result.ok:
+            raise RuntimeError(f"warm-up step failed: {result.errors}")
 
 
 def main() -> None:
@@ -177,8 +187,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=240.0, help="the editors edit this long")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, streamlit_server(Path(tmp)) as server:
-        asyncio.run(warm(server.url))
-        time.sleep(3)  # the worker traces training when first idle
+        asyncio.run(warm(server.url, trainer_query(args.steps)))
         load_before = os.getloadavg()
         page_pid, worker_pid = server.process.pid, find_worker(server.process.pid)
         cpu_before = (cpu_seconds(page_pid) or 0.0, cpu_seconds(worker_pid) or 0.0)

@@ -23,6 +23,7 @@ time, numpy arrays both ways.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import math
@@ -51,7 +52,8 @@ START_WAIT_S = 20.0  # the longest a caller waits for a worker being started (hu
 MAX_WAITING = 32  # large calls allowed to queue (up to ~0.1 s each); past this one is refused at once
 MAX_WAITING_SMALL = 512  # small calls (~1-2 ms each): a whole lecture hall's edits may queue (~1 s)
 SMALL_COST = 2**20  # T·B·N·(N+F) up to this is a small call (~1 ms of TensorFlow)
-MAX_JOBS = 8  # long jobs running at once per server
+MAX_JOBS = 8  # long jobs running at once per server; later ones wait their turn in order
+MAX_QUEUED_JOBS = 500  # jobs waiting for a slot (a class pressing Train together); past this, refused
 MAX_JOBS_PER_OWNER = 1
 JOB_IDLE_TIMEOUT_S = 30.0  # a job nobody polled for this long is cancelled
 SLICE_TIMEOUT_S = (
@@ -105,6 +107,7 @@ class JobStatus:
     done: bool
     error: str | None  # set when the job failed or was cancelled (done is then True)
     notices: tuple[str, ...] = ()
+    queued: int | None = None  # waiting for a slot: how many waiting jobs start before it (None: runs)
 
 
 @dataclass
@@ -588,7 +591,9 @@ class Engine:
     def start_job(self, kind: str, owner: str = "", **args) -> str:
         """Start a long job (worker.JOBS[kind](**args)) run in slices; returns its id at once.
 
-        Raises EngineBusy past max_jobs running jobs, or max_jobs_per_owner for this owner.
+        Past max_jobs running jobs a new one waits its turn (first come, first served; its status says
+        how many are ahead). Raises EngineBusy past max_jobs + MAX_QUEUED_JOBS jobs, or past
+        max_jobs_per_owner for this owner.
         """
         from .worker import JOBS  # the table only: the worker module imports no TensorFlow
 
@@ -598,9 +603,9 @@ class Engine:
         with self._jobs_changed:
             self._expire_jobs(now)
             running = [job for job in self._jobs.values() if not job.done]
-            if len(running) >= self.max_jobs:
+            if len(running) >= self.max_jobs + MAX_QUEUED_JOBS:
                 self.stats.busy += 1
-                message = f"{len(running)} jobs are running on this server; try again when one finishes"
+                message = f"{len(running)} jobs are running or waiting on this server; try again later"
                 raise EngineBusy(message)
             if sum(job.owner == owner for job in running) >= self.max_jobs_per_owner:
                 raise EngineBusy("you already have a job running; wait for it or cancel it")
@@ -619,7 +624,11 @@ class Engine:
             job.last_poll = time.monotonic()
             if job.done and job.worker is None:
                 del self._jobs[job_id]
-            return job.status()
+            if job.done:
+                return job.status()
+            place = [other for other in self._jobs.values() if not other.done].index(job)  # (arrival order)
+            queued = place - self.max_jobs if place >= self.max_jobs else None
+            return dataclasses.replace(job.status(), queued=queued)
 
     def wait_job(self, job_id: str, after_slices: int = 0, timeout: float | None = None) -> JobStatus:
         """Like poll_job, but first wait (at most `timeout` s) until the job has run more than
@@ -672,7 +681,8 @@ class Engine:
                 if not pending:
                     self._driver = None
                     return
-                job = pending[next(turn) % len(pending)]
+                active = pending[: self.max_jobs]  # the first max_jobs in arrival order; the rest wait
+                job = active[next(turn) % len(active)]
             self._run_slice(job)
 
     def _run_slice(self, job: _Job) -> None:

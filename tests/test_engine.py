@@ -208,21 +208,47 @@ def test_cancel_stops_a_job_and_frees_its_owner(engine):
     assert engine.info().value["jobs"] == 0  # the cancelled job's iterator was dropped in the worker
 
 
-def test_jobs_are_bounded_per_server_and_per_owner(engine):
+def test_jobs_past_the_slots_wait_their_turn_in_order_and_owners_have_one(engine):
     X, weights = tutorial()
     jobs = [
         engine.start_job("forward_repeat", owner=f"o{i}", X=X, weights=weights, passes=10**6)
         for i in range(engine.max_jobs)
     ]
     try:
-        with pytest.raises(EngineBusy, match="jobs are running"):
-            engine.start_job("forward_repeat", owner="another", X=X, weights=weights)
-        engine.cancel_job(jobs.pop())
+        late = [
+            engine.start_job("forward_repeat", owner=f"late{i}", X=X, weights=weights, passes=1)
+            for i in range(2)
+        ]
+        jobs += late
+        assert [engine.poll_job(job).queued for job in late] == [0, 1]  # first come, first served
+        assert all(engine.poll_job(job).queued is None for job in jobs[: engine.max_jobs])
+        assert engine.wait_for(lambda: engine.poll_job(jobs[0]).slices > 0, timeout=60)
+        assert engine.poll_job(late[0]).slices == 0  # waiting: not one slice run
         with pytest.raises(EngineBusy, match="already have a job"):
             engine.start_job("forward_repeat", owner="o0", X=X, weights=weights)
-        jobs.append(engine.start_job("forward_repeat", owner="another", X=X, weights=weights, passes=10**6))
+        engine.cancel_job(jobs[0])  # a slot frees: the first waiting job runs, then the next
+        first = run_to_end(engine, late[0])
+        assert first.error is None and first.result["passes"] == 1
+        assert engine.poll_job(late[1]).queued is None
         with pytest.raises(EngineError, match="unknown job kind"):
             engine.start_job("no-such-job", owner="x")
+    finally:
+        for job in jobs:
+            engine.cancel_job(job)
+
+
+def test_jobs_past_the_queue_are_refused(engine, monkeypatch):
+    from rnn_core import engine as engine_module
+
+    X, weights = tutorial()
+    monkeypatch.setattr(engine_module, "MAX_QUEUED_JOBS", 1)
+    jobs = [
+        engine.start_job("forward_repeat", owner=f"q{i}", X=X, weights=weights, passes=10**6)
+        for i in range(engine.max_jobs + 1)
+    ]
+    try:
+        with pytest.raises(EngineBusy, match="running or waiting"):
+            engine.start_job("forward_repeat", owner="one-too-many", X=X, weights=weights)
     finally:
         for job in jobs:
             engine.cancel_job(job)

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from app import compute
 from rnn_core import gradflow, reference, tasks
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, TrainingSettings, decode_link, encode_link, read_training
@@ -97,6 +98,42 @@ def test_training_lowers_the_loss_and_the_link_carries_weights_and_targets(at):
     np.testing.assert_allclose(heatmap_z(charts(at)["hidden-y2"]), seeded.hidden[2], atol=1e-12)
     assert decode_link(at.query_params["s"]).weights == {}
     assert len(charts(at)["loss-curve"]["data"]) == 2  # the run is kept as a faded line
+
+
+@pytest.fixture
+def slots_taken(monkeypatch):
+    """Every training slot of the page's engine taken by other owners' long jobs (then cancelled)."""
+    engine = compute.get_engine()  # the page's engine (AppTest runs the page in this process)
+    monkeypatch.setattr(engine, "max_jobs", 1)
+    X, weights = tutorial_inputs(), State().resolved_weights()
+    job = engine.start_job("forward_repeat", owner="someone-else", X=X, weights=weights, passes=10**7)
+    yield engine, job
+    engine.cancel_job(job)
+
+
+def test_a_run_waits_for_a_free_training_slot_then_starts_by_itself(at, slots_taken):
+    engine, other = slots_taken
+    fill(at, "copy")
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert memory(at).training.queued == 0  # next in line
+    assert [b.key for b in at.button if b.key in ("train_start", "train_pause")] == ["train_pause"]
+    assert any("Waiting for a free training slot" in p.proto.text for p in at.get("progress"))
+    at.run()
+    assert memory(at).training.queued == 0 and memory(at).training.losses == []  # not one step yet
+    engine.cancel_job(other)  # the slot frees: the engine starts the waiting run
+    train_until_done(at)
+    assert memory(at).training.queued is None
+    assert loss_points(at)[-1] < loss_points(at)[0]
+
+
+def test_pause_stops_a_run_waiting_for_a_slot(at, slots_taken):
+    fill(at, "copy")
+    at.button(key="train_start").click().run()
+    assert memory(at).training.queued == 0
+    at.button(key="train_pause").click().run()
+    assert not at.exception and memory(at).training.job_id is None and memory(at).training.queued is None
+    assert at.button(key="train_start")
 
 
 def test_pause_cancels_the_job_and_the_step_count_stops(at):

@@ -36,7 +36,8 @@ from ..figures import learn as learn_figures
 from ..page_state import Training
 
 POLL_S = 1.0  # how often a training page looks at its job and redraws the progress and the loss curve
-FULL_S = 3.0  # how often, at most, the whole page follows a run (every heatmap, the link): a whole page
+WAIT_POLL_S = 2.0  # how often a page whose run waits for a training slot looks (the engine starts it)
+FULL_S = 5.0  # how often, at most, the whole page follows a run (every heatmap, the link): a whole page
 # run is the main cost of a training session to the server (bench/train_load.py)
 KEEP_RUNS = 3  # earlier runs drawn as faded lines
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -63,6 +64,7 @@ def _training() -> Training:
 
 
 def running() -> bool:
+    """A run is going on (or waiting for a training slot)."""
     return page_state.memory().training.job_id is not None
 
 
@@ -92,10 +94,11 @@ def poll_training() -> bool:
     try:
         status = engine.poll_job(tr.job_id)
     except KeyError:
-        tr.job_id, tr.status = None, "paused"
+        tr.job_id, tr.status, tr.queued = None, "paused", None
         page_state.notify("warning", "The training job had stopped (nobody polled it); press Train to go on.")
         return True
-    changed = _apply(tr, status.result)
+    queued, tr.queued = tr.queued, status.queued
+    changed = _apply(tr, status.result) or queued != tr.queued
     for notice in status.notices:
         page_state.notify("info", notice)
     if status.done:
@@ -139,34 +142,33 @@ def _start(state: State, steps: int) -> None:
     """Start (or go on with) the run as an engine job of `steps` updates."""
     tr = _training()
     mem = page_state.memory()
-    if tr.job_id is not None:
+    if running():
         return
     if tr.before is None:
         tr.before = {name: w.copy() for name, w in mem.weights.items()}  # "Reset" goes back here
     if tr.status in (DIVERGED, REACHED, DONE) and tr.losses:  # a finished run: a new one (same weights)
         _close_run(tr)
     tr.start_losses = list(tr.losses)
+    args = {
+        "X": state.inputs,
+        "weights": state.resolved_weights(),
+        "activation": state.activation,
+        "targets": state.resolved_targets(),
+        "settings": state.training,
+        "steps": steps,
+        "opt": tr.opt,
+    }
     key = f"{tr.owner}-{uuid.uuid4().hex[:8]}"
-    try:
-        job_id = compute.get_engine().start_job(
-            "train",
-            owner=tr.owner,
-            X=state.inputs,
-            weights=state.resolved_weights(),
-            activation=state.activation,
-            targets=state.resolved_targets(),
-            settings=state.training,
-            steps=steps,
-            opt=tr.opt,
-            key=key,
-        )
+    try:  # every training slot taken: the job waits its turn in the engine (its status says where)
+        job_id = compute.get_engine().start_job("train", owner=tr.owner, key=key, **args)
     except EngineBusy as err:
-        page_state.notify("warning", f"The server is busy training for others ({err}). Try again shortly.")
+        page_state.notify("warning", f"The server is busy training for others ({err}).")
         return
     except EngineError as err:
         page_state.notify("error", f"Training could not start: {err}")
         return
     tr.job_id, tr.job_key, tr.data_key, tr.applied, tr.status = job_id, key, data_key(state), -1, "running"
+    tr.queued = compute.get_engine().poll_job(job_id).queued
 
 
 def _close_run(tr: Training) -> None:
@@ -193,14 +195,14 @@ def on_pause() -> None:
     poll_training()  # take what the job has done so far
     if tr.job_id is not None:
         compute.get_engine().cancel_job(tr.job_id)
-        tr.job_id, tr.status = None, "paused"
+        tr.job_id, tr.status, tr.queued = None, "paused", None
 
 
 def on_step(state: State, n: int) -> None:
     """A few steps at once, in one short call (no job)."""
     tr = _training()
     mem = page_state.memory()
-    if tr.job_id is not None:
+    if running():
         return
     if tr.before is None:
         tr.before = {name: w.copy() for name, w in mem.weights.items()}
@@ -376,8 +378,11 @@ def _ticker() -> None:
     ctx = get_script_run_ctx()
     if ctx is None or not ctx.fragment_ids_this_run:
         return  # a full run: prepare() has just polled (its notices are shown in this run)
-    poll_training()
     tr = _training()
+    was_queued = tr.queued is not None
+    poll_training()
+    if was_queued and tr.queued is None:
+        st.rerun(scope="app")  # its turn came: the page polls it often now (and shows its progress)
     if tr.job_id is None or (tr.unshown and time.monotonic() - tr.full_at >= FULL_S):
         st.rerun(scope="app")  # (an ended run: its notices and buttons belong to the whole page)
 
@@ -385,8 +390,8 @@ def _ticker() -> None:
 def prepare() -> None:
     """At the top of the page, before the state is built: the job's newest weights into the page
     memory, and the training widgets' values (checked) into the state's `training` settings."""
-    poll_training()
     tr = _training()
+    poll_training()
     tr.unshown, tr.full_at = False, time.monotonic()
     if not isinstance(page_state.get(LOG_KEY, True), bool) or LOG_KEY not in st.session_state:
         page_state.put(LOG_KEY, True)
@@ -397,7 +402,7 @@ def prepare() -> None:
 def stop_if_changed(state: State) -> None:
     """An edit of what the run trains on (inputs, targets, sizes, activation) pauses it."""
     tr = _training()
-    if tr.job_id is not None and data_key(state) != tr.data_key:
+    if running() and data_key(state) != tr.data_key:
         on_pause()
         page_state.notify(
             "info", "Training paused: the inputs, targets or network changed. Press Train to go on."
@@ -406,8 +411,13 @@ def stop_if_changed(state: State) -> None:
 
 def keep_polling() -> None:
     """While a run goes on: the fragment that polls it (and reruns the page when it moved)."""
-    if _training().job_id is not None:
-        st.fragment(_ticker, run_every=POLL_S)()
+    if running():
+        st.fragment(_ticker, run_every=_poll_every())()
+
+
+def _poll_every() -> float:
+    """A running job is polled every POLL_S; one waiting for a slot, every WAIT_POLL_S."""
+    return POLL_S if _training().queued is None else WAIT_POLL_S
 
 
 def _live(budget: int, current: float, style, seed: int) -> None:
@@ -415,7 +425,12 @@ def _live(budget: int, current: float, style, seed: int) -> None:
     _ticker()
     tr = _training()
     steps_done = max(0, len(tr.losses) - 1)
-    if tr.job_id is not None:
+    if tr.queued is not None:
+        n = tr.queued
+        ahead = f"{n} run{'s' if n != 1 else ''} before yours" if n else "yours is next"
+        slots = engine_module.MAX_JOBS
+        st.progress(0.0, text=f"Waiting for a free training slot (all {slots} are in use; {ahead})…")
+    elif tr.job_id is not None:
         st.progress(min(1.0, steps_done / max(1, budget)), text=f"Training… step {steps_done} of {budget}")
     elif tr.losses:
         words = {DIVERGED: "diverged", REACHED: "reached the stop loss", DONE: "done", "paused": "paused"}
@@ -434,7 +449,7 @@ def training_section(state: State, result: Result, style, present: bool) -> None
         with st.container(key="editing_training"):
             settings_controls(state.training)
             buttons = st.columns(6)
-            if tr.job_id is None:
+            if not running():
                 buttons[0].button(
                     "▶ Train", key="train_start", on_click=on_train, args=(state,), type="primary"
                 )
@@ -446,7 +461,7 @@ def training_section(state: State, result: Result, style, present: bool) -> None
                     key=f"train_step_{n}",
                     on_click=on_step,
                     args=(state, n),
-                    disabled=tr.job_id is not None,
+                    disabled=running(),
                 )
             buttons[4].button(
                 "↺ Reset",
@@ -462,8 +477,8 @@ def training_section(state: State, result: Result, style, present: bool) -> None
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     left, right = st.columns([3, 2])
     with left:
-        if tr.job_id is not None:  # the progress and the loss curve follow the run every POLL_S
-            st.fragment(_live, run_every=POLL_S)(state.training.steps, current, style, state.seed)
+        if running():  # the progress and the loss curve follow the run every POLL_S
+            st.fragment(_live, run_every=_poll_every())(state.training.steps, current, style, state.seed)
         else:
             _live(state.training.steps, current, style, state.seed)
     with right:
