@@ -127,7 +127,8 @@ class Memory:
     link_cache: tuple | None = None  # (key, token): the link is encoded once per change
     player: Player = field(default_factory=Player)
     classroom: ClassSeat | None = None  # in a class (app/sections/classroom.py)
-    class_client_id: str = ""  # this session's anonymous id in classes (made on first join)
+    class_client_id: str = ""  # this browser's anonymous id in classes (its cookie, or made on first join)
+    class_cookie_written: bool = False  # the id was put into this browser's cookie
     class_link_read: bool = False  # ?class= and ?teacher= are read on the first run only
     good_widgets: dict[str, Any] = field(default_factory=dict)  # the last value of each that passed
     drawn_image_format: str | None = None  # the camera format the page's charts were last drawn with

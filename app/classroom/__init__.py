@@ -6,8 +6,9 @@
 Pure Python plus the `redis` client: no streamlit, no tensorflow. See store.py for the interface.
 """
 
-from app.classroom.codes import format_code, new_client_id, normalize_code
+from app.classroom.codes import format_code, new_client_id, normalize_code, valid_client_id
 from app.classroom.store import (
+    CLASS_TTL_S,
     ENV_VAR,
     AnswersClosed,
     ClassFull,
@@ -28,6 +29,7 @@ from app.classroom.store import (
 )
 
 __all__ = [
+    "CLASS_TTL_S",
     "ENV_VAR",
     "AnswersClosed",
     "ClassFull",
@@ -48,4 +50,5 @@ __all__ = [
     "new_client_id",
     "normalize_code",
     "open_store",
+    "valid_client_id",
 ]

@@ -31,6 +31,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.classroom import (
+    CLASS_TTL_S,
     ClassNotFound,
     ClassroomError,
     ClassStore,
@@ -41,6 +42,7 @@ from app.classroom import (
     new_client_id,
     normalize_code,
     open_store,
+    valid_client_id,
 )
 from rnn_core.state import WIDGET_FIELDS, State, StateError, decode_link, encode_link, numbers_key
 
@@ -48,6 +50,7 @@ from .. import page_state, session
 from ..page_state import VIEW_KEYS, ClassSeat
 from ..text import plain
 
+CLIENT_COOKIE = "rnn_class_client"  # this browser's anonymous id in classes (app/classroom/codes.py)
 FOLLOW_EVERY_S = 0.75  # a student's check for the teacher's next change (~4 ms each: bench/class_follow.py)
 HEARTBEAT_EVERY_S = 3.0  # the store counts a student connected for 10 s after a heartbeat
 TEACHER_EVERY_S = 2.0  # the teacher's live counts and distribution
@@ -77,10 +80,39 @@ def _seat() -> ClassSeat | None:
 
 
 def _client_id() -> str:
+    """This browser's anonymous id in classes: the one its cookie holds (a reload, a second tab), or a
+    new random one, which `remember_browser` then writes into the cookie."""
     mem = page_state.memory()
     if not mem.class_client_id:
-        mem.class_client_id = new_client_id()
+        held = _cookie()
+        mem.class_client_id = held if held is not None and valid_client_id(held) else new_client_id()
     return mem.class_client_id
+
+
+def _cookie() -> str | None:
+    """The client id cookie the browser sent with this session (a reload, another tab), if any."""
+    try:
+        return st.context.cookies.get(CLIENT_COOKIE)
+    except Exception:  # (no browser request: a test harness)
+        return None
+
+
+def remember_browser() -> None:
+    """Once per session in a class: the client id into a cookie of this site (12 h, the longest a class
+    lasts), so that a reload is the same student (one answer each), not a new one. The id is made here
+    (URL-safe base64: nothing to escape), never taken from the page."""
+    mem = page_state.memory()
+    client_id = mem.class_client_id
+    if mem.class_cookie_written or not valid_client_id(client_id):
+        return
+    mem.class_cookie_written = True
+    if _cookie() == client_id:
+        return
+    script = (
+        f"<script>document.cookie = '{CLIENT_COOKIE}={client_id}; max-age={CLASS_TTL_S}; path=/; "
+        "SameSite=Strict';</script>"
+    )
+    st.html(script, unsafe_allow_javascript=True, width="content")
 
 
 def _leave(kind: page_state.NoticeKind, text: str) -> None:
@@ -260,6 +292,7 @@ def class_section(bar, state: State, present: bool) -> None:
         if seat.teacher_key is not None:
             teacher_bar(seat, present)
         else:
+            remember_browser()  # a reload is the same student (one answer each)
             student_bar(seat, state)
 
 
