@@ -83,7 +83,7 @@ def test_three_panels_delta_and_one_selection_outlining_the_same_cell(page):
     state = B.with_changes(pinned=A.pinnable())
     page.goto(f"{page.server.url}/?s={encode_link(state)}")
     wait_charts(page, lambda c: "compare-A-y2" in c, FIRST_LOAD_S, page.server)  # (pinned: Compare opens)
-    open_chapter(page, "Weights: presets")
+    open_chapter(page, "presets (no memory")
     found = wait_charts(page, lambda c: all(p in c for p in PANELS) and "weights-Wy" in c)
     ta = reference.forward(A.inputs, A.resolved_weights()).hidden[2]
     tb = reference.forward(B.inputs, B.resolved_weights()).hidden[2]
@@ -107,7 +107,7 @@ def test_three_panels_delta_and_one_selection_outlining_the_same_cell(page):
 def test_a_preset_is_one_click_and_the_weights_show_it(page):
     page.goto(page.server.url + "/")
     wait_charts(page, lambda c: "hidden-y2" in c, FIRST_LOAD_S, page.server)
-    open_chapter(page, "Weights: presets")
+    open_chapter(page, "presets (no memory")
     wait_charts(page, lambda c: "weights-Wy" in c)
     page.get_by_text("Presets", exact=False).first.scroll_into_view_if_needed()
     shot(page, "weights-before")

@@ -31,7 +31,7 @@ def chapter(name: str, keep: Iterable[str] = (), *, lazy: bool = True, open_firs
     title = CHAPTERS[name]
     if not lazy:
         box: DeltaGenerator = st.container()
-        box.subheader(title)
+        box.subheader(title.split("**")[1])  # (the name; the title's description is for the closed one)
         return box
     key = page_state.chapter_key(name)
     if open_first and key not in st.session_state:
