@@ -195,10 +195,12 @@ def main() -> None:
         load_before = os.getloadavg()
         page_pid, worker_pid = server.process.pid, find_worker(server.process.pid)
         cpu_before = (cpu_seconds(page_pid) or 0.0, cpu_seconds(worker_pid) or 0.0)
+        client_before = time.process_time()  # the load generator's own CPU (it shares the 2 cores)
         started = time.perf_counter()
         outcome = asyncio.run(drive(server.url, args.trainers, args.editors, args.steps, args.seconds))
         wall = time.perf_counter() - started
         cpu_after = (cpu_seconds(page_pid) or 0.0, cpu_seconds(worker_pid) or 0.0)
+        client_share = (time.process_time() - client_before) / wall
         load_after = os.getloadavg()
     page_share, worker_share = ((b - a) / wall for a, b in zip(cpu_before, cpu_after, strict=True))
     table = Table(
@@ -230,7 +232,8 @@ def main() -> None:
     )
     table.notes.append(
         f"wall {wall:.0f} s; load average before {load_before[0]:.1f}, after {load_after[0]:.1f}; "
-        f"CPU: page process {page_share:.0%} of a core, TensorFlow worker {worker_share:.0%}"
+        f"CPU: page process {page_share:.0%} of a core, TensorFlow worker {worker_share:.0%}, "
+        f"the load generator (60 clients, same machine) {client_share:.0%}"
     )
     for name, errors in (("editor", outcome.edit_errors), ("trainer", outcome.train_errors)):
         for error in sorted(set(errors))[:5]:
