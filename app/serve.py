@@ -16,6 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+SWITCH_INTERVAL_S = 0.0005  # the GIL switch interval of the page process (see main)
+
+
 def tcp_nodelay() -> None:
     """Make Streamlit's listening socket an explicit TCP socket, so that every websocket gets TCP_NODELAY.
 
@@ -49,6 +52,11 @@ def main() -> None:
     from rnn_core.engine import prewarm
 
     hardening.install()
+    # The event loop that sends every session's messages needs the GIL after each send; while script
+    # threads compute, Python's default 5 ms switch interval makes it wait up to 5 ms each time (the
+    # convoy effect): 0.5 ms lets replies out sooner (bench/train_load.py; RNN_SWITCH_INTERVAL=0.005
+    # for the A/B).
+    sys.setswitchinterval(float(os.environ.get("RNN_SWITCH_INTERVAL", str(SWITCH_INTERVAL_S))))
     if os.environ.get("RNN_TCP_NODELAY", "1") != "0":  # 0: Streamlit's own socket (benchmarks compare)
         tcp_nodelay()
     prewarm()

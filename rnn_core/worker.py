@@ -39,6 +39,9 @@ from typing import Any
 
 from .protocol import JOB_DROP, JOB_SLICE, JOB_START, Answer, JobSlice, Request
 
+NICE = 10  # the worker yields the CPU to the page process (interactive) when both want it: training
+# slices are background work (bench/train_load.py: editors' p95 ~0.65x with this and the page's
+# switch interval; RNN_WORKER_NICE=0 for the A/B)
 WARM_WHEN_IDLE_S = 0.5  # after "ready", the first pause this long traces training (tf_train.warm)
 MAX_JOBS_IN_WORKER = 64  # the engine bounds jobs itself; this only guards the worker's memory
 
@@ -155,6 +158,7 @@ def main() -> None:
 
     parent = int(os.environ.get("RNN_WORKER_PARENT", os.getppid()))
     _exit_with_parent(parent)
+    os.nice(int(os.environ.get("RNN_WORKER_NICE", str(NICE))))
     serve(Connection(int(os.environ["RNN_WORKER_FD"])))
 
 

@@ -499,3 +499,18 @@ def test_the_calling_process_never_imports_tensorflow():
     expected = reference.forward(X, weights)
     assert np.abs(np.array(data["outputs"]) - expected.outputs).max() < 1e-9
     assert np.abs(np.array(data["hidden"]) - expected.hidden).max() < 1e-9
+
+
+def test_the_worker_yields_the_cpu_to_the_page():
+    """Training slices are background work: the worker runs at a lower priority than the page."""
+    from rnn_core.worker import NICE
+
+    eng = Engine()
+    try:
+        eng.start()
+        fields = Path(f"/proc/{eng.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(fields[16]) == min(19, os.nice(0) + NICE)  # (field 19 of stat: the nice value)
+        X, weights = tutorial()
+        assert_trace_equals_reference(eng.forward(X, weights).value, X, weights)  # and it still answers
+    finally:
+        eng.stop()
