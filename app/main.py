@@ -94,7 +94,7 @@ if present:  # one 16:9 screen at a time
         present_slides.slide(slide, state, shown, style, T_shown)
     guide.pick_bar(T_shown)
     if guide.focus() == "code":
-        st.subheader("Code: this network as a script")
+        st.subheader(page_state.CHAPTERS["code"][0])
         code.code_section(state)
     share.share_section(session.with_current_view(state))  # hidden; keeps the link current
     training.keep_polling()  # a run goes on (and the slide follows it) while presenting

@@ -27,12 +27,20 @@ MEMORY_KEY = "page"
 LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
 CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 CHAPTERS = {  # the page's chapters (app/components/chapter.py): closed ones are not built
-    "weights": "**Weights** — presets (no memory, long memory, exploding …) and editing by hand",
-    "compare": "**Compare two networks** — pin A, change anything, see B − A; nudge an input",
-    "code": "**Code** — this network as a runnable script (TF 1, Keras, numpy) and its weights",
-    "training": "**Training** — targets, Train and Step, the loss curve",
-    "gradients": "**Gradients through time** — backpropagation, vanishing and exploding",
+    # name: (its heading when a lesson step shows it, what its closed title says is inside)
+    "weights": ("Weights", "presets (no memory, long memory, exploding …) and editing by hand"),
+    "compare": ("Compare two networks", "pin A, change anything, see B − A; nudge an input"),
+    "code": ("Code: this network as a script", "runnable (TF 1, Keras, numpy), and its weights"),
+    "training": ("Training", "targets, Train and Step, the loss curve"),
+    "gradients": ("Gradients through time", "backpropagation, vanishing and exploding"),
 }
+
+
+def chapter_title(name: str) -> str:
+    """A closed chapter's title: its heading in bold, then what is inside."""
+    heading, inside = CHAPTERS[name]
+    return f"**{heading}** — {inside}"
+
 
 NoticeKind = Literal["info", "warning", "error"]
 

@@ -28,15 +28,14 @@ def chapter(name: str, keep: Iterable[str] = (), *, lazy: bool = True, open_firs
     does not draw; while the chapter is closed they are kept (a learning rate, a frozen weight).
     lazy=False (a lesson step shows it): a heading and a plain container. open_first: open the first time
     the session draws it (e.g. a pinned network opens "Compare")."""
-    title = CHAPTERS[name]
     if not lazy:
         box: DeltaGenerator = st.container()
-        box.subheader(title.split("**")[1])  # (the name; the title's description is for the closed one)
+        box.subheader(CHAPTERS[name][0])
         return box
     key = page_state.chapter_key(name)
     if open_first and key not in st.session_state:
         page_state.put(key, True)
-    box = st.expander(title, key=key, on_change="rerun")
+    box = st.expander(page_state.chapter_title(name), key=key, on_change="rerun")
     if box.open:
         return box
     page_state.keep(keep)
