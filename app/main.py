@@ -93,11 +93,19 @@ if present:  # one 16:9 screen at a time
     if slide is not None:  # (None: a lesson step whose chart waits for the answer)
         present_slides.slide(slide, state, shown, style, T_shown)
     guide.pick_bar(T_shown)
-    if guide.focus() == "code":
-        st.subheader(page_state.CHAPTERS["code"][0])
+    focus = guide.focus()  # a lesson step's section without a slide of its own: drawn, with its controls
+    if focus in ("code", "training", "gradients"):
+        st.subheader(page_state.CHAPTERS[focus][0])
+    if focus == "code":
         code.code_section(state)
+    elif focus == "training":  # (Train must be pressable on the slide: its controls are drawn)
+        training.training_section(state, shown, style, False)
+    elif focus == "gradients":
+        view = session.with_current_view(state).view
+        gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())
     share.share_section(session.with_current_view(state))  # hidden; keeps the link current
-    training.keep_polling()  # a run goes on (and the slide follows it) while presenting
+    if focus != "training":  # (the training section polls its run itself)
+        training.keep_polling()  # a run goes on (and the slide follows it) while presenting
     st.stop()
 
 # ---- hidden states, explain a cell, outputs: everything up to the current step ----------------------

@@ -41,12 +41,13 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a step id: stable, for po
 SUFFIXES = (".yaml", ".yml", ".json")
 
 # What a step can show or hide: the page's sections, top to bottom.
-SECTIONS = ("inputs", "hidden", "explain", "outputs", "crosscheck", "share", "code")
+DEFAULT_SECTIONS = ("inputs", "hidden", "explain", "outputs", "crosscheck", "share", "code")
+SECTIONS = (*DEFAULT_SECTIONS, "training", "gradients")  # (a step shows the last two only by naming them)
 # Features a step may require. A step that requires one this app does not have yet is left out of the
 # lesson (listed as waiting) until the feature lands: then add its name to AVAILABLE_FEATURES, and its
 # section name to SECTIONS.
 FEATURES = ("training", "gradients")
-AVAILABLE_FEATURES: frozenset[str] = frozenset()
+AVAILABLE_FEATURES: frozenset[str] = frozenset(FEATURES)  # (training and gradients landed)
 KINDS = ("choice", "number", "cell")
 DEFAULT_TOLERANCE = 0.05
 
@@ -330,7 +331,7 @@ class Step:
     title: str
     text: str  # markdown with {{ references }} filled in
     state: State  # the network this step shows
-    show: tuple[str, ...] = SECTIONS
+    show: tuple[str, ...] = DEFAULT_SECTIONS
     show_upto_step: int | None = None  # the player stops at this step (until the question is answered)
     hide_until_answered: tuple[str, ...] = ()
     focus: str = "hidden"  # the chart a slide shows (presentation mode)
@@ -643,7 +644,7 @@ def _step(check: _Checker, raw: dict, i: int, lesson: str, state: State, seen_id
     T = state.inputs.shape[0]
     refs = references(state)
     text = check.filled(check.text(raw["text"], (*path, "text")), (*path, "text"), refs)
-    show = check.sections(raw["show"], (*path, "show")) if "show" in raw else SECTIONS
+    show = check.sections(raw["show"], (*path, "show")) if "show" in raw else DEFAULT_SECTIONS
     hide: tuple[str, ...] = ()
     if "hide_until_answered" in raw:
         hide = check.sections(raw["hide_until_answered"], (*path, "hide_until_answered"))

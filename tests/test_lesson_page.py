@@ -4,13 +4,16 @@ panel, and hostile links (a notice and the normal page, never an exception)."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from app.sections.crosscheck import verdicts
+from app.sections.hidden import MAX_GRID
 from rnn_core import lessons
 from rnn_core.lessons import SECTIONS, Step
-from tests.pagetools import charts, messages, new_app, open_chapters
+from tests.pagetools import charts, decode_array, messages, new_app, open_chapters
 
 TUTORIAL = lessons.load_shipped("tutorial")
 
@@ -43,7 +46,8 @@ def expect_page(at, step: Step, answered: bool) -> None:
     if answered and T > 1:  # every step can be revealed now; the reveal explains the question's cell
         limit = at.slider(key="view_step").value + 1
         assert at.slider(key="view_step").proto.max == T - 1
-    expected = [f"hidden-y{t}" for t in range(limit)] if shown("hidden") else []
+    first = max(0, limit - MAX_GRID)  # (the heatmaps are a window of MAX_GRID ending at the current step)
+    expected = [f"hidden-y{t}" for t in range(first, limit)] if shown("hidden") else []
     assert hidden_names(at) == expected, step.id
     if limit < T and shown("hidden"):  # the later heatmaps are blank slots
         assert any(f"y{limit}: not revealed yet" in c.value for c in at.caption), step.id
@@ -54,6 +58,10 @@ def expect_page(at, step: Step, answered: bool) -> None:
     headings = [h.value for h in at.subheader]
     assert ("Code: this network as a script" in headings) == shown("code"), step.id
     assert ("Share and export" in headings) == shown("share"), step.id
+    assert ("Training" in headings) == shown("training"), step.id  # (a step's sections: open, no chapters)
+    assert ("Gradients through time" in headings) == shown("gradients"), step.id
+    assert ("loss-curve" in charts(at)) == shown("training"), step.id
+    assert ("grad-dl-dy" in charts(at)) == shown("gradients"), step.id
 
 
 def answer(at, step: Step, right: bool):
@@ -126,7 +134,6 @@ def test_the_number_answer_is_the_step_trace_value():
     at = button(at, "Answer").click().run()
     assert at.success and not at.warning
     z = charts(at)["hidden-y0"]["data"][0]["z"]
-    from tests.pagetools import decode_array
 
     assert abs(decode_array(z)[0, 3] - step.question.answer) < 1e-9  # graded on the very number shown
 
@@ -183,6 +190,26 @@ def test_presentation_mode_shows_the_step_as_a_slide():
     assert not charts(at) and not any("**Input terms**" in m.value for m in at.markdown)  # nothing yet
     at = button(at, "Skip: show me").click().run()
     assert any("**Input terms** X0[0, :] · Wx[:, 3]" in m.value for m in at.markdown)  # the explain slide
+
+
+def test_a_training_step_on_a_slide_can_train_and_its_gradients_step_shows_them():
+    index = {s.id: i + 1 for i, s in enumerate(TUTORIAL.steps)}
+    at = new_app({"lesson": "tutorial", "step": str(index["loss-trend"]), "present": "1"}).run()
+    assert not at.exception
+    assert any(b.key == "train_start" for b in at.button)  # Train is on the slide
+    assert "loss-curve" in charts(at)
+    at.button(key="train_start").click().run()
+    deadline = time.monotonic() + 300
+    while at.session_state["page"].training.job_id is not None:  # (the page's poll, as reruns)
+        assert time.monotonic() < deadline
+        at.run()
+    assert not at.exception
+    y = decode_array(charts(at)["loss-curve"]["data"][-1]["y"])
+    assert len(y) == 501 and y[-1] < 0.01 * y[0]  # 500 Adam steps: the loss fell, as the answer says
+    at = new_app({"lesson": "tutorial", "step": str(index["vanishing-gradients"]), "present": "1"}).run()
+    assert not at.exception
+    at = button(at, "Skip: show me").click().run()
+    assert "grad-dl-dy" in charts(at)
 
 
 def test_the_code_panel_builds_scripts_only_when_open():

@@ -13,9 +13,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from rnn_core import lessons
+from rnn_core import lessons, reference, training
 from rnn_core.lessons import LessonError, evaluate, load_text, references
 from rnn_core.state import State, state_from_dict, state_to_dict
+from rnn_core.training import DIVERGED
 from tests.serving import ROOT
 
 SHIPPED = sorted(lessons.shipped())
@@ -73,7 +74,31 @@ def test_the_tutorial_lesson_follows_the_tutorial():
     assert steps["copy-the-code"].focus == "code"
 
 
-def test_steps_that_wait_for_training_and_gradients_are_left_out():
+def test_the_training_and_gradient_steps_are_in_and_their_answers_are_true():
+    steps = {s.id: s for s in lessons.load_shipped("tutorial").steps}
+    assert {"loss-trend", "lr-too-high", "vanishing-gradients"} <= steps.keys()
+    # loss-trend: "Fall fast at first, then level off" (Adam, lr 0.01, 500 steps)
+    s = steps["loss-trend"].state
+    run = training.train(s.inputs, s.resolved_weights(), s.activation, s.resolved_targets(), s.training)
+    losses = np.asarray(run.losses)
+    assert len(losses) == 501 and losses[10] < 0.2 * losses[0]  # fast at first
+    assert abs(losses[400] - losses[500]) < 0.01 * losses[0]  # then level
+    assert steps["loss-trend"].question.answer == "Fall fast at first, then level off."
+    # lr-too-high: SGD at lr 5 "jumps around or grows"
+    s = steps["lr-too-high"].state
+    run = training.train(s.inputs, s.resolved_weights(), s.activation, s.resolved_targets(), s.training)
+    assert run.status == DIVERGED or max(run.losses) > run.losses[0]
+    assert steps["lr-too-high"].question.answer == "Jump around or grow."
+    # vanishing-gradients: ∂out19/∂X0 "many times smaller" than ∂out19/∂X18
+    s = steps["vanishing-gradients"].state
+    grads = reference.backward(s.inputs, s.resolved_weights(), s.activation, s.resolved_targets())
+    norms = np.linalg.norm(np.asarray(grads.dout_dx)[19], axis=(1, 2))
+    assert norms[0] < 0.05 * norms[18]
+    assert steps["vanishing-gradients"].question.answer == "Many times smaller."
+
+
+def test_steps_that_wait_for_a_feature_this_app_lacks_are_left_out(monkeypatch):
+    monkeypatch.setattr(lessons, "AVAILABLE_FEATURES", frozenset())
     lesson = lessons.load_shipped("tutorial")
     waiting = dict(lesson.waiting)
     assert waiting == {
@@ -337,7 +362,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_lesson_check_prints_a_summary():
     done = run_cli("check", "lessons/tutorial.yaml")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith('ok: lessons/tutorial.yaml: "The tutorial\'s RNN, step by step": 9 steps')
+    assert done.stdout.startswith('ok: lessons/tutorial.yaml: "The tutorial\'s RNN, step by step": 12 steps')
     assert "1. the-network" in done.stdout
 
 
