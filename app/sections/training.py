@@ -420,7 +420,7 @@ def _poll_every() -> float:
     return POLL_S if _training().queued is None else WAIT_POLL_S
 
 
-def _live(budget: int, current: float, style, seed: int) -> None:
+def _live(budget: int, current: float, style, seed: int, targets_set: bool = True) -> None:
     """The progress and the loss curve; while a run goes on, a fragment that also polls the job."""
     _ticker()
     tr = _training()
@@ -436,7 +436,11 @@ def _live(budget: int, current: float, style, seed: int) -> None:
         words = {DIVERGED: "diverged", REACHED: "reached the stop loss", DONE: "done", "paused": "paused"}
         st.caption(f"Step {steps_done} ({words.get(tr.status, tr.status)}); loss {tr.losses[-1]:.6g}.")
     else:
-        st.caption("Step 0: not trained yet. Fill the targets (beside the inputs) with a task, then Train.")
+        st.caption(
+            "Step 0: not trained yet. Press Train."
+            if targets_set
+            else "Step 0: not trained yet. Fill the targets (beside the inputs) with a task, then Train."
+        )
     log = bool(page_state.get(LOG_KEY, True))
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     losses = tr.losses or [current]
@@ -480,7 +484,7 @@ def training_section(state: State, result: Result, style, present: bool) -> None
         if running():  # the progress and the loss curve follow the run every POLL_S
             st.fragment(_live, run_every=_poll_every())(state.training.steps, current, style, state.seed)
         else:
-            _live(state.training.steps, current, style, state.seed)
+            _live(state.training.steps, current, style, state.seed, state.targets is not None)
     with right:
         render.chart(
             learn_figures.step_losses(outputs, targets, style), state.seed, "step_losses", image_format
