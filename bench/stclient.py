@@ -74,6 +74,18 @@ class RunResult:
         return self.status in RUN_OK and not self.errors
 
 
+def widget_state(**fields) -> WidgetState:
+    """A WidgetState with value fields set as given (double_array_value: a list of floats); the id is
+    filled in by Session.override."""
+    proto = WidgetState()
+    for name, value in fields.items():
+        if name == "double_array_value":
+            proto.double_array_value.data.extend(value)
+        else:
+            setattr(proto, name, value)
+    return proto
+
+
 def user_key(widget_id: str) -> str | None:
     """`$$ID-<hash>-<key>` -> key (None for widgets without a user key)."""
     if not widget_id.startswith("$$ID-"):

@@ -23,9 +23,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from bench.stclient import RunResult, Session, user_key
+from bench.stclient import RunResult, Session, user_key, widget_state
 from rnn_core.config import LIMITS
 from tests.serving import Server, streamlit_server
 
@@ -107,15 +106,7 @@ def assert_noticed(result: RunResult, *words: str) -> None:
         assert word.lower() in bodies.lower(), f"{word!r} not in the notices: {bodies[:500]}"
 
 
-def state(**fields) -> WidgetState:
-    """A WidgetState with one value field set (double_array_value: a list of floats)."""
-    proto = WidgetState()
-    for name, value in fields.items():
-        if name == "double_array_value":
-            proto.double_array_value.data.extend(value)
-        else:
-            setattr(proto, name, value)
-    return proto
+state = widget_state  # a WidgetState with one value field set (double_array_value: a list of floats)
 
 
 def editor_key(session: Session) -> str:

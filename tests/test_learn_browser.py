@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from bench.stclient import Session
+from bench.stclient import Session, widget_state
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, TrainingSettings, encode_link
@@ -149,14 +148,7 @@ def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, br
 # ---- hostile training settings, as raw wire values (bench/stclient speaks the browser's protocol) ----
 
 
-def wire(**fields) -> WidgetState:
-    proto = WidgetState()
-    for name, value in fields.items():
-        if name == "double_array_value":
-            proto.double_array_value.data.extend(value)
-        else:
-            setattr(proto, name, value)
-    return proto
+wire = widget_state
 
 
 @pytest.mark.parametrize(

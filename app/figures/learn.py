@@ -73,21 +73,28 @@ def loss_curve(losses: list[float], runs: list[list[float]], log: bool, style: S
 def step_losses(outputs: np.ndarray, targets: np.ndarray, style: Style = SCREEN) -> Chart:
     """Per output step: mean over rows of (out_t − target_t)², for the current weights."""
     per_step = np.mean((outputs - targets) ** 2, axis=1)
-    T = len(per_step)
-    bars = dict(
-        type="bar",
-        x=[f"out{t}" for t in range(T)],
-        y=per_step,
-        marker={"color": LOSS_COLOR},
-        hovertemplate="%{x}<br>mean (out − target)² = %{y:.6g}<extra></extra>",
-    )
-    layout = _layout(
+    return _bars(
         "step-losses",
         "Loss per step (mean over rows), current weights",
+        [f"out{t}" for t in range(len(per_step))],
+        per_step,
+        LOSS_COLOR,
+        "%{x}<br>mean (out − target)² = %{y:.6g}<extra></extra>",
+        ("step", "(out − target)²"),
+        style,
+    )
+
+
+def _bars(chart_id: str, title: str, x: list[str], y, color: str, hover: str, axes, style: Style) -> Chart:
+    """One bar per label x (y: their values); axes: the (x, y) axis titles."""
+    bars = dict(type="bar", x=x, y=y, marker={"color": color}, hovertemplate=hover)
+    layout = _layout(
+        chart_id,
+        title,
         style,
         style.chart_height,
-        xaxis={"title": {"text": "step"}, **GRID},
-        yaxis={"title": {"text": "(out − target)²"}, **GRID},
+        xaxis={"title": {"text": axes[0]}, **GRID},
+        yaxis={"title": {"text": axes[1]}, **GRID},
     )
     return figure([bars], layout)
 
@@ -136,23 +143,16 @@ def outputs_and_targets(outputs: np.ndarray, targets: np.ndarray, style: Style =
 
 
 def grad_step_bars(norms: np.ndarray, style: Style = SCREEN) -> Chart:
-    T = len(norms)
-    bars = dict(
-        type="bar",
-        x=[f"y{t}" for t in range(T)],
-        y=norms,
-        marker={"color": "#0072b2"},
-        hovertemplate="‖dL/d%{x}‖ = %{y:.4g}<extra></extra>",
-    )
-    layout = _layout(
+    return _bars(
         "grad-dl-dy",
         "‖dL/dy_t‖: how much the loss still feels each hidden state",
+        [f"y{t}" for t in range(len(norms))],
+        norms,
+        "#0072b2",
+        "‖dL/d%{x}‖ = %{y:.4g}<extra></extra>",
+        ("hidden state", "‖dL/dy_t‖"),
         style,
-        style.chart_height,
-        xaxis={"title": {"text": "hidden state"}, **GRID},
-        yaxis={"title": {"text": "‖dL/dy_t‖"}, **GRID},
     )
-    return figure([bars], layout)
 
 
 def grad_map(sens: np.ndarray, relative: bool, style: Style = SCREEN) -> Chart:
