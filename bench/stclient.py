@@ -333,10 +333,12 @@ class Session:
             self.query_string = msg.page_info_changed.query_string
         elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
             block = msg.delta.add_block
-            expandable = block.expandable if block.WhichOneof("type") == "expandable" else None
-            if expandable is not None and expandable.id and expandable.id not in self.widgets:
-                # a chapter's title (an expander with a key): open or closed, as the browser sends it
-                self.widgets[expandable.id] = Widget(expandable.id, "expander", bool(expandable.expanded))
+            kind = block.WhichOneof("type")
+            if kind in ("expandable", "popover"):  # with a key: a widget (a chapter's title, a table)
+                proto = getattr(block, kind)
+                opened = proto.expanded if kind == "expandable" else proto.open
+                if proto.id and proto.id not in self.widgets:  # open or closed, as the browser sends it
+                    self.widgets[proto.id] = Widget(proto.id, "expander", bool(opened))
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
             self.elements[tuple(msg.metadata.delta_path)] = msg

@@ -112,3 +112,15 @@ def test_a_lesson_step_draws_its_sections_without_chapters():
     at = new_app({"lesson": "tutorial"}).run()
     assert not at.exception
     assert not any(chapter_title(name) in expander_titles(at) for name in CHAPTERS)
+
+
+def test_tables_one_click_away_are_built_only_while_open():
+    at = new_app().run()
+    frames = len(at.dataframe)
+    at.session_state["numbers_popover"] = True
+    at.session_state["printout_popover"] = True
+    at.run()
+    assert not at.exception and len(at.dataframe) == frames + 2  # the numbers of y_t and the printout
+    at.session_state["numbers_popover"] = False
+    at.run()
+    assert len(at.dataframe) == frames + 1

@@ -427,6 +427,8 @@ def test_the_targets_grid_refuses_1500_added_rows(server):
         ("open_training", state(string_value="yes")),
         ("open_gradients", state(double_value=math.nan)),
         ("open_code", state(int_value=2**40)),
+        ("numbers_popover", state(string_value="open")),
+        ("printout_popover", state(double_array_value=[1.0, 2.0])),
     ],
     ids=[
         "lr-nan",
@@ -439,6 +441,8 @@ def test_the_targets_grid_refuses_1500_added_rows(server):
         "chapter-text",
         "chapter-nan",
         "chapter-int",
+        "popover-text",
+        "popover-array",
     ],
 )
 def test_training_and_weight_settings_of_the_wrong_kind_are_harmless(server, key, proto):
