@@ -39,6 +39,7 @@ st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wid
 hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
 gc_policy.keep_memory_bounded()
 session.init_from_link()
+page_state.memory().results_only = False  # until this run reaches its end (below) and says otherwise
 page_state.check_widgets()  # every widget value the session holds passes the state's own checks
 training.prepare()  # a training job's newest weights and the training settings, before the state is built
 class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
@@ -112,7 +113,7 @@ if present:  # one 16:9 screen at a time
 st.subheader("Hidden states, step by step")
 
 
-def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
+def up_to(state, t: int, row: int, neuron: int, clickable: bool = False) -> None:
     """Everything that shows time, at step t (nothing later is on the page)."""
     shown = results.recall(state)  # the shared cache's (a view pick or a tick computes nothing)
     if shown is None:
@@ -125,36 +126,48 @@ def up_to(t: int, row: int, neuron: int, clickable: bool = False) -> None:
         outputs.outputs_section(state, shown, t, style)
 
 
-@st.fragment
+@st.fragment(key=page_state.RESULTS_FRAGMENT)
 def view_part() -> None:
-    """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part."""
-    step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
+    """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part. So
+    does a seed or weight-scale edit while nothing else on the page depends on it (sidebar.results_only):
+    then this part computes the new result itself."""
+    now = state
+    mem = page_state.memory()
+    if mem.numbers_edited:  # a results-only rerun: the top of the page did not run
+        mem.numbers_edited = False
+        page_state.check_widgets()
+        now = session.current_state(X)
+        if results.compute_result(now) is None:
+            results.show_notices()
+            return
+        results.show_notices()
+    step, row, neuron = hidden.view_controls(T_shown, B, now.n_neurons)
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
-    up_to(step, row, neuron, clickable=True)
-    shown = results.recall(state)
+    up_to(now, step, row, neuron, clickable=True)
+    shown = results.recall(now)
     if shown is None:
         return
     if guide.shows("weights") and is_open("weights", lazy=chapters):  # (opened with the weights' chapter)
-        weights_charts(session.with_current_view(state), style)  # the explained cell's weights outlined
-    pinned = state.pinned is not None  # (a link with a pinned network opens "Compare")
+        weights_charts(session.with_current_view(now), style)  # the explained cell's weights outlined
+    pinned = now.pinned is not None  # (a link with a pinned network opens "Compare")
     box = None
     if guide.shows("weights"):
         box = chapter("compare", compare_keep, lazy=chapters, open_first=pinned)
     if box is not None:
         with box:
-            compare_section(session.with_current_view(state), shown, style, present)  # A (pinned) beside B
+            compare_section(session.with_current_view(now), shown, style, present)  # A (pinned) beside B
     if guide.shows("crosscheck"):
         crosscheck.crosscheck_section(shown.check)
     if guide.shows("share"):
-        share.share_section(session.with_current_view(state))  # the link holds the view
+        share.share_section(session.with_current_view(now))  # the link holds the view
     else:
-        session.sync_link(session.with_current_view(state))  # the address bar stays the share link
-    classroom.end_of_page(session.with_current_view(state))  # a teacher's page: what the class follows
+        session.sync_link(session.with_current_view(now))  # the address bar stays the share link
+    classroom.end_of_page(session.with_current_view(now))  # a teacher's page: what the class follows
 
 
 if player.playing():
     step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
-    player.play(T_shown, lambda t: up_to(t, row, neuron))
+    player.play(T_shown, lambda t: up_to(state, t, row, neuron))
 else:
     view_part()
 if guide.shows("code") and (box := chapter("code", (page_state.CODE_OPEN_KEY,), lazy=chapters)) is not None:
@@ -174,4 +187,14 @@ if guide.shows("gradients") and (box := chapter("gradients", gradients.KEEP, laz
     with box:
         view = session.with_current_view(state).view
         gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())
+mem = page_state.memory()
+mem.results_only = (  # may a seed or weight-scale edit rerun only view_part? (sidebar.results_only)
+    chapters
+    and not present
+    and not player.playing()
+    and mem.classroom is None
+    and not mem.weights
+    and not training.running()
+    and not any(is_open(name) for name in ("weights", "code", "training", "gradients"))
+)
 del shown, result  # the fragments above look results up in the shared, bounded cache: no session keeps one

@@ -25,6 +25,7 @@ UPLOAD_KEY = "state_file"
 IMAGE_FORMAT_KEY = "image_format"
 MEMORY_KEY = "page"
 LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
+RESULTS_FRAGMENT = "results"  # the key of the page's part drawn from the result (app/main.py)
 CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 CHAPTERS = {  # the page's chapters (app/components/chapter.py): closed ones are not built
     # name: (its heading when a lesson step shows it, what its closed title says is inside)
@@ -146,6 +147,8 @@ class Memory:
     pinned: Any = None  # rnn_core.state.State of network A while comparing (app/sections/compare.py)
     weights_undo: tuple[str, dict] | None = None  # (what replaced them, the explicit weights before)
     weights_seed: tuple | None = None  # (seed, weight scale) the explicit weights were set under
+    results_only: bool = False  # nothing but the results depends on the seed now (app/main.py)
+    numbers_edited: bool = False  # a numbers edit asked for a results-only rerun (app/sections/sidebar.py)
 
 
 def memory() -> Memory:

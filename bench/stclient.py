@@ -86,6 +86,22 @@ def widget_state(**fields) -> WidgetState:
     return proto
 
 
+def _drawn_figures(data: object) -> list[dict]:
+    """The figures a charts component (app/components/charts/) was sent: {"spec": JSON of blocks}."""
+    try:
+        blocks = json.loads(data["spec"])["blocks"]  # type: ignore[index]
+    except (TypeError, KeyError, ValueError):
+        return []
+    figures, todo = [], list(blocks)
+    while todo:
+        block = todo.pop(0)
+        if isinstance(block, dict) and block.get("kind") == "group":
+            todo[:0] = block.get("items", [])
+        elif isinstance(block, dict) and block.get("kind") == "chart":
+            figures.append(block["figure"])
+    return figures
+
+
 def user_key(widget_id: str) -> str | None:
     """`$$ID-<hash>-<key>` -> key (None for widgets without a user key)."""
     if not widget_id.startswith("$$ID-"):
@@ -151,6 +167,7 @@ class Session:
         self.runs_finished = 0  # runs that ended successfully
         self.session_id = ""  # the server's id of this session (new_session.initialize)
         self.overrides: dict[str, WidgetState] = {}  # by widget id: states no browser would send
+        self.once: list[WidgetState] = []  # one-time events (component triggers), sent with the next rerun
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -201,8 +218,18 @@ class Session:
         forced.id = widget_id
         self.overrides[widget_id] = forced
 
+    def trigger(self, key: str, event: str, value: object) -> None:
+        """A custom component's one-time event (components v2: a trigger, as its JavaScript's
+        setTriggerValue(event, value) sends it), sent with the next rerun only."""
+        from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+        state = WidgetState(id=_make_trigger_id(self.widget(key).id, "events"))
+        state.json_trigger_value = json.dumps([{"event": event, "value": value}])
+        self.once.append(state)
+
     def _states(self) -> list[WidgetState]:
-        states = list(self.overrides.values())
+        states = list(self.overrides.values()) + self.once
+        self.once = []
         for widget in self.widgets.values():
             value = widget.value
             if widget.id in self.overrides:
@@ -377,6 +404,9 @@ class Session:
             if element.WhichOneof("type") == "plotly_chart":
                 spec = json.loads(element.plotly_chart.spec)
                 found[str(spec.get("layout", {}).get("meta", ""))] = spec
+            elif element.WhichOneof("type") == "bidi_component" and element.bidi_component.json:
+                for figure in _drawn_figures(json.loads(element.bidi_component.json)):
+                    found[str(figure.get("layout", {}).get("meta", ""))] = figure
         return found
 
     def table_rows(self) -> list[int]:

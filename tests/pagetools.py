@@ -42,12 +42,38 @@ def decode_array(value) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
+def drawn_blocks(at: AppTest) -> list[dict]:
+    """The blocks of every charts component on the page (app/components/charts/), flattened."""
+    blocks: list[dict] = []
+
+    def walk(items: list[dict]) -> None:
+        for block in items:
+            if block["kind"] == "group":
+                walk(block["items"])
+            else:
+                blocks.append(block)
+
+    for element in at.get("bidi_component"):
+        if element.proto.component_name.endswith("rnn_charts"):
+            walk(json.loads(json.loads(element.proto.json)["spec"])["blocks"])
+    return blocks
+
+
+def blank_slots(at: AppTest) -> list[str]:
+    """The words in the empty slots of the steps not revealed yet ("y2: not revealed yet")."""
+    return [block["text"] for block in drawn_blocks(at) if block["kind"] == "blank"]
+
+
 def charts(at: AppTest) -> dict[str, dict]:
-    """Every plotly chart on the page as its figure JSON, by its id (layout.meta: "hidden-y0", ...)."""
+    """Every plotly chart on the page as its figure JSON, by its id (layout.meta: "hidden-y0", ...):
+    those of st.plotly_chart and those drawn in the browser by the charts component."""
     found = {}
     for element in at.get("plotly_chart"):
         spec = json.loads(element.proto.spec)
         found[spec["layout"].get("meta", "")] = spec
+    for block in drawn_blocks(at):
+        if block["kind"] == "chart":
+            found[block["figure"]["layout"].get("meta", "")] = block["figure"]
     return found
 
 

@@ -122,6 +122,7 @@ def test_activation_seed_scale_and_shared_output_change_the_numbers(at):
             value
         ).run() if key == "activation" else at.sidebar.number_input(key=key).set_value(value).run()
         assert not at.exception
+        at.run()  # (a seed or scale edit reruns only the results: AppTest then holds only those)
         now = heatmap_z(charts(at)["hidden-y2"])
         assert not np.allclose(now, base), key
         base = now
@@ -178,10 +179,10 @@ def test_the_page_process_never_imports_tensorflow():
     """DESIGN.md section 2: run the page and an edit in a fresh process, then look at sys.modules."""
     script = (
         "import sys\n"
-        "from tests.pagetools import new_app, edit_cells\n"
+        "from tests.pagetools import charts, new_app, edit_cells\n"
         "at = new_app().run()\n"
         "edit_cells(at, {0: {'X0[0]': '5'}})\n"
-        "assert not at.exception and len(at.get('plotly_chart')) >= 5\n"
+        "assert not at.exception and len(charts(at)) >= 5\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))\n"
         "print('TF-MODULES', bad)\n"
     )

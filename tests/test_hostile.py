@@ -249,27 +249,52 @@ def test_values_of_the_wrong_kind_or_size_are_refused(server, key, proto):
     assert not tables or max(tables) <= MAX_ROWS
 
 
-@pytest.mark.parametrize(
-    "points",
-    [
-        [{"x": -1, "y": -1}],
-        [{"x": "abc", "y": "1"}],
-        [{"x": 10**9, "y": 0}],
-        [{"x": None, "y": [1]}],
-        [{"x": 1.5, "y": math.nan}],
-        ["not a point"],
-    ],
-    ids=["negative", "text", "huge", "null-and-list", "fraction-and-nan", "not-a-dict"],
-)
-def test_chart_selections_with_hostile_coordinates_are_harmless(server, points):
-    selection = {"selection": {"points": points, "point_indices": [0], "box": [], "lasso": []}}
+CHART_CLICKS = {  # what a click on the charts drawn in the browser may carry (app/components/charts/)
+    "negative": {"chart": "hidden_1", "x": -1, "y": -1},
+    "text": {"chart": "hidden_1", "x": "abc", "y": "1"},
+    "huge": {"chart": "hidden_1", "x": 10**9, "y": 0},
+    "null-and-list": {"chart": "hidden_1", "x": None, "y": [1]},
+    "fraction-and-nan": {"chart": "hidden_1", "x": 1.5, "y": math.nan},
+    "not-drawn": {"chart": "hidden_9", "x": 1, "y": 1},
+    "not-clickable": {"chart": "diagram", "x": 1, "y": 1},
+    "script-id": {"chart": "<script>alert(1)</script>", "x": 1, "y": 1},
+    "not-a-dict": "not a point",
+    "long": {"chart": "x" * 100_000, "x": 1, "y": 1},
+}
+
+
+def explained_cell(result: RunResult) -> str:
+    """The explained cell as its panel writes it ("y1[2, 5]": step 1, row 2, neuron 5)."""
+    cells = [
+        m.group(1)
+        for body in result.texts
+        for m in re.finditer(r"\*\*Hidden state\*\* (y\d+\[\d+, \d+\])", body)
+    ]
+    return cells[-1] if cells else ""
+
+
+def test_a_click_on_a_chart_drawn_in_the_browser_picks_its_cell(server):
+    """The control for the hostile clicks below: a real click's trigger does pick the cell."""
 
     async def attack(session: Session) -> RunResult:
-        session.override("hidden_2", state(string_value=json.dumps(selection)))
+        session.trigger("time_charts", "click", {"chart": "hidden_1", "x": 5, "y": 2})
         return await session.run()
 
     attacked, after, *_ = run(server, attack)
     assert_survived(attacked, after, server)
+    assert explained_cell(attacked) == "y1[2, 5]"
+
+
+@pytest.mark.parametrize("click", CHART_CLICKS.values(), ids=CHART_CLICKS.keys())
+def test_chart_clicks_with_hostile_contents_are_harmless(server, click):
+    async def attack(session: Session) -> RunResult:
+        session.trigger("time_charts", "click", click)
+        return await session.run()
+
+    attacked, after, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert explained_cell(attacked) == "y2[0, 0]"  # the view did not move
+    assert not any("<script>" in body for body in attacked.texts)  # the chart id is never echoed
 
 
 # ---- links, uploads ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from rnn_core.activations import ACTIVATIONS, stuck_count
 from rnn_core.state import State
 
 from .. import figures, page_state, render
-from ..components import player
+from ..components import charts, player
 from ..compute import Result
 from ..page_state import VIEW_KEYS
 
@@ -46,18 +46,14 @@ def view_controls(n_steps: int, batch: int, n_neurons: int) -> tuple[int, int, i
     return step, row, neuron
 
 
-def pick_clicked_cell(key: str) -> None:
-    """Chart click callback: a cell of y_t ("hidden_t": row, neuron) or of the row view ("row_view":
-    step, neuron) becomes the explained cell. Coordinates outside the chart are ignored."""
-    cell = render.clicked_cell(key)
-    if cell is None:
-        return
-    y, x = cell
-    if key.startswith("hidden_"):
-        page_state.put(VIEW_KEYS["step"], int(key.removeprefix("hidden_")))
+def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
+    """A click on a cell of y_t ("hidden_t": row, neuron) or of the row view ("row_view": step,
+    neuron) makes it the explained cell (the charts component checked the click first)."""
+    if chart_id.startswith("hidden_"):
+        page_state.put(VIEW_KEYS["step"], int(chart_id.removeprefix("hidden_")))
         page_state.put(VIEW_KEYS["row"], y)
         page_state.put(VIEW_KEYS["neuron"], x)
-    elif key == "row_view":
+    elif chart_id == "row_view":
         page_state.put(VIEW_KEYS["step"], y)
         page_state.put(VIEW_KEYS["neuron"], x)
 
@@ -65,11 +61,10 @@ def pick_clicked_cell(key: str) -> None:
 def time_view(state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool) -> None:
     """The diagram at `step`, then y0 … y_step (a window of MAX_GRID; later steps are empty slots of
     the same size), then the picked row through time up to `step`. One color scale for the view,
-    drawn once, from the values shown (relu: up to the largest value shown)."""
+    drawn once, from the values shown (relu: up to the largest value shown). All of it is one
+    element drawn in the browser (app/components/charts/)."""
     T, _, F = state.inputs.shape
     hidden = result.trace.hidden
-    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    on_click = pick_clicked_cell if clickable else None
     stuck_summary(result, state.activation, style is figures.SLIDE, step)
     blown = figures.explosion(hidden[: step + 1], state.activation)
     if blown:
@@ -77,33 +72,35 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     diagram = figures.unrolled_diagram(
         T, F, state.n_neurons, step, state.shared_output, state.activation, style
     )
-    render.chart(diagram, state.seed, "diagram", image_format)
     scale = figures.scale_for(state.activation, hidden[: step + 1])
-    render.chart(figures.colorbar_chart(scale, style), state.seed, "legend", image_format)
-    slots = [t for t in range(max(0, step + 1 - MAX_GRID), max(0, step + 1 - MAX_GRID) + MAX_GRID) if t < T]
+    legend = figures.colorbar_chart(scale, style)
+    first = max(0, step + 1 - MAX_GRID)
+    grid: list[charts.Plot | charts.Blank] = []
+    for t in range(first, min(first + MAX_GRID, T)):
+        if t > step:  # not revealed: an empty slot the size of its heatmap (y_t's values not sent)
+            blank = figures.hidden_heatmap(hidden[0] * 0, t, style, state.activation, scale, colorbar=False)
+            grid.append(charts.Blank(blank.width, blank.height, f"y{t}: not revealed yet"))
+            continue
+        fig = figures.hidden_heatmap(hidden[t], t, style, state.activation, scale, colorbar=False)
+        if t == step:
+            fig = figures.highlight_cell(fig, row, neuron)
+        grid.append(charts.Plot(fig, f"hidden_{t}", clickable=clickable))
+    row_view = figures.row_heatmap(hidden, row, style, state.activation, scale, upto=step, colorbar=False)
     fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
     # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width
-    with st.container(horizontal=fixed, wrap=True, gap="small"):
-        for t in slots:
-            if t > step:  # not revealed: an empty slot the size of its heatmap (y_t's values not sent)
-                blank = figures.hidden_heatmap(
-                    hidden[0] * 0, t, style, state.activation, scale, colorbar=False
-                )
-                st.container(width=blank.width or "stretch", height=blank.height, border=False).caption(
-                    f"y{t}: not revealed yet"
-                )
-                continue
-            fig = figures.hidden_heatmap(hidden[t], t, style, state.activation, scale, colorbar=False)
-            if t == step:
-                fig = figures.highlight_cell(fig, row, neuron)
-            render.chart(fig, state.seed, f"hidden_{t}", image_format, on_click=on_click)
+    heatmaps: list[charts.Block] = [charts.Row(tuple(grid))] if fixed else list(grid)
+    blocks = [
+        charts.Plot(diagram, "diagram"),
+        charts.Plot(legend, "legend"),
+        *heatmaps,
+        charts.Plot(row_view, "row_view", clickable=clickable, caption=True),
+    ]
+    charts.charts(blocks, "time_charts", state.seed, pick_clicked_cell if clickable else None)
     render.numbers(
         lambda: figures.hidden_heatmap(hidden[step], step, style, state.activation, scale, colorbar=False),
         f"Numbers of y{step} (a table)",
         "numbers_popover",
     )
-    row_view = figures.row_heatmap(hidden, row, style, state.activation, scale, upto=step, colorbar=False)
-    render.chart(row_view, state.seed, "row_view", image_format, on_click=on_click, caption=True)
 
 
 def playing() -> bool:

@@ -1,0 +1,103 @@
+// The results drawn in the browser: plotly.js draws the figures the server built (app/figures, the
+// same builders as the export), in the order and layout the server gave. Clicks on a clickable
+// heatmap go back as one trigger {chart, x, y}; the server checks them like any other input.
+// Text (captions, blank slots' words, text alternatives) is set as text, never as HTML.
+
+const PLOTLY_URL = "app/static/plotly.min.js"; // served by Streamlit (app/components/assets.py)
+let loading = null;
+
+function plotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = new URL(PLOTLY_URL, window.location.href).href;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => { loading = null; reject(new Error("plotly.js did not load")); };
+      document.head.appendChild(script);
+    });
+  }
+  return loading;
+}
+
+function caption(text) {
+  const p = document.createElement("div");
+  p.className = "rv-caption";
+  p.textContent = text;
+  return p;
+}
+
+function chartBox(block, old) {
+  const box = document.createElement("div");
+  box.className = "rv-chart";
+  box.style.width = block.width ? `${block.width}px` : "100%";
+  let plot = old.get(block.id);
+  if (!plot) {
+    plot = document.createElement("div");
+    plot.dataset.chart = block.id;
+  }
+  old.delete(block.id);
+  plot.setAttribute("role", "img");
+  plot.setAttribute("aria-label", block.alt || "");
+  box.appendChild(plot);
+  if (block.caption) box.appendChild(caption(block.caption));
+  return [box, plot];
+}
+
+function blankBox(block) {
+  const box = document.createElement("div");
+  box.className = "rv-blank";
+  box.style.width = block.width ? `${block.width}px` : "100%";
+  box.style.height = `${block.height}px`;
+  box.appendChild(caption(block.text));
+  return box;
+}
+
+function build(block, old, plots) {
+  if (block.kind === "group") {
+    const group = document.createElement("div");
+    group.className = block.wrap ? "rv-group rv-wrap" : "rv-group";
+    for (const item of block.items) group.appendChild(build(item, old, plots));
+    return group;
+  }
+  if (block.kind === "blank") return blankBox(block);
+  const [box, plot] = chartBox(block, old);
+  plots.push([plot, block]);
+  return box;
+}
+
+function draw(Plotly, root, spec, setTriggerValue) {
+  let host = root.querySelector(":scope > .rv");
+  if (!host) {
+    host = document.createElement("div");
+    host.className = "rv";
+    root.appendChild(host);
+  }
+  const old = new Map([...host.querySelectorAll("[data-chart]")].map((d) => [d.dataset.chart, d]));
+  const plots = [];
+  const blocks = spec.blocks.map((block) => build(block, old, plots));
+  host.replaceChildren(...blocks);
+  for (const plot of old.values()) Plotly.purge(plot); // charts no longer shown
+  for (const [plot, block] of plots) {
+    const config = { ...block.config, responsive: !block.width };
+    Plotly.react(plot, block.figure.data, block.figure.layout, config);
+    plot.dataset.clickable = block.clickable ? "1" : "";
+    if (!plot.dataset.listening) {
+      plot.dataset.listening = "1";
+      plot.on("plotly_click", (event) => {
+        const point = event && event.points && event.points[0];
+        if (!point || !plot.dataset.clickable) return;
+        setTriggerValue("click", { chart: plot.dataset.chart, x: point.x, y: point.y });
+      });
+    }
+  }
+
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const spec = JSON.parse(data.spec);
+  plotly().then((Plotly) => draw(Plotly, parentElement, spec, setTriggerValue)).catch((error) => {
+    parentElement.textContent = `The charts could not be drawn: ${error.message}`;
+  });
+}
