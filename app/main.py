@@ -104,7 +104,7 @@ if present:  # one 16:9 screen at a time
     elif focus == "gradients":
         view = session.with_current_view(state).view
         gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())
-    share.share_section(session.with_current_view(state))  # hidden; keeps the link current
+    session.sync_link(session.with_current_view(state))  # the address bar stays the share link
     if focus != "training":  # (the training section polls its run itself)
         training.keep_polling()  # a run goes on (and the slide follows it) while presenting
     st.stop()
@@ -158,10 +158,12 @@ def view_part() -> None:
             compare_section(session.with_current_view(now), shown, style, present)  # A (pinned) beside B
     if guide.shows("crosscheck"):
         crosscheck.crosscheck_section(shown.check)
-    if guide.shows("share"):
-        share.share_section(session.with_current_view(now))  # the link holds the view
-    else:
-        session.sync_link(session.with_current_view(now))  # the address bar stays the share link
+    box = chapter("share", share.KEEP, lazy=chapters) if guide.shows("share") else None
+    if box is not None:
+        with box:
+            share.share_section(session.with_current_view(now))  # the link holds the view
+    elif session.sync_link(session.with_current_view(now)) is None and guide.shows("share"):
+        share.too_big()  # (the address bar is the share link: say when there can be none)
     classroom.end_of_page(session.with_current_view(now))  # a teacher's page: what the class follows
 
 

@@ -34,6 +34,7 @@ CHAPTERS = {  # the page's chapters (app/components/chapter.py): closed ones are
     "code": ("Code: this network as a script", "runnable (TF 1, Keras, numpy), and its weights"),
     "training": ("Training", "targets, Train and Step, the loss curve"),
     "gradients": ("Gradients through time", "backpropagation, vanishing and exploding"),
+    "share": ("Share and export", "the link to this exact view, the charts' image format, downloads"),
 }
 
 

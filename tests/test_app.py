@@ -12,7 +12,7 @@ from app.sections.crosscheck import verdicts
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, View, decode_link, dump_state, encode_link
-from tests.pagetools import charts, decode_array, edit_cells, heatmap_z, messages, new_app
+from tests.pagetools import charts, decode_array, edit_cells, heatmap_z, messages, new_app, open_chapters
 from tests.serving import ROOT
 
 
@@ -226,6 +226,8 @@ def test_explain_a_cell_prints_the_heatmap_value(at):
 
 
 def test_share_panel_offers_the_link_and_the_downloads(at):
+    assert not at.get("download_button")  # a closed chapter: the address bar is the link
+    at = open_chapters(at, "share").run()
     link = at.code[-1].value
     assert "?s=" in link and link.endswith(at.query_params["s"])
     labels = [b.proto.label for b in at.get("download_button")]

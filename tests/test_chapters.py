@@ -19,6 +19,7 @@ MARKS = {
     "code": ("toggle", "Show the scripts"),
     "training": ("button", "▶ Train"),
     "gradients": ("chart", "grad-dl-dy"),
+    "share": ("radio", "Chart camera buttons save"),
 }
 
 
@@ -119,8 +120,9 @@ def test_tables_one_click_away_are_built_only_while_open():
     frames = len(at.dataframe)
     at.session_state["numbers_popover"] = True
     at.session_state["printout_popover"] = True
+    at.session_state["terms_popover"] = True
     at.run()
-    assert not at.exception and len(at.dataframe) == frames + 2  # the numbers of y_t and the printout
+    assert not at.exception and len(at.dataframe) == frames + 3  # y_t's numbers, printout, products
     at.session_state["numbers_popover"] = False
     at.run()
-    assert len(at.dataframe) == frames + 1
+    assert len(at.dataframe) == frames + 2

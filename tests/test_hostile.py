@@ -454,6 +454,8 @@ def test_the_targets_grid_refuses_1500_added_rows(server):
         ("open_code", state(int_value=2**40)),
         ("numbers_popover", state(string_value="open")),
         ("printout_popover", state(double_array_value=[1.0, 2.0])),
+        ("terms_popover", state(string_value="<script>")),
+        ("open_share", state(double_value=1e300)),
     ],
     ids=[
         "lr-nan",
@@ -468,6 +470,8 @@ def test_the_targets_grid_refuses_1500_added_rows(server):
         "chapter-int",
         "popover-text",
         "popover-array",
+        "terms-popover-text",
+        "share-chapter-huge",
     ],
 )
 def test_training_and_weight_settings_of_the_wrong_kind_are_harmless(server, key, proto):

@@ -16,8 +16,9 @@ from ..page_state import VIEW_KEYS
 PLAY_SECONDS = 1.2  # one step revealed per tick while playing
 
 
-def step_controls(n_steps: int, container=st) -> int:
-    """The step slider and play/pause; returns the current step (the last one when following it)."""
+def step_controls(n_steps: int, slider=st, button=st) -> int:
+    """The step slider and play/pause (in the containers given); returns the current step (the last
+    one when following it)."""
     player = page_state.memory().player
     key = VIEW_KEYS["step"]
     if player.pending_step is not None:  # set when play stops; applied before the slider exists
@@ -33,7 +34,6 @@ def step_controls(n_steps: int, container=st) -> int:
     player.known_steps = n_steps
     if n_steps == 1:
         return 0
-    slider, button = container.columns([4, 1], vertical_alignment="bottom")
     step = slider.slider("Current step: reveal y0 … y_t", 0, n_steps - 1, key=key, format="y%d")
     if player.playing:
         if button.button("⏸ Pause", width="stretch"):

@@ -191,5 +191,9 @@ def _panels(state: State, a_state: State, a: Result, b: Result, d, style, presen
                 cell = explain_cell(s.inputs, res.weights, res.trace.hidden, s.activation, t, row, neuron)
                 out = explain_output(res.weights, res.trace.hidden, t, row)
                 explain_panel(
-                    cell, out, float(res.trace.hidden[t, row, neuron]), float(res.trace.outputs[t, row])
+                    cell,
+                    out,
+                    float(res.trace.hidden[t, row, neuron]),
+                    float(res.trace.outputs[t, row]),
+                    f"terms_popover_{label}",
                 )

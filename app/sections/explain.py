@@ -9,17 +9,20 @@ import streamlit as st
 from rnn_core.explain import CellExplanation, OutputExplanation, Term, explain_cell, explain_output
 from rnn_core.state import State
 
+from .. import render
 from ..compute import Result
 
 MAX_TERMS_INLINE = 8  # write the sum out in full up to this many terms; past it, a table
 
 
+HOW = (
+    "Click a cell in any heatmap, or pick the step with the slider and the row and neuron above; "
+    "the cell is outlined in its heatmap."
+)
+
+
 def explain_section(state: State, result: Result, step: int, row: int, neuron: int) -> None:
     st.subheader(f"Explain a cell: y{step}[row {row}, neuron {neuron}]")
-    st.caption(
-        "Click a cell in any heatmap, or pick the step with the slider and the row and neuron above; "
-        "the cell is outlined in its heatmap."
-    )
     trace, weights = result.trace, result.weights
     cell = explain_cell(state.inputs, weights, trace.hidden, state.activation, step, row, neuron)
     out = explain_output(weights, trace.hidden, step, row)
@@ -50,12 +53,17 @@ def _terms_frame(terms: list[Term]) -> pd.DataFrame:
 
 
 def explain_panel(
-    cell: CellExplanation, out: OutputExplanation, shown_hidden: float, shown_output: float
+    cell: CellExplanation,
+    out: OutputExplanation,
+    shown_hidden: float,
+    shown_output: float,
+    table_key: str = "terms_popover",
 ) -> None:
-    """The recurrence for the picked cell with its actual numbers, then the row's output."""
+    """The recurrence for the picked cell with its actual numbers, then the row's output: one text (one
+    element per rerun), and every product as a table one click away."""
     t, r, n = cell.step, cell.row, cell.neuron
     input_sum = f"{_sum_text(cell.input_terms)} = **{_num(cell.input_sum)}**"
-    lines = [f"**Input terms** X{t}[{r}, :] · Wx[:, {n}] = {input_sum}"]
+    lines = [f":small[{HOW}]", f"**Input terms** X{t}[{r}, :] · Wx[:, {n}] = {input_sum}"]
     if t == 0:
         lines.append("**Recurrent terms**: none at step 0 (y₋₁ = 0)")
     else:
@@ -70,12 +78,12 @@ def explain_panel(
         f"**Hidden state** y{t}[{r}, {n}] = {cell.activation}({_num(cell.pre_activation)}) = "
         f"**{shown_hidden:.4f}** (the heatmap cell shows {shown_hidden:.2f})",
     ]
-    st.markdown("\n\n".join(lines))
-    terms = cell.input_terms + cell.recurrent_terms
-    with st.expander(f"All {len(terms)} products of y{t}[{r}, {n}]", expanded=len(terms) <= 12):
-        st.dataframe(_terms_frame(terms), hide_index=True, width="stretch")
     head = out.terms[0].weight_name.split("[")[0] if out.terms else "Wo"
-    st.markdown(
+    lines.append(
         f"**Output** out{t}[{r}] = y{t}[{r}, :] · {head} + bo = {_sum_text(out.terms)} + {_num(out.bias)} "
         f"= **{shown_output:.4f}**"
     )
+    st.markdown("\n\n".join(lines))
+    terms = cell.input_terms + cell.recurrent_terms
+    label = f"All {len(terms)} products of y{t}[{r}, {n}] (a table)"
+    render.table(lambda: _terms_frame(terms), label, table_key)

@@ -39,8 +39,8 @@ def pick(label: str, count: int, key: str, prefix: str, container) -> int:
 
 def view_controls(n_steps: int, batch: int, n_neurons: int) -> tuple[int, int, int]:
     """The step player and the row and neuron pickers; (step, row, neuron)."""
-    bar, row_pick, neuron_pick = st.columns([4, 1, 1], vertical_alignment="bottom")
-    step = player.step_controls(n_steps, bar)
+    bar, play, row_pick, neuron_pick = st.columns([3.2, 0.8, 1, 1], vertical_alignment="bottom")
+    step = player.step_controls(n_steps, bar, play)
     row = pick("Row", batch, VIEW_KEYS["row"], "row ", row_pick)
     neuron = pick("Neuron", n_neurons, VIEW_KEYS["neuron"], "neuron ", neuron_pick)
     return step, row, neuron

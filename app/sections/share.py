@@ -1,4 +1,5 @@
-"""Share and export: the link (the address bar is always it), the camera format, the downloads."""
+"""Share and export: the link (the address bar is always it), the camera format, the downloads. A
+chapter of the page (closed, it costs a rerun nothing; the address bar is the link all the same)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from rnn_core.state import State, dump_state
 from .. import compute, page_state, session
 from ..page_state import IMAGE_FORMAT_KEY
 
+KEEP = (IMAGE_FORMAT_KEY,)  # the camera format, kept while the chapter is closed
+
 
 def share_section(state: State) -> None:
     token = session.sync_link(state)
     with st.container(key="share"):
-        st.subheader("Share and export")
         share_panel(state, token, lambda: trace_csv(state))
 
 
@@ -21,6 +23,13 @@ def trace_csv(state: State) -> str:
     """The trace as CSV, built when the button is clicked. The button keeps this function for the
     session's life: it holds the state, not the result (the shared cache has it, or the worker)."""
     return compute.trace_csv(state, compute.compute(state, compute.get_engine(), compute.get_cache()).trace)
+
+
+def too_big() -> None:
+    st.warning(
+        "This network is too big for a link (its numbers would not fit in an address). "
+        "Download the state (under “Share and export”) and share the file instead."
+    )
 
 
 def share_link(token: str) -> str:
@@ -32,10 +41,7 @@ def share_link(token: str) -> str:
 def share_panel(state: State, token: str | None, trace_csv) -> None:
     """Copy link, camera format, downloads."""
     if token is None:
-        st.warning(
-            "This network is too big for a link (its numbers would not fit in an address). "
-            "Download the state below and share the file instead."
-        )
+        too_big()
     else:
         link = share_link(token)
         st.markdown(

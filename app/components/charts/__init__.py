@@ -92,7 +92,7 @@ def _spec(block: Block, seed: int, image_format: str) -> dict[str, Any]:
     return {
         "kind": "chart",
         "id": block.id,
-        "figure": chart.to_dict(),
+        "figure": {"data": chart.data, "layout": dict(chart.layout)},  # (json.dumps only reads them)
         "config": chart_config(chart, seed, image_format),
         "width": chart.width,
         "clickable": block.clickable,
