@@ -40,6 +40,7 @@ hardening.install()  # widget states Streamlit cannot read fall back instead of 
 gc_policy.keep_memory_bounded()
 session.init_from_link()
 page_state.memory().results_only = False  # until this run reaches its end (below) and says otherwise
+page_state.memory().results_state = None  # this run's state is the one drawn
 page_state.check_widgets()  # every widget value the session holds passes the state's own checks
 training.prepare()  # a training job's newest weights and the training settings, before the state is built
 class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
@@ -131,16 +132,16 @@ def view_part() -> None:
     """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part. So
     does a seed or weight-scale edit while nothing else on the page depends on it (sidebar.results_only):
     then this part computes the new result itself."""
-    now = state
     mem = page_state.memory()
     if mem.numbers_edited:  # a results-only rerun: the top of the page did not run
         mem.numbers_edited = False
         page_state.check_widgets()
-        now = session.current_state(X)
-        if results.compute_result(now) is None:
+        mem.results_state = session.current_state(X)
+        if results.compute_result(mem.results_state) is None:
             results.show_notices()
             return
         results.show_notices()
+    now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
     step, row, neuron = hidden.view_controls(T_shown, B, now.n_neurons)
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
     up_to(now, step, row, neuron, clickable=True)

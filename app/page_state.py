@@ -150,6 +150,7 @@ class Memory:
     weights_seed: tuple | None = None  # (seed, weight scale) the explicit weights were set under
     results_only: bool = False  # nothing but the results depends on the seed now (app/main.py)
     numbers_edited: bool = False  # a numbers edit asked for a results-only rerun (app/sections/sidebar.py)
+    results_state: Any = None  # the State the last results-only rerun drew (None: the full run's)
 
 
 def memory() -> Memory:

@@ -53,6 +53,7 @@ class Widget:
     kind: str  # number_input, selectbox, radio, checkbox, slider, ...
     value: object  # what the browser would send: int, float, str, bool, [float]; None: not sent
     options: list[str] = field(default_factory=list)
+    fragment_id: str = ""  # the fragment it was drawn in: a browser reruns only that fragment for it
 
 
 @dataclass
@@ -249,9 +250,10 @@ class Session:
             states.append(state)
         return states
 
-    def rerun_message(self) -> BackMsg:
+    def rerun_message(self, fragment_id: str = "") -> BackMsg:
         msg = BackMsg()
         client_state = msg.rerun_script
+        client_state.fragment_id = fragment_id  # a widget inside a fragment: the browser reruns only it
         client_state.query_string = self.query_string
         client_state.page_script_hash = self.page_script_hash
         client_state.widget_states.widgets.extend(self._states())
@@ -265,9 +267,13 @@ class Session:
 
     async def edit(self, changes: dict[str, object] | None = None) -> asyncio.Future:
         """Set widgets ({user key: value}), send the rerun request; the future gives a RunResult."""
+        fragments = set()
         for key, value in (changes or {}).items():
-            self.widget(key).value = value
-        payload = self.rerun_message().SerializeToString()
+            widget = self.widget(key)
+            widget.value = value
+            fragments.add(widget.fragment_id)
+        fragment_id = fragments.pop() if len(fragments) == 1 else ""  # (as the browser's widget does)
+        payload = self.rerun_message(fragment_id).SerializeToString()
         future = asyncio.get_running_loop().create_future()
         sent = time.perf_counter()
         self._pending.append(_Pending(sent, future))
@@ -384,13 +390,14 @@ class Session:
                 widget = _widget(element)
                 if widget is None:
                     return
+                widget.fragment_id = msg.delta.fragment_id
                 known = self.widgets.get(widget.id)
                 # A browser keeps what the user set; only a value the script set (set_value) wins.
                 forced = getattr(getattr(element, element_type), "set_value", False)
                 if known is None or forced:
                     self.widgets[widget.id] = widget
                 else:
-                    known.options = widget.options
+                    known.options, known.fragment_id = widget.options, widget.fragment_id
                 if forced:
                     self.overrides.pop(widget.id, None)
 

@@ -39,7 +39,11 @@ CHARTS_JS = """() => {
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return null;
   if (document.querySelector('[data-stale="true"]')) return null;
   const divs = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d.layout && d._fullLayout);
-  if (divs.length !== document.querySelectorAll('[data-testid="stPlotlyChart"]').length) return null;
+  // every chart drawn: st.plotly_chart's, and the charts component's (app/components/charts/)
+  const expected = document.querySelectorAll('[data-testid="stPlotlyChart"]').length
+    + document.querySelectorAll('[data-chart]').length;
+  if (divs.length !== expected) return null;
+  if ([...document.querySelectorAll('.rv')].some(h => h.dataset.pending !== '0')) return null;  // drawing
   const plain = z => z == null ? null
     : z.bdata ? {dtype: z.dtype, bdata: z.bdata, shape: z.shape}
     : Array.from(z, r => (r !== null && typeof r === 'object') ? Array.from(r) : r);
@@ -232,6 +236,7 @@ def test_default_page_shows_the_tutorial_network_with_3x_camera_buttons(new_page
     for name, chart in found.items():  # the camera button: a 3x image named after the chart and the seed
         assert chart["image"] == {"format": "png", "scale": 3, "filename": f"{name}-seed42"}, name
     assert found["hidden-y1"]["image"]["filename"] == "hidden-y1-seed42"
+    open_chapter(page, "Share and export")
     page.get_by_text("SVG", exact=True).click()  # the share panel's format choice reaches every chart
     found = wait_charts(page, lambda c: all(chart["image"]["format"] == "svg" for chart in c.values()))
     assert {chart["image"]["scale"] for chart in found.values()} == {3}
@@ -272,6 +277,28 @@ def test_a_copied_link_opens_the_same_numbers_in_a_new_browser(new_page):
     expect(other.get_by_role("spinbutton", name="Seed")).to_have_value("7")
     assert other.locator('[data-testid="stAlert"]').count() == 0  # no "could not be opened"
     assert query_token(other.url) == query_token(page.url)  # the reopened page makes the same link
+
+
+def test_a_seed_edit_redraws_the_results_and_the_view_picks_after_it_work(new_page):
+    """A seed edit reruns only the results (a keyed fragment): the charts take the new seed, the rest
+    of the page stays, and a view pick afterwards keeps every picker's options and the explanation
+    (the last round's keyed reruns lost them here)."""
+    page = new_page("/")
+    wait_hidden(page, tutorial_hidden())
+    seed = page.get_by_role("spinbutton", name="Seed")
+    seed.fill("7")
+    seed.press("Enter")
+    hidden = tutorial_hidden(seed=7)
+    wait_hidden(page, hidden)
+    expect(page.get_by_role("heading", name="Inputs")).to_be_visible()  # the rest of the page stayed
+    pick(page, "Row", "row 2")
+    found = wait_charts(page, lambda c: "row-2" in c)
+    np.testing.assert_allclose(z_of(found, "row-2"), hidden[:, 2, :], atol=1e-9)
+    pick(page, "Neuron", "neuron 6")  # the neuron picker still has its 8 options
+    expect(page.get_by_text("Explain a cell: y2[row 2, neuron 6]")).to_be_visible()
+    _, value = explained_value(page, step=2, row=2, neuron=6)
+    assert value == pytest.approx(hidden[2, 2, 6], abs=5e-5)
+    expect(seed).to_have_value("7")
 
 
 def test_presentation_mode_hides_the_sidebar_and_uses_big_type(new_page):

@@ -179,6 +179,8 @@ def lay_out_workdir(dockerfile: DockerfileParser, workdir: Path) -> None:
             target = workdir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ROOT / path, target)
+    # the RUN line after `pip install .`: plotly.js for the charts drawn in the browser
+    subprocess.run([sys.executable, "-m", "app.components.assets"], cwd=workdir, check=True)
     for path in [workdir, *workdir.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -355,6 +357,22 @@ def test_the_page_runs_without_error_in_the_image_layout(container):
     with websocket(container, origin=container.url) as ws:
         assert ws.subprotocol == "streamlit"
         assert run_page(ws) == []
+
+
+def test_the_charts_script_is_served_from_the_read_only_image(container):
+    """plotly.js for the charts drawn in the browser (app/components/charts/): put in place when the
+    image is built, served as JavaScript with nosniff; nothing outside app/static/ is served there."""
+    status, headers, body = request(container.url + "/app/static/plotly.min.js")
+    assert status == 200 and len(body) > 1_000_000
+    assert "javascript" in headers["Content-Type"] and headers["X-Content-Type-Options"] == "nosniff"
+    assert body == (container.workdir / "app" / "static" / "plotly.min.js").read_bytes()
+    for path in (
+        "/app/static/../main.py",
+        "/app/static/%2e%2e/main.py",
+        "/app/static/../../.streamlit/config.toml",
+    ):
+        status, _, body = request(container.url + path)
+        assert status in (400, 404) and b"st.set_page_config" not in body, path
 
 
 @pytest.mark.slow

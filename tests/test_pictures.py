@@ -35,7 +35,10 @@ SETTLED_JS = """() => {
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-stale="true"]')) return false;
   const divs = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d._fullLayout);
-  return divs.length > 0 && divs.length === document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+  const expected = document.querySelectorAll('[data-testid="stPlotlyChart"]').length
+    + document.querySelectorAll('[data-chart]').length;  // (the charts component's: app/components/charts/)
+  if ([...document.querySelectorAll('.rv')].some(h => h.dataset.pending !== '0')) return false;  // drawing
+  return divs.length > 0 && divs.length === expected;
 }"""
 # Every value label (heatmap cell text) and corner flag of a chart, as boxes in page px.
 LABELS_JS = """(meta) => {

@@ -95,8 +95,9 @@ def test_three_panels_delta_and_one_selection_outlining_the_same_cell(page):
     expect(page.get_by_text("B differs from A in").first).to_be_visible()
 
     click_cell(page, "compare-B-y2", row=1, col=5, n_rows=3, n_cols=8)
-    found = wait_charts(page, lambda c: all(outlined(c, p, 1, 5) for p in PANELS))
-    assert outlined(found, "hidden-y2", 1, 5)  # the page's own explained cell follows
+    found = wait_charts(  # the three panels, and the page's own explained cell, follow the click
+        page, lambda c: all(outlined(c, p, 1, 5) for p in PANELS) and outlined(c, "hidden-y2", 1, 5)
+    )
     expect(page.get_by_text("Explain a cell: y2[row 1, neuron 5]")).to_be_visible()
     wy = found["weights-Wy"]["shapes"]  # the weights the explained cell uses: column 5 of Wy
     assert [(s["x0"], s["x1"]) for s in wy] == [(4.5, 5.5)]

@@ -66,13 +66,17 @@ function build(block, old, plots) {
   return box;
 }
 
-function draw(Plotly, root, spec, setTriggerValue) {
+function hostOf(root) {
   let host = root.querySelector(":scope > .rv");
   if (!host) {
     host = document.createElement("div");
     host.className = "rv";
     root.appendChild(host);
   }
+  return host;
+}
+
+function draw(Plotly, host, spec, setTriggerValue) {
   const old = new Map([...host.querySelectorAll("[data-chart]")].map((d) => [d.dataset.chart, d]));
   const plots = [];
   const blocks = spec.blocks.map((block) => build(block, old, plots));
@@ -97,7 +101,17 @@ function draw(Plotly, root, spec, setTriggerValue) {
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const spec = JSON.parse(data.spec);
-  plotly().then((Plotly) => draw(Plotly, parentElement, spec, setTriggerValue)).catch((error) => {
-    parentElement.textContent = `The charts could not be drawn: ${error.message}`;
-  });
+  const host = hostOf(parentElement);
+  const drawing = (Number(host.dataset.pending) || 0) + 1; // the newest data wins
+  host.dataset.pending = String(drawing); // "0" once drawn: tests and benchmarks wait for it
+  plotly()
+    .then((Plotly) => {
+      if (host.dataset.pending !== String(drawing)) return; // newer data came meanwhile
+      draw(Plotly, host, spec, setTriggerValue);
+      host.dataset.pending = "0";
+    })
+    .catch((error) => {
+      host.textContent = `The charts could not be drawn: ${error.message}`;
+      host.dataset.pending = "0";
+    });
 }
