@@ -50,6 +50,7 @@ START_TIMEOUT_S = 60.0  # one start attempt (importing TensorFlow takes about 5 
 START_ATTEMPTS = 3  # then the next call tries again
 START_WAIT_S = 20.0  # the longest a caller waits for a worker being started (hung or just slow)
 MAX_WAITING = 32  # large calls allowed to queue (up to ~0.1 s each); past this one is refused at once
+OUTLIER = 4.0  # a call's time counts at most this many times the lane's estimate (EWMA) per turn
 MAX_WAITING_SMALL = 512  # small calls (~1-2 ms each): a whole lecture hall's edits may queue (~1 s)
 SMALL_COST = 2**20  # T·B·N·(N+F) up to this is a small call (~1 ms of TensorFlow)
 MAX_JOBS = 8  # long jobs running at once per server; later ones wait their turn in order
@@ -553,8 +554,9 @@ class Engine:
             self._lost(worker)
             raise EOFError from None
         seconds = time.monotonic() - started
-        with self._life:
-            self._service[lane] = 0.8 * self._service[lane] + 0.2 * seconds
+        with self._life:  # one outlier (a first call tracing its graph: ~1 s) moves it at most 4x
+            estimate = self._service[lane]
+            self._service[lane] = 0.8 * estimate + 0.2 * min(seconds, OUTLIER * estimate)
         return answer
 
     # -- the operations ------------------------------------------------------------------------

@@ -415,6 +415,29 @@ def test_a_lecture_halls_small_calls_all_queue_none_is_refused():
         eng.stop()
 
 
+def test_one_slow_call_does_not_make_a_stampede_refused():
+    """A class opening the page together, just after a call that took long (a first call traces its
+    graph, ~1 s): the wait estimate keeps its scale, and 60 edits all queue (none refused)."""
+    X, weights = tutorial()
+    eng = Engine(command=[sys.executable, "-c", BUSY_WORKER])  # the page's own timeouts (10 s)
+    try:
+        eng.start()
+        eng.call("spin", seconds=1.5)  # a small call (no cost given) that held the worker 1.5 s
+        pid = eng.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            calls = [call_in_thread(eng.forward, X, weights) for _ in range(60)]
+            assert eng.wait_for(lambda: eng.load()["small"] == 60, timeout=30)
+            assert eng.stats.busy == 0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        for thread, box in calls:
+            thread.join(timeout=60)
+            assert "error" not in box, repr(box.get("error"))
+    finally:
+        eng.stop()
+
+
 # ---- separate processes ---------------------------------------------------------------------------
 
 BUSY_WORKER = """
