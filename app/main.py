@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import figures, gc_policy, hardening, page_state, render, session
-from app.components import player
+from app.components import charts, player
 from app.components.chapter import chapter, is_open
 from app.sections import (
     classroom,
@@ -38,6 +38,7 @@ from app.sections.weights import weights_charts, weights_section
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
 gc_policy.keep_memory_bounded()
+charts.preload()  # the first run: the browser fetches plotly.js while TensorFlow computes
 session.init_from_link()
 page_state.memory().results_only = False  # until this run reaches its end (below) and says otherwise
 page_state.memory().results_state = None  # this run's state is the one drawn

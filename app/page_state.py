@@ -151,6 +151,7 @@ class Memory:
     results_only: bool = False  # nothing but the results depends on the seed now (app/main.py)
     numbers_edited: bool = False  # a numbers edit asked for a results-only rerun (app/sections/sidebar.py)
     results_state: Any = None  # the State the last results-only rerun drew (None: the full run's)
+    charts_preloaded: bool = False  # plotly.js was asked for on the first run (app/components/charts/)
 
 
 def memory() -> Memory:
