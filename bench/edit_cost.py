@@ -1,0 +1,90 @@
+"""What one edit costs a real server, by kind, before and after a change, in the same run.
+
+    .venv/bin/python -m bench.edit_cost --before REV [--rounds 2] [--edits 40]
+
+One session over Streamlit's protocol (bench/stclient.py: a widget drawn in a fragment reruns that
+fragment, as in a browser) on a real server of this checkout and of REV (a git worktree, started
+from there so it runs its own code), alternating rounds. Per kind of edit: the page process's CPU
+per edit (from /proc), the messages sent for it and the median time to the end of its run. Kinds: a
+seed edit (every chart changes; the result is computed), a row pick and a step pick (view picks: the
+result comes from the cache). A tool for one change's effect; the class tables come from
+bench/lecture.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+from pathlib import Path
+
+from bench.before_after import worktree
+from bench.common import ROOT, Table
+from bench.stclient import Session
+from tests.serving import free_port, stop, streamlit_command, wait_healthy
+
+KINDS = {
+    "seed edit": lambda i: {"seed": 1000 + i},
+    "row pick": lambda i: {"view_row": i % 3},
+    "step pick": lambda i: {"view_step": i % 3},
+}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, float, float]]:
+    found = {}
+    async with Session(url, timeout=60) as client:
+        await client.run()
+        await client.run({"seed": 5})  # the worker warm, every widget seen
+        await client.run({"view_row": 1})
+        for kind, change in KINDS.items():
+            start, messages, seconds = cpu_seconds(pid), [], []
+            for i in range(edits):
+                result = await client.run(change(i))
+                messages.append(result.n_messages)
+                seconds.append(result.seconds)
+            cpu_ms = (cpu_seconds(pid) - start) / edits * 1000
+            found[kind] = (cpu_ms, statistics.median(messages), statistics.median(seconds) * 1000)
+    return found
+
+
+def measure(checkout: Path, edits: int) -> dict[str, tuple[float, float, float]]:
+    port = free_port()
+    process = subprocess.Popen(
+        streamlit_command(port), cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process=process)
+        return asyncio.run(session(f"http://127.0.0.1:{port}", process.pid, edits))
+    finally:
+        stop(process)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--before", required=True, help="the revision to compare with (e.g. a commit)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--edits", type=int, default=40)
+    args = parser.parse_args()
+    checkouts = {"before": worktree(args.before), "after": ROOT}
+    columns = ["round", "code", *[f"{kind}: CPU ms / messages / ms" for kind in KINDS]]
+    table = Table("One edit on a real server, by kind (one session)", columns)
+    for round_ in range(1, args.rounds + 1):
+        for name, checkout in checkouts.items():
+            found = measure(checkout, args.edits)
+            cells = [f"{cpu:.1f} / {n:.0f} / {wall:.1f}" for cpu, n, wall in found.values()]
+            table.add(round_, name, *cells)
+    print(table.markdown())
+
+
+if __name__ == "__main__":
+    main()
