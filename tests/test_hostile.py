@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from bench.stclient import RunResult, Session, user_key, widget_state
 from rnn_core.config import LIMITS
@@ -295,6 +296,26 @@ def test_chart_clicks_with_hostile_contents_are_harmless(server, click):
     assert_survived(attacked, after, server)
     assert explained_cell(attacked) == "y2[0, 0]"  # the view did not move
     assert not any("<script>" in body for body in attacked.texts)  # the chart id is never echoed
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["[" * 200_000 + "]" * 200_000, '{"event": "click"', "null", '[{"event": "click", "value": 1e400}]'],
+    ids=["nested-200k", "truncated", "null", "overflow"],
+)
+def test_chart_triggers_that_are_not_json_events_are_harmless(server, payload):
+    """What a crafted client may send as the charts element's trigger list (its JSON, unparsed)."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+    async def attack(session: Session) -> RunResult:
+        forged = WidgetState(id=_make_trigger_id(session.widget("time_charts").id, "events"))
+        forged.json_trigger_value = payload
+        session.once.append(forged)
+        return await session.run()
+
+    attacked, after, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert explained_cell(attacked) == "y2[0, 0]"
 
 
 # ---- links, uploads ------------------------------------------------------------------------------------
