@@ -34,16 +34,10 @@ def apply_presentation_look() -> None:
     st.html(PRESENTATION_CSS)
 
 
-def chart(
-    fig: figures.Chart, seed: int, key: str, image_format: str = "png", on_click=None, caption: bool = False
-) -> None:
-    """A chart at its own fixed width (or the column's, when it has none), whose camera button saves
-    a 3x image named after the chart and the seed; its description is the chart's text alternative
-    (and, with caption=True, a caption under it).
-
-    on_click(key) is called (before the next run) when a cell of a heatmap is clicked.
-    """
-    config = {
+def chart_config(fig: figures.Chart, seed: int, image_format: str) -> dict[str, Any]:
+    """A chart's plotly.js config: a mode bar on hover whose camera saves a 3x image named after the
+    chart and the seed (st.plotly_chart's and the charts drawn in the browser: app/components/charts)."""
+    return {
         "displaylogo": False,
         "displayModeBar": "hover",  # above the plot area, clear of the title (figures leave it room)
         "toImageButtonOptions": {"format": image_format, "scale": 3, "filename": f"{fig.meta}-seed{seed}"},
@@ -57,6 +51,18 @@ def chart(
             "zoomOut2d",
         ],
     }
+
+
+def chart(
+    fig: figures.Chart, seed: int, key: str, image_format: str = "png", on_click=None, caption: bool = False
+) -> None:
+    """A chart at its own fixed width (or the column's, when it has none), whose camera button saves
+    a 3x image named after the chart and the seed; its description is the chart's text alternative
+    (and, with caption=True, a caption under it).
+
+    on_click(key) is called (before the next run) when a cell of a heatmap is clicked.
+    """
+    config = chart_config(fig, seed, image_format)
     options: dict[str, Any] = {
         "theme": None,
         "key": key,

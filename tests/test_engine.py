@@ -392,25 +392,31 @@ def test_a_full_lane_refuses_at_once_and_says_when_to_try_again():
         eng.stop()
 
 
+def assert_all_queue_behind_a_stopped_worker(eng: Engine, n_calls: int) -> None:
+    """n_calls small calls sent while the worker is stopped: all wait their turn (none refused), then
+    all are answered with the reference's numbers."""
+    X, weights = tutorial()
+    pid = eng.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        calls = [call_in_thread(eng.forward, X, weights) for _ in range(n_calls)]
+        assert eng.wait_for(lambda: eng.load()["small"] == n_calls, timeout=30)
+        assert eng.stats.busy == 0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    for thread, box in calls:
+        thread.join(timeout=60)
+        assert "error" not in box, repr(box.get("error"))
+        assert_trace_equals_reference(box["value"].value, X, weights)
+
+
 def test_a_lecture_halls_small_calls_all_queue_none_is_refused():
     """200 students' edits arriving while the worker is busy: small calls (~1 ms) all wait their turn
     (the large lane keeps its short queue: one call at the caps takes up to ~0.1 s)."""
-    X, weights = tutorial()
     eng = Engine(call_timeout=60)
     try:
         eng.start()
-        pid = eng.pid
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            calls = [call_in_thread(eng.forward, X, weights) for _ in range(200)]
-            assert eng.wait_for(lambda: eng.load()["small"] == 200, timeout=30)
-            assert eng.stats.busy == 0
-        finally:
-            os.kill(pid, signal.SIGCONT)
-        for thread, box in calls:
-            thread.join(timeout=60)
-            assert "error" not in box, repr(box.get("error"))
-            assert_trace_equals_reference(box["value"].value, X, weights)
+        assert_all_queue_behind_a_stopped_worker(eng, 200)
     finally:
         eng.stop()
 
@@ -418,22 +424,11 @@ def test_a_lecture_halls_small_calls_all_queue_none_is_refused():
 def test_one_slow_call_does_not_make_a_stampede_refused():
     """A class opening the page together, just after a call that took long (a first call traces its
     graph, ~1 s): the wait estimate keeps its scale, and 60 edits all queue (none refused)."""
-    X, weights = tutorial()
     eng = Engine(command=[sys.executable, "-c", BUSY_WORKER])  # the page's own timeouts (10 s)
     try:
         eng.start()
         eng.call("spin", seconds=1.5)  # a small call (no cost given) that held the worker 1.5 s
-        pid = eng.pid
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            calls = [call_in_thread(eng.forward, X, weights) for _ in range(60)]
-            assert eng.wait_for(lambda: eng.load()["small"] == 60, timeout=30)
-            assert eng.stats.busy == 0
-        finally:
-            os.kill(pid, signal.SIGCONT)
-        for thread, box in calls:
-            thread.join(timeout=60)
-            assert "error" not in box, repr(box.get("error"))
+        assert_all_queue_behind_a_stopped_worker(eng, 60)
     finally:
         eng.stop()
 

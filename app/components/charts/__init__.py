@@ -21,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-from ... import figures, page_state
+from ... import figures, page_state, render
 
 HERE = Path(__file__).parent
 MAX_COORD = 10_000  # far past any chart's cells (50 steps, 32 rows, 256 neurons)
@@ -63,25 +63,6 @@ _component = st.components.v2.component(
 )
 
 
-def chart_config(chart: figures.Chart, seed: int, image_format: str) -> dict[str, Any]:
-    """The chart's plotly.js config: a mode bar on hover whose camera saves a 3x image named after
-    the chart and the seed (the same for st.plotly_chart: app/render.py)."""
-    return {
-        "displaylogo": False,
-        "displayModeBar": "hover",  # above the plot area, clear of the title (figures leave it room)
-        "toImageButtonOptions": {"format": image_format, "scale": 3, "filename": f"{chart.meta}-seed{seed}"},
-        "modeBarButtonsToRemove": [
-            "select2d",
-            "lasso2d",
-            "autoScale2d",
-            "zoom2d",
-            "pan2d",
-            "zoomIn2d",
-            "zoomOut2d",
-        ],
-    }
-
-
 def _spec(block: Block, seed: int, image_format: str) -> dict[str, Any]:
     if isinstance(block, Row):
         items = [_spec(item, seed, image_format) for item in block.items]
@@ -93,7 +74,7 @@ def _spec(block: Block, seed: int, image_format: str) -> dict[str, Any]:
         "kind": "chart",
         "id": block.id,
         "figure": {"data": chart.data, "layout": dict(chart.layout)},  # (json.dumps only reads them)
-        "config": chart_config(chart, seed, image_format),
+        "config": render.chart_config(chart, seed, image_format),
         "width": chart.width,
         "clickable": block.clickable,
         "alt": figures.describe(chart),
