@@ -46,11 +46,14 @@ def tcp_nodelay() -> None:
 
 
 def main() -> None:
+    from rnn_core.engine import prewarm
+
+    prewarm()  # first: the worker's TensorFlow import (~2-5 s) overlaps Streamlit's import here (~1 s)
+
     from streamlit.web import cli
 
     from app import hardening
     from app.components import assets
-    from rnn_core.engine import prewarm
 
     hardening.install()
     assets.ensure_static()  # plotly.js for the charts drawn in the browser (app/components/charts/)
@@ -61,7 +64,6 @@ def main() -> None:
     sys.setswitchinterval(float(os.environ.get("RNN_SWITCH_INTERVAL", str(SWITCH_INTERVAL_S))))
     if os.environ.get("RNN_TCP_NODELAY", "1") != "0":  # 0: Streamlit's own socket (benchmarks compare)
         tcp_nodelay()
-    prewarm()
     sys.argv = ["streamlit", "run", str(ROOT / "app" / "main.py"), *sys.argv[1:]]
     cli.main(prog_name="streamlit")
 
