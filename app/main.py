@@ -40,8 +40,7 @@ hardening.install()  # widget states Streamlit cannot read fall back instead of 
 gc_policy.keep_memory_bounded()
 charts.preload()  # the first run: the browser fetches plotly.js while TensorFlow computes
 session.init_from_link()
-page_state.memory().results_only = False  # until this run reaches its end (below) and says otherwise
-page_state.memory().results_state = None  # this run's state is the one drawn
+page_state.memory().begin_full_run()  # this run's state is the one drawn (the end says what may follow)
 page_state.check_widgets()  # every widget value the session holds passes the state's own checks
 training.prepare()  # a training job's newest weights and the training settings, before the state is built
 class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
@@ -138,10 +137,10 @@ def view_part() -> None:
         mem.numbers_edited = False
         page_state.check_widgets()
         mem.results_state = session.current_state(X)
-        if results.compute_result(mem.results_state) is None:
-            results.show_notices()
-            return
+        computed = results.compute_result(mem.results_state)
         results.show_notices()
+        if computed is None:
+            return
     now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
     step, row, neuron = hidden.view_controls(T_shown, B, now.n_neurons)
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
@@ -149,24 +148,25 @@ def view_part() -> None:
     shown = results.recall(now)
     if shown is None:
         return
+    viewed = session.with_current_view(now)  # the state with this run's step, row and neuron
     if guide.shows("weights") and is_open("weights", lazy=chapters):  # (opened with the weights' chapter)
-        weights_charts(session.with_current_view(now), style)  # the explained cell's weights outlined
+        weights_charts(viewed, style)  # the explained cell's weights outlined
     pinned = now.pinned is not None  # (a link with a pinned network opens "Compare")
     box = None
     if guide.shows("weights"):
         box = chapter("compare", compare_keep, lazy=chapters, open_first=pinned)
     if box is not None:
         with box:
-            compare_section(session.with_current_view(now), shown, style, present)  # A (pinned) beside B
+            compare_section(viewed, shown, style, present)  # A (pinned) beside B
     if guide.shows("crosscheck"):
         crosscheck.crosscheck_section(shown.check)
     box = chapter("share", share.KEEP, lazy=chapters) if guide.shows("share") else None
     if box is not None:
         with box:
-            share.share_section(session.with_current_view(now))  # the link holds the view
-    elif session.sync_link(session.with_current_view(now)) is None and guide.shows("share"):
+            share.share_section(viewed)  # the link holds the view
+    elif session.sync_link(viewed) is None and guide.shows("share"):
         share.too_big()  # (the address bar is the share link: say when there can be none)
-    classroom.end_of_page(session.with_current_view(now))  # a teacher's page: what the class follows
+    classroom.end_of_page(viewed)  # a teacher's page: what the class follows
 
 
 if player.playing():

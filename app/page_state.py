@@ -153,6 +153,12 @@ class Memory:
     results_state: Any = None  # the State the last results-only rerun drew (None: the full run's)
     charts_preloaded: bool = False  # plotly.js was asked for on the first run (app/components/charts/)
 
+    def begin_full_run(self) -> None:
+        """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit
+        turned a results-only request into a full run); the run's end says whether the next may be."""
+        self.results_only = self.numbers_edited = False
+        self.results_state = None
+
 
 def memory() -> Memory:
     ss = st.session_state

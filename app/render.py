@@ -95,11 +95,19 @@ def clicked_cell(key: str) -> tuple[int, int] | None:
     state: Any = st.session_state.get(key)
     try:
         point = state["selection"]["points"][0]
-        y, x = point["y"], point["x"]
+        return cell_at(point["y"], point["x"])
     except (KeyError, IndexError, TypeError):
         return None
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 10_000 for v in (y, x)):
-        return None  # a crafted click: negative, text, NaN or far outside any chart
+
+
+MAX_CELL = 10_000  # far past any chart's cells (50 steps, 32 rows, 256 neurons)
+
+
+def cell_at(y: Any, x: Any) -> tuple[int, int] | None:
+    """(y, x) of a clicked cell as whole numbers, or None for a crafted click (negative, text, NaN, a
+    fraction or far outside any chart): every chart click passes here."""
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < MAX_CELL for v in (y, x)):
+        return None
     if y != int(y) or x != int(x):
         return None
     return int(y), int(x)

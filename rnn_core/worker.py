@@ -74,10 +74,10 @@ def simple_rnn(X, weights, activation: str = "tanh", initial_state=None):
 def _warm_page() -> None:
     """What the page asks first (app/compute.py): the forward pass and the cross-check's SimpleRNN,
     at the tutorial's size (one trace serves every size)."""
-    from .config import RNNConfig
-    from .params import init_weights, tutorial_inputs
+    from .state import State
 
-    X, weights = tutorial_inputs(), init_weights(RNNConfig(), 42)
+    tutorial = State()  # the page's first state (the tutorial's defaults)
+    X, weights = tutorial.inputs, tutorial.resolved_weights()
     T, B, F = X.shape
     trace = forward(X, weights)
     simple_rnn(X.reshape(1, T * B, F), weights, "tanh", trace.hidden.reshape(T * B, -1))

@@ -24,7 +24,6 @@ import streamlit as st
 from ... import figures, page_state, render
 
 HERE = Path(__file__).parent
-MAX_COORD = 10_000  # far past any chart's cells (50 steps, 32 rows, 256 neurons)
 
 
 @dataclass(frozen=True)
@@ -96,13 +95,11 @@ def clicked(value: Any, allowed: set[str]) -> tuple[str, int, int] | None:
     """(chart id, y, x) of a click trigger, or None when it is not one this run could have made."""
     if not isinstance(value, dict):
         return None
-    chart, y, x = value.get("chart"), value.get("y"), value.get("x")
+    chart = value.get("chart")
     if not isinstance(chart, str) or chart not in allowed:
         return None
-    for v in (y, x):
-        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 <= v < MAX_COORD or v != int(v):
-            return None
-    return chart, int(y), int(x)  # type: ignore[arg-type]
+    cell = render.cell_at(value.get("y"), value.get("x"))
+    return None if cell is None else (chart, *cell)
 
 
 def preload() -> None:
