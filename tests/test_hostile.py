@@ -298,6 +298,20 @@ def test_chart_clicks_with_hostile_contents_are_harmless(server, click):
     assert not any("<script>" in body for body in attacked.texts)  # the chart id is never echoed
 
 
+@pytest.mark.parametrize("key", ["output_charts", "charts_preload"])
+def test_clicks_on_charts_drawn_without_a_click_action_are_harmless(server, key):
+    """The outputs chart takes no click; the first run's empty charts element (it fetches plotly.js)
+    is gone by the next run: a crafted click on either changes nothing."""
+
+    async def attack(session: Session) -> RunResult:
+        session.trigger(key, "click", {"chart": "hidden_1", "x": 5, "y": 2})
+        return await session.run()
+
+    attacked, after, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert explained_cell(attacked) == "y2[0, 0]"
+
+
 @pytest.mark.parametrize(
     "payload",
     ["[" * 200_000 + "]" * 200_000, '{"event": "click"', "null", '[{"event": "click", "value": 1e400}]'],
