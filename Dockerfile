@@ -39,9 +39,9 @@ COPY lessons/ lessons/
 # The project as a package (its dependencies are the pinned ones above): `app` and `rnn_core` import
 # from anywhere, and `python -m rnn_core export` finds the app's command through its entry point.
 RUN pip install --no-cache-dir --no-deps . && rm -rf build ./*.egg-info \
-    && python -m app.components.assets
-# (plotly.js for the charts drawn in the browser, copied into app/static/ now: at run time the
-# container's file system is read-only)
+    && python -m app.stored_result
+# (the tutorial's result, computed by TensorFlow now and stored in /app/.cache: the first page of a
+# fresh container does not wait for TensorFlow to start; at run time the file system is read-only)
 
 USER 10001:10001
 EXPOSE 8501

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from rnn_core.engine import Engine, EngineError, shared_engine
 from rnn_core.params import Weights
 from rnn_core.reference import Trace
 from rnn_core.state import State, numbers_key
+
+from . import stored_result
 
 CACHE_BYTES = 64 * 2**20  # results kept for every session; one at the caps is ~7 MB
 
@@ -71,7 +74,12 @@ def get_engine() -> Engine:
 
 @st.cache_resource(show_spinner=False)
 def get_cache() -> ResultCache:
-    return ResultCache()
+    """The server's result cache, holding the tutorial's stored result from the start (if there is one)."""
+    cache = ResultCache()
+    stored = stored_result.load()  # TensorFlow's, checked again: the first page needs no worker
+    if stored is not None:
+        cache.put(numbers_key(State()), Result(*stored))
+    return cache
 
 
 def compute(state: State, engine: Engine, cache: ResultCache, notices: list[str] | None = None) -> Result:
@@ -85,11 +93,25 @@ def compute(state: State, engine: Engine, cache: ResultCache, notices: list[str]
         return cached
     weights = state.resolved_weights()
     trace = engine.forward(state.inputs, weights, state.activation).take(notices)
-    simple_rnn = values(engine.simple_rnn_hidden, notices)
+    one_step: list = []  # SimpleRNN's answer, kept for the store
+
+    call_simple_rnn = values(engine.simple_rnn_hidden, notices)
+
+    def simple_rnn(*args):
+        one_step.append(call_simple_rnn(*args))
+        return one_step[-1]
+
     check = crosscheck(state.inputs, weights, state.activation, trace, simple_rnn)
     result = Result(trace=trace, weights=weights, check=check)
     cache.put(key, result)
+    if key == tutorial_key() and check.numpy_equal and check.simple_rnn_equal:
+        stored_result.save(trace, one_step[0])  # the next server's first page needs no worker
     return result
+
+
+@functools.cache
+def tutorial_key() -> str:
+    return numbers_key(State())
 
 
 def values(call, notices: list[str]):

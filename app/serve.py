@@ -53,10 +53,8 @@ def main() -> None:
     from streamlit.web import cli
 
     from app import hardening
-    from app.components import assets
 
     hardening.install()
-    assets.ensure_static()  # plotly.js for the charts drawn in the browser (app/components/charts/)
     # The event loop that sends every session's messages needs the GIL after each send; while script
     # threads compute, Python's default 5 ms switch interval makes it wait up to 5 ms each time (the
     # convoy effect): 0.5 ms lets replies out sooner (bench/train_load.py; RNN_SWITCH_INTERVAL=0.005

@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.browser [--quick] [--save]
 
 Headless Chromium (Debian's /usr/bin/chromium, driven by Playwright) on a real server:
-- cold start: from starting `streamlit run app/main.py` to /_stcore/health answering ok, and to the
-  first page showing its charts (the browser is launched beforehand; the page's first run starts
-  the TensorFlow worker). A fresh server each time.
+- cold start: from starting `python -m app.serve` to /_stcore/health answering ok, and to the
+  first page showing its charts (the browser is launched beforehand). A fresh server each time,
+  with no stored result (a fresh checkout's first start: the page waits for TensorFlow) and with the
+  tutorial's result stored (app/stored_result.py: every later start, and the image), alternating.
 - edit: type a new seed in the sidebar and press Enter; the time from the key press (in the page's
   own clock) to every data chart (hidden states, row view, outputs) showing new data with nothing
   left stale. The same edits through the load generator's protocol client on the same server give
@@ -36,7 +37,7 @@ from tests.serving import (
 )
 
 TARGET_HEALTH_S = 3.0
-TARGET_CHARTS_S = 8.0
+TARGET_CHARTS_S = 5.0  # issue 11
 VIEWPORT = {"width": 1400, "height": 1000}
 
 # Signature of every data chart: what changes when the seed changes.
@@ -111,9 +112,13 @@ def _launch(p):
 
 
 def cold_start(browser, runs: int) -> list[dict]:
+    """`runs` cold starts of each kind: none stored (the first primes a store), stored, alternating."""
     found = []
-    for _ in range(runs):
+    store = Path(tempfile.mkdtemp(prefix="rnn-store-"))
+    kinds = ["none"] + ["stored", "none"] * (runs - 1) + ["stored"]
+    for i, kind in enumerate(kinds):
         port = free_port()
+        where = str(store) if i == 0 or kind == "stored" else "off"  # (run 0 stores, the "none"s don't)
         url = f"http://127.0.0.1:{port}"
         page = browser.new_page(viewport=VIEWPORT)
         with tempfile.TemporaryFile() as log:
@@ -123,7 +128,7 @@ def cold_start(browser, runs: int) -> list[dict]:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RNN_RESULT_STORE": where},
                 start_new_session=True,
             )
             try:
@@ -141,6 +146,7 @@ def cold_start(browser, runs: int) -> list[dict]:
                 page.close()
         found.append(
             {
+                "stored": kind,
                 "health_s": health,
                 "loaded_s": loaded,
                 "first_element_s": first,
@@ -149,7 +155,7 @@ def cold_start(browser, runs: int) -> list[dict]:
             }
         )
         print(
-            f"  cold start: health {health:.2f} s, frontend loaded {loaded:.2f} s, "
+            f"  cold start ({kind} stored): health {health:.2f} s, frontend loaded {loaded:.2f} s, "
             f"first element {first:.2f} s, charts shown {shown:.2f} s, charts and run done {charts:.2f} s",
             flush=True,
         )
@@ -240,19 +246,30 @@ def run(quick: bool) -> Report:
     }
     cold = Table(
         "Cold start, seconds from starting the server (a fresh server each time)",
-        ["run", "health ok", "frontend loaded", "page title shown", "a chart shown", "every chart, run done"],
+        [
+            "run",
+            "result stored",
+            "health ok",
+            "frontend loaded",
+            "page title shown",
+            "a chart shown",
+            "every chart, run done",
+        ],
     )
     keys = ("health_s", "loaded_s", "first_element_s", "charts_shown_s", "charts_s")
     for i, s in enumerate(starts, 1):
-        cold.add(i, *(f"{s[k]:.2f}" for k in keys))
-    cold.add("median", *(f"{median([s[k] for s in starts]):.2f}" for k in keys))
+        cold.add(i, s["stored"], *(f"{s[k]:.2f}" for k in keys))
+    for kind in ("none", "stored"):
+        of_kind = [s for s in starts if s["stored"] == kind]
+        cold.add("median", kind, *(f"{median([s[k] for s in of_kind]):.2f}" for k in keys))
     cold.notes.append(
         f"a new tab on a running server (worker up, browser cache warm): every chart after "
         f"{median(warm_loads):.2f} s (median of {len(warm_loads)})"
     )
     cold.notes.append(
-        "headless Chromium, launched beforehand; the page's first run starts the TensorFlow worker "
-        "(its charts wait for it)"
+        "headless Chromium, launched beforehand; the server starts the TensorFlow worker; none stored: "
+        "the first page waits for it; stored: the tutorial's result as TensorFlow computed it before "
+        "(app/stored_result.py), the worker starting meanwhile"
     )
     report.tables.append(cold)
     check = Table(
@@ -274,10 +291,12 @@ def run(quick: bool) -> Report:
     )
     report.tables.append(check)
     health = median([s["health_s"] for s in starts])
-    charts = median([s["charts_s"] for s in starts])
+    charts = median([s["charts_s"] for s in starts if s["stored"] == "stored"])
     report.target(f"health ≤ {TARGET_HEALTH_S:g} s", f"{health:.2f} s", health <= TARGET_HEALTH_S)
     report.target(
-        f"first page with charts ≤ {TARGET_CHARTS_S:g} s", f"{charts:.2f} s", charts <= TARGET_CHARTS_S
+        f"first page with charts ≤ {TARGET_CHARTS_S:g} s (tutorial stored: the image, every later start)",
+        f"{charts:.2f} s",
+        charts <= TARGET_CHARTS_S,
     )
     return report
 

@@ -1,6 +1,13 @@
 """Fixtures shared by several test files."""
 
+import os
+
 import pytest
+
+# Every page and server of the tests computes its first result (the worker's path, as before the
+# store existed), whatever an earlier run left in .cache/: the store has tests of its own
+# (tests/test_stored_result.py, and the image's layout in tests/test_docker.py).
+os.environ.setdefault("RNN_RESULT_STORE", "off")
 
 from tests.redis_server import redis_url  # noqa: F401 (a fixture)
 

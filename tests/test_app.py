@@ -252,6 +252,7 @@ def test_a_killed_worker_is_restarted_and_the_inputs_are_kept(own_engine):
     at = new_app().run()  # on a worker of this test's own: the others' shared worker is never killed
     assert not at.exception
     engine = own_engine
+    engine.start()  # (the tutorial's result may come from the shared cache: the page need not start it)
     old_pid = engine.pid
     os.kill(old_pid, signal.SIGKILL)
     edit_cells(at, {0: {"X0[0]": "-2"}})

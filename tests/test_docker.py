@@ -84,6 +84,18 @@ def pip_installs(dockerfile: DockerfileParser) -> list[list[str]]:
     return [shlex.split(c) for c in commands if re.search(r"\bpip3?\b.*\binstall\b", c)]
 
 
+def build_steps(dockerfile: DockerfileParser) -> list[list[str]]:
+    """The RUN lines' `python …` commands (run in WORKDIR, as root, before USER)."""
+    commands = [c for run in values(dockerfile, "RUN") for c in re.split(r"&&|;|\|\|", run)]
+    return [shlex.split(c) for c in commands if re.match(r"\s*python3? ", c)]
+
+
+def test_the_build_stores_the_tutorials_result(dockerfile):
+    """The first page of a fresh container needs no TensorFlow (app/stored_result.py): the build
+    computes it, since the container cannot write at run time."""
+    assert ["python", "-m", "app.stored_result"] in build_steps(dockerfile)
+
+
 def test_installs_requirements_txt_and_nothing_else(dockerfile):
     install, project = pip_installs(dockerfile)
     # the project itself, after its code: no dependencies of its own (all pinned in requirements.txt)
@@ -141,10 +153,11 @@ def test_build_context_holds_only_what_the_image_runs():
     runs = r"(app|rnn_core)/[\w/]+\.py|requirements\.txt|pyproject\.toml|\.streamlit/config\.toml"
     runs += r"|lessons/[\w-]+\.(yaml|json)"  # the shipped lessons
     runs += r"|app/components/charts/charts\.(js|css)"  # the charts drawn in the browser
+    runs += r"|app/static/(plotly-cartesian\.min\.js|LICENSE\.plotly\.txt)"  # (and its license)
     for path in context - always_sent:
         assert re.fullmatch(runs, path), path
-    size = sum((ROOT / p).stat().st_size for p in context)
-    assert size < 1_000_000, f"context is {size} bytes"
+    size = sum((ROOT / p).stat().st_size for p in context if not p.endswith(".min.js"))
+    assert size < 1_000_000, f"context is {size} bytes besides plotly.js's bundle (1.5 MB)"
 
 
 def test_every_copy_source_is_in_the_context_at_the_same_relative_path(dockerfile):
@@ -180,8 +193,9 @@ def lay_out_workdir(dockerfile: DockerfileParser, workdir: Path) -> None:
             target = workdir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ROOT / path, target)
-    # the RUN line after `pip install .`: plotly.js for the charts drawn in the browser
-    subprocess.run([sys.executable, "-m", "app.components.assets"], cwd=workdir, check=True)
+    for command in build_steps(dockerfile):  # the RUN lines' own steps (the tutorial's stored result)
+        build_env = {k: v for k, v in os.environ.items() if k != "RNN_RESULT_STORE"}  # (the image's own)
+        subprocess.run([sys.executable, *command[1:]], cwd=workdir, env=build_env, check=True)
     for path in [workdir, *workdir.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -354,7 +368,8 @@ def test_start_command_serves_health_and_the_page(dockerfile, container):
 
 @pytest.mark.slow
 def test_the_page_runs_without_error_in_the_image_layout(container):
-    """A browser's session: the websocket, one script run (TensorFlow starts in its worker)."""
+    """A browser's session: the websocket, one script run (the tutorial's result stored by the build)."""
+    assert (container.workdir / ".cache" / "results" / "tutorial.npz").is_file()
     with websocket(container, origin=container.url) as ws:
         assert ws.subprotocol == "streamlit"
         assert run_page(ws) == []
@@ -363,10 +378,10 @@ def test_the_page_runs_without_error_in_the_image_layout(container):
 def test_the_charts_script_is_served_from_the_read_only_image(container):
     """plotly.js for the charts drawn in the browser (app/components/charts/): put in place when the
     image is built, served as JavaScript with nosniff; nothing outside app/static/ is served there."""
-    status, headers, body = request(container.url + "/app/static/plotly.min.js")
+    status, headers, body = request(container.url + "/app/static/plotly-cartesian.min.js")
     assert status == 200 and len(body) > 1_000_000
     assert "javascript" in headers["Content-Type"] and headers["X-Content-Type-Options"] == "nosniff"
-    assert body == (container.workdir / "app" / "static" / "plotly.min.js").read_bytes()
+    assert body == (container.workdir / "app" / "static" / "plotly-cartesian.min.js").read_bytes()
     for path in (
         "/app/static/../main.py",
         "/app/static/%2e%2e/main.py",

@@ -4,7 +4,7 @@ The server builds every figure with the same builders as the export (app/figures
 sends them as one Streamlit custom component (components v2) instead of one st.plotly_chart each:
 a results view of ~10 charts is one message instead of ~25, and the page's rerun does not pay
 Streamlit's per-element cost for each chart (docs/PERFORMANCE.md, "Charts drawn in the browser").
-plotly.js draws them in the browser (app/static/plotly.min.js, put there by app/components/assets.py).
+plotly.js draws them in the browser (its cartesian bundle: app/static/README.md).
 
 A click on a clickable chart comes back as one trigger {chart, x, y}; like every input it is checked
 (the chart must be one this run drew as clickable, x and y whole numbers in range) before

@@ -3,7 +3,7 @@
 // heatmap go back as one trigger {chart, x, y}; the server checks them like any other input.
 // Text (captions, blank slots' words, text alternatives) is set as text, never as HTML.
 
-const PLOTLY_URL = "app/static/plotly.min.js"; // served by Streamlit (app/components/assets.py)
+const PLOTLY_URL = "app/static/plotly-cartesian.min.js"; // served by Streamlit (app/static/README.md)
 let loading = null;
 
 function plotly() {
