@@ -8,9 +8,13 @@ Not to be confused with app/gc_policy.py (what each server process does about ga
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import importlib
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +49,39 @@ def tcp_nodelay() -> None:
     starlette_server._bind_socket = bind_tcp
 
 
+def page_modules() -> list[str]:
+    """The modules app/main.py imports (read from its source: the page itself is not run here), and
+    the emoji table Streamlit loads for the page icon."""
+    tree = ast.parse((ROOT / "app" / "main.py").read_text(encoding="utf-8"))
+    found = ["streamlit.emojis"]
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    return list(dict.fromkeys(found))
+
+
+def preimport() -> threading.Thread:
+    """Import the page's modules in the background while the server starts: the first visitor's run
+    does not pay them (~1 s of a first run on 2 cores: pandas, the figures, the sections)."""
+
+    def run() -> None:
+        for name in page_modules():
+            with contextlib.suppress(ImportError):  # (`from m import f` lists m.f: f may be a function)
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=run, daemon=True, name="rnn-page-preimport")
+    thread.start()
+    return thread
+
+
 def main() -> None:
     from rnn_core.engine import prewarm
 
     prewarm()  # first: the worker's TensorFlow import (~2-5 s) overlaps Streamlit's import here (~1 s)
+    if os.environ.get("RNN_PREIMPORT", "1") != "0":
+        preimport()
 
     from streamlit.web import cli
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -52,3 +55,27 @@ def test_streamlit_alone_leaves_nagle_on(bind):
     listener = bind.original("127.0.0.1", 0, 8)
     assert listener.proto == 0
     assert nodelay_of_an_accepted_connection(listener) == 0
+
+
+def test_the_page_modules_are_imported_before_the_first_visitor():
+    """app.serve imports what app/main.py imports in the background (read from main.py's source),
+    without running the page; in a fresh interpreter, as at a server's start."""
+    names = serve.page_modules()
+    assert {"app.sections.hidden", "app.figures", "app.components.charts", "streamlit.emojis"} <= set(names)
+    code = (
+        "import sys; from app import serve; serve.preimport().join(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('app.', 'streamlit.emojis', 'pandas'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    assert {
+        "app.sections.hidden",
+        "app.sections.training",
+        "app.figures.chart",
+        "streamlit.emojis",
+        "pandas",
+    } <= loaded
+    assert "app.main" not in loaded  # the page itself did not run
