@@ -175,11 +175,14 @@ def heatmap(
         chart_id, title, style, height, width, **_axes(x_name, y_name, n_cols, n_rows, y_labels, style)
     )
     spec["margin"] = {**spec["margin"], **HEATMAP_MARGIN}
-    table = pd.DataFrame(
-        z,
-        index=(y_labels or [f"{y_name} {i}" for i in range(n_rows)])[:shown_rows],
-        columns=[f"{x_name} {j}" for j in range(n_cols)],
-    )
+
+    def table() -> pd.DataFrame:  # (built only when someone opens the numbers)
+        return pd.DataFrame(
+            z,
+            index=(y_labels or [f"{y_name} {i}" for i in range(n_rows)])[:shown_rows],
+            columns=[f"{x_name} {j}" for j in range(n_cols)],
+        )
+
     return Chart.build(traces, spec, alt, table)
 
 

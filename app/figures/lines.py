@@ -64,7 +64,10 @@ def outputs_chart(
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
     )
     spec["margin"] = {**spec["margin"], "b": 10, "r": 10}
-    table = pd.DataFrame(shown.T, index=[f"row {r}" for r in range(B)], columns=[f"out{t}" for t in steps])
+
+    def table() -> pd.DataFrame:
+        return pd.DataFrame(shown.T, index=[f"row {r}" for r in range(B)], columns=[f"out{t}" for t in steps])
+
     finite = shown[np.isfinite(shown)]
     span = (
         f"from {number(float(finite.min()))} to {number(float(finite.max()))}"

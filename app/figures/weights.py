@@ -210,13 +210,15 @@ def outputs_overlay(a: np.ndarray, b: np.ndarray, style: Style = SCREEN) -> Char
         showlegend=len(lines) <= 16,
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
     )
-    table = pd.DataFrame(
-        {
+
+    def table() -> pd.DataFrame:
+        columns = {
             f"{label} row {r}": pd.Series(o[:, r])
             for label, o in (("A", a), ("B", b))
             for r in range(o.shape[1])
         }
-    ).T
+        return pd.DataFrame(columns).T
+
     alt = f"Line chart of the outputs of A (dashed) and B (solid), {b.shape[1]} rows, over the steps."
     return Chart.build(lines, spec, alt, table)
 
@@ -254,6 +256,9 @@ def memory_chart(curve: np.ndarray, eps: float, cell: tuple[int, int, int], styl
             **GRID,
         },
     )
-    table = pd.DataFrame({"max |Δy_t| / ε": ratio}, index=[f"y{t}" for t in range(T)])
+
+    def table() -> pd.DataFrame:
+        return pd.DataFrame({"max |Δy_t| / ε": ratio}, index=[f"y{t}" for t in range(T)])
+
     alt = f"Line chart, log scale: after X{k}[{r}, {f}] is nudged, max |Δy_t| / ε at each step t."
     return Chart.build([line], spec, alt, table)
