@@ -127,6 +127,31 @@ def up_to(state, t: int, row: int, neuron: int, clickable: bool = False) -> None
         outputs.outputs_section(state, shown, t, style)
 
 
+def play_frames(state, row: int, neuron: int) -> None:
+    """A play drawn by the browser: every step's charts at once (its clock shows them; the counts,
+    the explanation and the printout, which would show the later steps, follow when it stops)."""
+    shown = results.recall(state)
+    if shown is None:
+        return
+    start = player.browser_frame(T_shown)
+    if guide.shows("hidden"):
+        hidden.time_frames(state, shown, T_shown, start, row, neuron, style)
+    st.caption(
+        f"▶ Playing y0 … y{T_shown - 1}, one step every {player.PLAY_SECONDS:g} s: what is stuck, the "
+        "explanation and the printout follow when it stops."
+    )
+    if guide.shows("outputs"):  # (it says when the play ends only if the time view is not there)
+        ends = None if guide.shows("hidden") else player.played
+        outputs.outputs_frames(state, shown, T_shown, start, style, ends)
+
+
+def browser_plays() -> bool:
+    """Is a play drawn by the browser (else by server ticks, player.play)? Not too big, and one of
+    its charts there to say when it ends."""
+    shown = guide.shows("hidden") or guide.shows("outputs")
+    return shown and player.in_browser(T_shown, B, state.n_neurons)
+
+
 @st.fragment(key=page_state.RESULTS_FRAGMENT)
 def view_part() -> None:
     """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part. So
@@ -144,7 +169,10 @@ def view_part() -> None:
     now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
     step, row, neuron = hidden.view_controls(T_shown, B, now.n_neurons)
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
-    up_to(now, step, row, neuron, clickable=True)
+    if player.playing() and browser_plays():
+        play_frames(now, row, neuron)
+    else:
+        up_to(now, step, row, neuron, clickable=True)
     shown = results.recall(now)
     if shown is None:
         return
@@ -169,7 +197,7 @@ def view_part() -> None:
     classroom.end_of_page(viewed)  # a teacher's page: what the class follows
 
 
-if player.playing():
+if player.playing() and not browser_plays():  # (too big to send at once: the server ticks)
     step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
     player.play(T_shown, lambda t: up_to(state, t, row, neuron))
 else:

@@ -78,6 +78,7 @@ class Player:
     tick: int = 0  # the step shown by the next tick
     pending_step: int | None = None  # applied to the slider before it is drawn (set when play stops)
     known_steps: int = 0  # the number of steps at the last run (to follow the last step when it grows)
+    started: float | None = None  # a play drawn by the browser: when (monotonic) its step 0 was shown
 
 
 @dataclass

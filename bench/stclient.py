@@ -89,9 +89,11 @@ def widget_state(**fields) -> WidgetState:
 
 def _drawn_figures(data: object) -> list[dict]:
     """The figures a charts component (app/components/charts/) was sent: {"spec": JSON of blocks}."""
+    from app.components.charts import first_drawn
+
     try:
-        blocks = json.loads(data["spec"])["blocks"]  # type: ignore[index]
-    except (TypeError, KeyError, ValueError):
+        blocks = first_drawn(json.loads(data["spec"]))  # type: ignore[index]
+    except (TypeError, KeyError, ValueError, IndexError):
         return []
     figures, todo = [], list(blocks)
     while todo:
@@ -218,6 +220,10 @@ class Session:
         forced.CopyFrom(state)
         forced.id = widget_id
         self.overrides[widget_id] = forced
+
+    def press(self, key: str) -> None:
+        """Press the button with this user key on the next rerun (as a click does, once)."""
+        self.once.append(WidgetState(id=self.widget(key).id, trigger_value=True))
 
     def trigger(self, key: str, event: str, value: object) -> None:
         """A custom component's one-time event (components v2: a trigger, as its JavaScript's
@@ -415,6 +421,14 @@ class Session:
                 for figure in _drawn_figures(json.loads(element.bidi_component.json)):
                     found[str(figure.get("layout", {}).get("meta", ""))] = figure
         return found
+
+    def component_spec(self, key: str) -> dict | None:
+        """The spec the last run sent the charts element with this user key (app/components/charts/)."""
+        for msg in self.elements.values():
+            element = msg.delta.new_element
+            if element.WhichOneof("type") == "bidi_component" and user_key(element.bidi_component.id) == key:
+                return json.loads(json.loads(element.bidi_component.json)["spec"])
+        return None
 
     def table_rows(self) -> list[int]:
         """The row count of every table and data editor (Arrow data) the last run drew."""

@@ -9,6 +9,7 @@ import re
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from app.components.charts import first_drawn
 from app.page_state import CHAPTERS, chapter_key
 from tests.serving import ROOT
 
@@ -55,7 +56,7 @@ def drawn_blocks(at: AppTest) -> list[dict]:
 
     for element in at.get("bidi_component"):
         if element.proto.component_name.endswith("rnn_charts"):
-            walk(json.loads(json.loads(element.proto.json)["spec"])["blocks"])
+            walk(first_drawn(json.loads(json.loads(element.proto.json)["spec"])))
     return blocks
 
 

@@ -332,6 +332,30 @@ def test_chart_triggers_that_are_not_json_events_are_harmless(server, payload):
     assert explained_cell(attacked) == "y2[0, 0]"
 
 
+PLAYED_VALUES = {"a number": 2, "text": "<script>alert(1)</script>", "nested": [[[[1]]]], "huge": 1e308}
+
+
+@pytest.mark.parametrize("value", PLAYED_VALUES.values(), ids=PLAYED_VALUES.keys())
+@pytest.mark.parametrize("playing", [False, True], ids=["not-playing", "playing"])
+def test_crafted_ends_of_a_play_are_harmless(server, value, playing):
+    """The charts element's "played" trigger (the browser's play ended): its value is never read.
+    Not playing, it changes nothing (the step picked stays); while playing, it ends the play at the
+    last step, as the browser's own would."""
+
+    async def attack(session: Session) -> RunResult:
+        await session.run({"view_step": 0})
+        if playing:
+            session.press("play")
+            await session.run()
+        session.trigger("time_charts", "played", value)
+        return await session.run()
+
+    attacked, after, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert explained_cell(attacked) == ("y2[0, 0]" if playing else "y0[0, 0]")
+    assert not any("<script>" in body for body in attacked.texts)
+
+
 # ---- links, uploads ------------------------------------------------------------------------------------
 
 

@@ -1,11 +1,16 @@
 """The step player: a slider for the current step (y0 … y_t revealed) and Play / Pause.
 
-While playing, `play` reruns only the part of the page that shows time (a fragment on a timer),
-one step per tick; when it stops, the whole page reruns at the last step.
+A play on the page is drawn by the browser: one run sends every step's charts at once and the
+browser shows them one after another on its own clock (app/components/charts: `frames`), then says
+"played" and the page shows the last step; the server does nothing in between (docs/PERFORMANCE.md,
+"Play in the browser"). A play too big to send at once (`in_browser`), and the slides of the
+presentation, use `play`: a fragment on a timer that reruns the part of the page showing time, one
+step per tick. Either way, when it stops the page shows the step it stopped at.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -14,6 +19,14 @@ from .. import page_state
 from ..page_state import VIEW_KEYS
 
 PLAY_SECONDS = 1.2  # one step revealed per tick while playing
+# A play goes to the browser while its charts hold at most this many numbers in all (an upper bound:
+# T frames of up to T heatmaps of B × N and a row view of T × N): ~4 MB as sent, far under the
+# 10 MB message limit. The tutorial's is 360; past it (long runs of big networks) the server ticks.
+MAX_FRAME_NUMBERS = 400_000
+
+
+def in_browser(n_steps: int, batch: int, n_neurons: int) -> bool:
+    return n_steps * (n_steps * n_neurons * (batch + 1)) <= MAX_FRAME_NUMBERS
 
 
 def step_controls(n_steps: int, slider=st, button=st) -> int:
@@ -36,14 +49,39 @@ def step_controls(n_steps: int, slider=st, button=st) -> int:
         return 0
     step = slider.slider("Current step: reveal y0 … y_t", 0, n_steps - 1, key=key, format="y%d")
     if player.playing:
-        if button.button("⏸ Pause", width="stretch"):
+        if button.button("⏸ Pause", key="pause", width="stretch"):
             player.playing = False
-            player.pending_step = max(0, min(player.tick - 1, n_steps - 1))
+            player.pending_step = max(0, min(shown_step(), n_steps - 1))
             st.rerun()
-    elif button.button("▶ Play", width="stretch", help=f"Reveal one step every {PLAY_SECONDS:g} s"):
-        player.playing, player.tick = True, 0
+    elif button.button("▶ Play", key="play", width="stretch", help=f"One step every {PLAY_SECONDS:g} s"):
+        player.playing, player.tick, player.started = True, 0, None
         st.rerun()
     return int(step)
+
+
+def shown_step() -> int:
+    """The step a play shows now: the last tick's, or where the browser's clock is."""
+    player = page_state.memory().player
+    if player.started is None:
+        return player.tick - 1
+    return int((time.monotonic() - player.started) / PLAY_SECONDS)
+
+
+def browser_frame(n_steps: int) -> int:
+    """The step a play drawn by the browser starts from in this run: 0 at first; a later run while
+    it plays (a pick, an edit) goes on from where its clock is."""
+    player = page_state.memory().player
+    if player.started is None:
+        player.started = time.monotonic()
+    return max(0, min(shown_step(), n_steps - 1))
+
+
+def played() -> None:
+    """The browser showed the last step (its trigger "played"): the page shows that step again."""
+    player = page_state.memory().player
+    if player.playing:
+        player.playing, player.started = False, None
+        player.pending_step = max(0, player.known_steps - 1)
 
 
 def playing() -> bool:

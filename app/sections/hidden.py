@@ -59,16 +59,37 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
 
 
 def time_view(state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool) -> None:
-    """The diagram at `step`, then y0 … y_step (a window of MAX_GRID; later steps are empty slots of
-    the same size), then the picked row through time up to `step`. One color scale for the view,
-    drawn once, from the values shown (relu: up to the largest value shown). All of it is one
-    element drawn in the browser (app/components/charts/)."""
-    T, _, F = state.inputs.shape
+    """What is stuck and whether values exploded, up to `step`; then the charts of time_blocks as one
+    element drawn in the browser (app/components/charts/); then y_step's numbers as a table."""
     hidden = result.trace.hidden
     stuck_summary(result, state.activation, style is figures.SLIDE, step)
     blown = figures.explosion(hidden[: step + 1], state.activation)
     if blown:
         st.warning(blown[1], icon="⚠️")
+    blocks = time_blocks(state, result, step, row, neuron, style, clickable)
+    charts.charts(blocks, "time_charts", state.seed, pick_clicked_cell if clickable else None)
+    scale = figures.scale_for(state.activation, hidden[: step + 1])
+    render.numbers(
+        lambda: figures.hidden_heatmap(hidden[step], step, style, state.activation, scale, colorbar=False),
+        f"Numbers of y{step} (a table)",
+        "numbers_popover",
+    )
+
+
+def time_frames(state: State, result: Result, n_steps: int, start: int, row: int, neuron: int, style) -> None:
+    """A play of y0 … y_(n_steps-1) drawn by the browser: time_blocks for every step, sent at once."""
+    steps = [time_blocks(state, result, t, row, neuron, style, clickable=False) for t in range(n_steps)]
+    charts.frames(steps, "time_charts", state.seed, start, player.PLAY_SECONDS, player.played)
+
+
+def time_blocks(
+    state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool
+) -> list[charts.Block]:
+    """The diagram at `step`, then y0 … y_step (a window of MAX_GRID; later steps are empty slots of
+    the same size), then the picked row through time up to `step`. One color scale for the view,
+    drawn once, from the values shown (relu: up to the largest value shown)."""
+    T, _, F = state.inputs.shape
+    hidden = result.trace.hidden
     diagram = figures.unrolled_diagram(
         T, F, state.n_neurons, step, state.shared_output, state.activation, style
     )
@@ -89,18 +110,12 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
     fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
     # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width
     heatmaps: list[charts.Block] = [charts.Row(tuple(grid))] if fixed else list(grid)
-    blocks = [
+    return [
         charts.Plot(diagram, "diagram"),
         charts.Plot(legend, "legend"),
         *heatmaps,
         charts.Plot(row_view, "row_view", clickable=clickable, caption=True),
     ]
-    charts.charts(blocks, "time_charts", state.seed, pick_clicked_cell if clickable else None)
-    render.numbers(
-        lambda: figures.hidden_heatmap(hidden[step], step, style, state.activation, scale, colorbar=False),
-        f"Numbers of y{step} (a table)",
-        "numbers_popover",
-    )
 
 
 def playing() -> bool:

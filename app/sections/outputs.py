@@ -8,6 +8,7 @@ from rnn_core.state import State
 
 from .. import figures, render
 from ..components import charts
+from ..components.player import PLAY_SECONDS
 from ..compute import Result
 from ..table import printout_frame, printout_lines
 
@@ -18,8 +19,20 @@ def outputs_section(state: State, result: Result, upto: int, style) -> None:
     inputs, outputs = state.inputs[: upto + 1], result.trace.outputs[: upto + 1]
     # The chart, then the printout under it at the column's full width: side by side, the printout's
     # 2T + 1 columns did not fit a 1366 px screen.
-    chart = figures.outputs_chart(result.trace.outputs, style, state.shared_output, state.activation, upto)
-    charts.charts([charts.Plot(chart, "outputs", caption=True)], "output_charts", state.seed)
+    charts.charts([outputs_block(state, result, upto, style)], "output_charts", state.seed)
     st.markdown("The tutorial's printout, one line per row:")
     st.code("\n".join(printout_lines(inputs, outputs)), language=None, wrap_lines=True)
     render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", "printout_popover")
+
+
+def outputs_frames(state: State, result: Result, n_steps: int, start: int, style, on_played=None) -> None:
+    """A play: the outputs chart of every step, drawn by the browser one after another (the printout
+    follows when it stops: it would show the later steps)."""
+    st.subheader("Outputs")
+    steps = [[outputs_block(state, result, t, style)] for t in range(n_steps)]
+    charts.frames(steps, "output_charts", state.seed, start, PLAY_SECONDS, on_played)
+
+
+def outputs_block(state: State, result: Result, upto: int, style) -> charts.Plot:
+    chart = figures.outputs_chart(result.trace.outputs, style, state.shared_output, state.activation, upto)
+    return charts.Plot(chart, "outputs", caption=True)

@@ -9,6 +9,10 @@ plotly.js draws them in the browser (its cartesian bundle: app/static/README.md)
 A click on a clickable chart comes back as one trigger {chart, x, y}; like every input it is checked
 (the chart must be one this run drew as clickable, x and y whole numbers in range) before
 `on_click(chart_id, y, x)` is called.
+
+The player (app/components/player.py) hands it a whole play at once: `frames`, one group of blocks
+per step, that the browser shows one after another on its own clock (a figure repeated across frames
+is sent once); at the end it sends the trigger "played" and the page takes over again.
 """
 
 from __future__ import annotations
@@ -62,23 +66,43 @@ _component = st.components.v2.component(
 )
 
 
-def _spec(block: Block, seed: int, image_format: str) -> dict[str, Any]:
+def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, int] | None = None) -> dict:
+    """The block as the browser reads it. With `figures_seen` (frames), each figure is a number: its
+    place in the list of distinct figures (their JSON as the key: equal figures are sent once)."""
     if isinstance(block, Row):
-        items = [_spec(item, seed, image_format) for item in block.items]
+        items = [_spec(item, seed, image_format, figures_seen) for item in block.items]
         return {"kind": "group", "wrap": True, "items": items}
     if isinstance(block, Blank):
         return {"kind": "blank", "width": block.width, "height": block.height, "text": block.text}
     chart = block.chart
+    figure: Any = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
+    if figures_seen is not None:
+        figure = figures_seen.setdefault(json.dumps(figure, separators=(",", ":")), len(figures_seen))
     return {
         "kind": "chart",
         "id": block.id,
-        "figure": {"data": chart.data, "layout": dict(chart.layout)},  # (json.dumps only reads them)
+        "figure": figure,
         "config": render.chart_config(chart, seed, image_format),
         "width": chart.width,
         "clickable": block.clickable,
         "alt": figures.describe(chart),
         "caption": figures.describe(chart) if block.caption else "",
     }
+
+
+def first_drawn(spec: dict) -> list[dict]:
+    """The blocks the browser draws first for a spec this module sent (of a play: its start frame,
+    each figure in place of its number). For tests and benchmarks, which read what was sent."""
+    if "frames" not in spec:
+        return spec["blocks"]
+    figures = spec["figures"]
+
+    def placed(block: dict) -> dict:
+        if block["kind"] == "group":
+            return {**block, "items": [placed(item) for item in block["items"]]}
+        return {**block, "figure": figures[block["figure"]]} if block["kind"] == "chart" else block
+
+    return [placed(block) for block in spec["frames"][spec["start"]]]
 
 
 def clickable_ids(blocks: Sequence[Block]) -> set[str]:
@@ -133,3 +157,29 @@ def charts(
             on_click(*cell)
 
     _component(key=key, data={"spec": json.dumps(spec, separators=(",", ":"))}, on_click_change=click)
+
+
+def frames(
+    frames: Sequence[Sequence[Block]],
+    key: str,
+    seed: int,
+    start: int,
+    period_s: float,
+    on_played: Callable[[], None] | None = None,
+) -> None:
+    """A play: the browser shows frames[start], then the next every `period_s` seconds, alone (no
+    rerun per step); after the last, on_played() runs (with `on_played`: one element per play says
+    so). The trigger's value is not read: it can only end the play early, as Pause does."""
+    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
+    seen: dict[str, int] = {}
+    shown = [[_spec(block, seed, image_format, seen) for block in frame] for frame in frames]
+    distinct = ",".join(seen)  # (already JSON: each figure once, in the order of its number)
+    head = {"start": start, "period_ms": round(period_s * 1000), "report": on_played is not None}
+    spec = f'{{"frames":{json.dumps(shown, separators=(",", ":"))},"figures":[{distinct}],'
+    spec += json.dumps(head, separators=(",", ":"))[1:]
+
+    def played() -> None:
+        if on_played is not None:
+            on_played()
+
+    _component(key=key, data={"spec": spec}, on_played_change=played)

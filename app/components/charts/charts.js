@@ -2,6 +2,8 @@
 // same builders as the export), in the order and layout the server gave. Clicks on a clickable
 // heatmap go back as one trigger {chart, x, y}; the server checks them like any other input.
 // Text (captions, blank slots' words, text alternatives) is set as text, never as HTML.
+// A play (spec.frames) is shown frame by frame on the browser's own clock; at its end the trigger
+// "played" tells the server (only the element with spec.report does).
 
 const PLOTLY_URL = "app/static/plotly-cartesian.min.js"; // served by Streamlit (app/static/README.md)
 let loading = null;
@@ -76,7 +78,7 @@ function hostOf(root) {
   return host;
 }
 
-function draw(Plotly, host, spec, setTriggerValue) {
+function draw(Plotly, host, spec, setTriggerValue, figures) {
   const old = new Map([...host.querySelectorAll("[data-chart]")].map((d) => [d.dataset.chart, d]));
   const plots = [];
   const blocks = spec.blocks.map((block) => build(block, old, plots));
@@ -84,7 +86,8 @@ function draw(Plotly, host, spec, setTriggerValue) {
   for (const plot of old.values()) Plotly.purge(plot); // charts no longer shown
   for (const [plot, block] of plots) {
     const config = { ...block.config, responsive: !block.width };
-    Plotly.react(plot, block.figure.data, block.figure.layout, config);
+    const figure = typeof block.figure === "number" ? figures[block.figure] : block.figure;
+    Plotly.react(plot, figure.data, figure.layout, config);
     plot.dataset.clickable = block.clickable ? "1" : "";
     if (!plot.dataset.listening) {
       plot.dataset.listening = "1";
@@ -98,16 +101,45 @@ function draw(Plotly, host, spec, setTriggerValue) {
 
 }
 
+const players = new WeakMap(); // host -> the timer of the play it shows
+
+function play(Plotly, host, spec, setTriggerValue) {
+  const last = spec.frames.length - 1;
+  let frame = Math.max(0, Math.min(Number(spec.start) || 0, last));
+  const show = () => {
+    draw(Plotly, host, { blocks: spec.frames[frame] }, setTriggerValue, spec.figures);
+    host.dataset.frame = String(frame);
+  };
+  show();
+  const timer = setInterval(() => {
+    if (frame >= last) {
+      clearInterval(timer);
+      players.delete(host);
+      if (spec.report) setTriggerValue("played", last);
+      return;
+    }
+    frame += 1;
+    show();
+  }, Math.max(100, Number(spec.period_ms) || 1000));
+  players.set(host, timer);
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const spec = JSON.parse(data.spec);
   const host = hostOf(parentElement);
+  clearInterval(players.get(host)); // new data ends a play
+  players.delete(host);
   const drawing = (Number(host.dataset.pending) || 0) + 1; // the newest data wins
   host.dataset.pending = String(drawing); // "0" once drawn: tests and benchmarks wait for it
   plotly()
     .then((Plotly) => {
       if (host.dataset.pending !== String(drawing)) return; // newer data came meanwhile
-      draw(Plotly, host, spec, setTriggerValue);
+      if (spec.frames) play(Plotly, host, spec, setTriggerValue);
+      else {
+        draw(Plotly, host, spec, setTriggerValue);
+        delete host.dataset.frame;
+      }
       host.dataset.pending = "0";
     })
     .catch((error) => {

@@ -1,0 +1,133 @@
+"""Play drawn by the browser (app/components/player.py, charts.frames), over Streamlit's protocol on
+a real server: pressing Play is one run that sends every step's charts (a figure repeated across
+steps once) and sets no server timer; the browser's "played" ends it at the last step; Pause stops it
+where its clock is; a play too big to send at once ticks on the server as before."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import numpy as np
+import pytest
+
+from app.components import player
+from bench.stclient import RunResult, Session
+from rnn_core import reference
+from rnn_core.state import State
+from tests.pagetools import decode_array
+from tests.serving import streamlit_server
+
+RUN_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("play")) as server:
+        yield server
+
+
+def explained(result: RunResult) -> str:
+    found = [m.group(1) for body in result.texts for m in re.finditer(r"\*\*Hidden state\*\* (y\d+)\[", body)]
+    return found[-1] if found else ""
+
+
+def chart_ids(blocks: list[dict]) -> list[str]:
+    ids: list[str] = []
+    for block in blocks:
+        if block["kind"] == "group":
+            ids += chart_ids(block["items"])
+        elif block["kind"] == "chart":
+            ids.append(block["id"])
+    return ids
+
+
+def figure_of(spec: dict, blocks: list[dict], chart_id: str) -> dict:
+    for block in blocks:
+        if block["kind"] == "group":
+            try:
+                return figure_of(spec, block["items"], chart_id)
+            except KeyError:
+                continue
+        elif block["kind"] == "chart" and block["id"] == chart_id:
+            return spec["figures"][block["figure"]]
+    raise KeyError(chart_id)
+
+
+def scenario(server, steps):
+    async def go():
+        async with Session(server.url, timeout=RUN_TIMEOUT_S) as session:
+            await session.run()
+            return [await step(session) for step in steps]
+
+    return asyncio.run(go())
+
+
+def test_play_is_one_run_that_sends_every_step(server):
+    async def press_play(session: Session):
+        session.press("play")
+        result = await session.run()
+        return result, session.component_spec("time_charts"), session.component_spec("output_charts")
+
+    async def played(session: Session):
+        session.trigger("time_charts", "played", 2)
+        result = await session.run()
+        return result, session.component_spec("time_charts"), session.widget("view_step").value
+
+    (playing, frames, out_frames), (after, spec, step) = scenario(server, [press_play, played])
+    assert playing.ok, playing.errors
+    assert "auto_rerun" not in playing.bytes_by_kind  # no server timer: the browser's clock plays
+    assert len(frames["frames"]) == 3 and frames["start"] == 0 and frames["report"] is True
+    assert frames["period_ms"] == round(player.PLAY_SECONDS * 1000)
+    shown = [[i for i in chart_ids(f) if i.startswith("hidden_")] for f in frames["frames"]]
+    assert shown == [["hidden_0"], ["hidden_0", "hidden_1"], ["hidden_0", "hidden_1", "hidden_2"]]
+    blocks = sum(len(chart_ids(f)) for f in frames["frames"])
+    assert len(frames["figures"]) < blocks  # y0 unoutlined in frames 1 and 2: sent once
+    hidden = reference.forward(State().inputs, State().resolved_weights()).hidden
+    for t in range(3):
+        z = decode_array(figure_of(frames, frames["frames"][t], f"hidden_{t}")["data"][0]["z"])
+        np.testing.assert_allclose(z, hidden[t], atol=1e-12)
+    assert len(out_frames["frames"]) == 3 and out_frames["report"] is False  # (one element says "played")
+    assert explained(playing) == ""  # the explanation would show the last step: it follows the play
+    assert any("Playing y0 … y2" in text for text in playing.texts)
+
+    assert after.ok and "frames" not in spec and "hidden_2" in chart_ids(spec["blocks"])
+    assert explained(after) == "y2" and step == [2.0]
+
+
+def test_pause_stops_the_play_where_its_clock_is(server):
+    async def press(session: Session, key: str):
+        session.press(key)
+        return await session.run()
+
+    async def press_play(session):
+        return await press(session, "play")
+
+    async def press_pause(session):
+        result = await press(session, "pause")
+        return result, session.component_spec("time_charts"), session.widget("view_step").value
+
+    playing, (paused, spec, step) = scenario(server, [press_play, press_pause])
+    assert playing.ok and paused.ok, paused.errors
+    assert "frames" not in spec  # stopped: the page draws one step again
+    stopped = int(step[0])
+    assert stopped < 2  # (pressed well within the play's 3 × 1.2 s)
+    assert explained(paused) == f"y{stopped}"
+    assert f"hidden_{stopped}" in chart_ids(spec["blocks"]) and f"hidden_{stopped + 1}" not in chart_ids(
+        spec["blocks"]
+    )
+
+
+def test_a_play_too_big_to_send_ticks_on_the_server(server):
+    assert player.in_browser(3, 4, 8) and not player.in_browser(50, 4, 64)
+
+    async def big_play(session: Session):
+        await session.run({"n_steps": 50, "n_neurons": 64})
+        session.press("play")
+        result = await session.run()
+        return result, session.component_spec("time_charts")
+
+    ((playing, spec),) = scenario(server, [big_play])
+    assert playing.ok, playing.errors
+    assert "auto_rerun" in playing.bytes_by_kind  # the fragment on a timer, as before
+    assert spec is None or "frames" not in spec
