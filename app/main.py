@@ -167,9 +167,10 @@ def view_part() -> None:
         if computed is None:
             return
     now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
-    step, row, neuron = hidden.view_controls(T_shown, B, now.n_neurons)
+    in_browser = browser_plays()  # (then Play and Pause rerun only this part)
+    step, row, neuron = hidden.view_controls(T_shown, B, now.n_neurons, "fragment" if in_browser else "app")
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
-    if player.playing() and browser_plays():
+    if player.playing() and in_browser:
         play_frames(now, row, neuron)
     else:
         up_to(now, step, row, neuron, clickable=True)

@@ -171,6 +171,7 @@ class Session:
         self.session_id = ""  # the server's id of this session (new_session.initialize)
         self.overrides: dict[str, WidgetState] = {}  # by widget id: states no browser would send
         self.once: list[WidgetState] = []  # one-time events (component triggers), sent with the next rerun
+        self.once_fragments: set[str] = set()  # the fragments those events were drawn in
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -223,16 +224,20 @@ class Session:
 
     def press(self, key: str) -> None:
         """Press the button with this user key on the next rerun (as a click does, once)."""
-        self.once.append(WidgetState(id=self.widget(key).id, trigger_value=True))
+        widget = self.widget(key)
+        self.once.append(WidgetState(id=widget.id, trigger_value=True))
+        self.once_fragments.add(widget.fragment_id)
 
     def trigger(self, key: str, event: str, value: object) -> None:
         """A custom component's one-time event (components v2: a trigger, as its JavaScript's
         setTriggerValue(event, value) sends it), sent with the next rerun only."""
         from streamlit.components.v2.bidi_component.main import _make_trigger_id
 
-        state = WidgetState(id=_make_trigger_id(self.widget(key).id, "events"))
+        widget = self.widget(key)
+        state = WidgetState(id=_make_trigger_id(widget.id, "events"))
         state.json_trigger_value = json.dumps([{"event": event, "value": value}])
         self.once.append(state)
+        self.once_fragments.add(widget.fragment_id)
 
     def _states(self) -> list[WidgetState]:
         states = list(self.overrides.values()) + self.once
@@ -273,7 +278,7 @@ class Session:
 
     async def edit(self, changes: dict[str, object] | None = None) -> asyncio.Future:
         """Set widgets ({user key: value}), send the rerun request; the future gives a RunResult."""
-        fragments = set()
+        fragments, self.once_fragments = self.once_fragments, set()  # (a press, a component's trigger)
         for key, value in (changes or {}).items():
             widget = self.widget(key)
             widget.value = value

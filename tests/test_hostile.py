@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from bench.stclient import RunResult, Session, user_key, widget_state
+from bench.stclient import RUN_OK, RunResult, Session, user_key, widget_state
 from rnn_core.config import LIMITS
 from tests.serving import Server, streamlit_server
 
@@ -93,7 +93,7 @@ def assert_survived(attacked: RunResult, after: RunResult, server: Server | None
     detail = f" (server log: {last_traceback(server)})" if server is not None else ""
     assert attacked.exceptions == [], f"an exception element{detail}"
     assert after.exceptions == [], f"the next run raised{detail}"
-    assert after.status in (0, 5), after.status  # FINISHED_SUCCESSFULLY (or a fragment's)
+    assert after.status in RUN_OK, after.status  # finished successfully (the page's run or a fragment's)
 
 
 def notice_kinds(result: RunResult) -> set[str]:

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from app.components import player
-from bench.stclient import RunResult, Session
+from bench.stclient import RunResult, Session, Status
 from rnn_core import reference
 from rnn_core.state import State
 from tests.pagetools import decode_array
 from tests.serving import streamlit_server
 
 RUN_TIMEOUT_S = 120
+FRAGMENT_DONE = Status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,7 @@ def test_play_is_one_run_that_sends_every_step(server):
     (playing, frames, out_frames), (after, spec, step) = scenario(server, [press_play, played])
     assert playing.ok, playing.errors
     assert "auto_rerun" not in playing.bytes_by_kind  # no server timer: the browser's clock plays
+    assert playing.status == after.status == FRAGMENT_DONE  # Play and its end rerun only the results
     assert len(frames["frames"]) == 3 and frames["start"] == 0 and frames["report"] is True
     assert frames["period_ms"] == round(player.PLAY_SECONDS * 1000)
     shown = [[i for i in chart_ids(f) if i.startswith("hidden_")] for f in frames["frames"]]

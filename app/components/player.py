@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Literal
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from .. import page_state
 from ..page_state import VIEW_KEYS
 
+Scope = Literal["app", "fragment"]  # what Play and Pause rerun
 PLAY_SECONDS = 1.2  # one step revealed per tick while playing
 # A play goes to the browser while its charts hold at most this many numbers in all (an upper bound:
 # T frames of up to T heatmaps of B × N and a row view of T × N): ~4 MB as sent, far under the
@@ -29,9 +32,10 @@ def in_browser(n_steps: int, batch: int, n_neurons: int) -> bool:
     return n_steps * (n_steps * n_neurons * (batch + 1)) <= MAX_FRAME_NUMBERS
 
 
-def step_controls(n_steps: int, slider=st, button=st) -> int:
+def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app") -> int:
     """The step slider and play/pause (in the containers given); returns the current step (the last
-    one when following it)."""
+    one when following it). `scope`: what Play and Pause rerun ("fragment": the page's part that
+    draws a play in the browser; "app": the whole page, which starts the server's ticks)."""
     player = page_state.memory().player
     key = VIEW_KEYS["step"]
     if player.pending_step is not None:  # set when play stops; applied before the slider exists
@@ -52,11 +56,20 @@ def step_controls(n_steps: int, slider=st, button=st) -> int:
         if button.button("⏸ Pause", key="pause", width="stretch"):
             player.playing = False
             player.pending_step = max(0, min(shown_step(), n_steps - 1))
-            st.rerun()
+            rerun(scope)
     elif button.button("▶ Play", key="play", width="stretch", help=f"One step every {PLAY_SECONDS:g} s"):
         player.playing, player.tick, player.started = True, 0, None
-        st.rerun()
+        rerun(scope)
     return int(step)
+
+
+def rerun(scope: Scope) -> None:
+    """st.rerun in `scope`; the whole page when a fragment's own rerun is not allowed (a fragment
+    drawn as part of a full run)."""
+    try:
+        st.rerun(scope=scope)
+    except StreamlitAPIException:
+        st.rerun()
 
 
 def shown_step() -> int:

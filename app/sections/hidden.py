@@ -37,10 +37,13 @@ def pick(label: str, count: int, key: str, prefix: str, container) -> int:
     return int(container.selectbox(label, range(count), format_func=lambda i: f"{prefix}{i}", key=key))
 
 
-def view_controls(n_steps: int, batch: int, n_neurons: int) -> tuple[int, int, int]:
-    """The step player and the row and neuron pickers; (step, row, neuron)."""
+def view_controls(
+    n_steps: int, batch: int, n_neurons: int, scope: player.Scope = "app"
+) -> tuple[int, int, int]:
+    """The step player and the row and neuron pickers; (step, row, neuron). `scope`: what Play and
+    Pause rerun (player.step_controls)."""
     bar, play, row_pick, neuron_pick = st.columns([3.2, 0.8, 1, 1], vertical_alignment="bottom")
-    step = player.step_controls(n_steps, bar, play)
+    step = player.step_controls(n_steps, bar, play, scope)
     row = pick("Row", batch, VIEW_KEYS["row"], "row ", row_pick)
     neuron = pick("Neuron", n_neurons, VIEW_KEYS["neuron"], "neuron ", neuron_pick)
     return step, row, neuron
@@ -78,16 +81,18 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
 
 def time_frames(state: State, result: Result, n_steps: int, start: int, row: int, neuron: int, style) -> None:
     """A play of y0 … y_(n_steps-1) drawn by the browser: time_blocks for every step, sent at once."""
-    steps = [time_blocks(state, result, t, row, neuron, style, clickable=False) for t in range(n_steps)]
+    built: dict = {}  # y_t's heatmap at a scale, built once for every frame that shows it
+    steps = [time_blocks(state, result, t, row, neuron, style, False, built) for t in range(n_steps)]
     charts.frames(steps, "time_charts", state.seed, start, player.PLAY_SECONDS, player.played)
 
 
 def time_blocks(
-    state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool
+    state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool, built=None
 ) -> list[charts.Block]:
     """The diagram at `step`, then y0 … y_step (a window of MAX_GRID; later steps are empty slots of
     the same size), then the picked row through time up to `step`. One color scale for the view,
-    drawn once, from the values shown (relu: up to the largest value shown)."""
+    drawn once, from the values shown (relu: up to the largest value shown). `built`: heatmaps
+    already built for other steps of a play, by (t, the scale's range)."""
     T, _, F = state.inputs.shape
     hidden = result.trace.hidden
     diagram = figures.unrolled_diagram(
@@ -96,13 +101,23 @@ def time_blocks(
     scale = figures.scale_for(state.activation, hidden[: step + 1])
     legend = figures.colorbar_chart(scale, style)
     first = max(0, step + 1 - MAX_GRID)
+    built = {} if built is None else built
+
+    def heatmap(t: int, revealed: bool) -> figures.Chart:
+        """y_t's heatmap (not revealed: zeros, for its size only) at this view's scale."""
+        key = (t, revealed, scale.low, scale.high)
+        if key not in built:
+            values = hidden[t] if revealed else hidden[0] * 0
+            built[key] = figures.hidden_heatmap(values, t, style, state.activation, scale, colorbar=False)
+        return built[key]
+
     grid: list[charts.Plot | charts.Blank] = []
     for t in range(first, min(first + MAX_GRID, T)):
         if t > step:  # not revealed: an empty slot the size of its heatmap (y_t's values not sent)
-            blank = figures.hidden_heatmap(hidden[0] * 0, t, style, state.activation, scale, colorbar=False)
+            blank = heatmap(t, revealed=False)
             grid.append(charts.Blank(blank.width, blank.height, f"y{t}: not revealed yet"))
             continue
-        fig = figures.hidden_heatmap(hidden[t], t, style, state.activation, scale, colorbar=False)
+        fig = heatmap(t, revealed=True)
         if t == step:
             fig = figures.highlight_cell(fig, row, neuron)
         grid.append(charts.Plot(fig, f"hidden_{t}", clickable=clickable))
