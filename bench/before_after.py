@@ -12,14 +12,45 @@ result cache misses: a worker call) and a row pick (the result comes from the ca
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.common import ROOT, Table, median, ms, p95
+from tests.serving import free_port, stop, streamlit_command, wait_healthy
+
+
+def arguments(doc: str, rounds: int = 2, **counts: int) -> tuple[argparse.Namespace, dict[str, Path]]:
+    """The command line of a before/after benchmark (--before REV, --rounds, and an int option per
+    count given), and its two checkouts: {"before": REV's worktree, "after": this one}."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", required=True, help="the revision to compare with (e.g. a commit)")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    for name, default in counts.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    args = parser.parse_args()
+    return args, {"before": worktree(args.before), "after": ROOT}
+
+
+@contextlib.contextmanager
+def served(checkout: Path) -> Iterator[tuple[str, int]]:
+    """A real server of `checkout`'s own code, started from there: (its URL, its page process's pid)."""
+    port = free_port()
+    process = subprocess.Popen(
+        streamlit_command(port), cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, start_new_session=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, process=process)
+        yield url, process.pid
+    finally:
+        stop(process)
 
 
 def worktree(rev: str) -> Path:
@@ -53,14 +84,7 @@ def measure(checkout: Path, runs: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--before", required=True, help="the revision to compare with (e.g. a commit)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=20, help="edits of each kind per round")
-    args = parser.parse_args()
-    checkouts = {"before": worktree(args.before), "after": ROOT}
+    args, checkouts = arguments(__doc__, rounds=3, runs=20)  # (--runs: edits of each kind per round)
     samples: dict[str, dict[str, dict[str, list[float]]]] = {
         name: {kind: {"cpu": [], "run": []} for kind in ("seed", "row")} for name in checkouts
     }

@@ -13,17 +13,14 @@ bench/lecture.py.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 from pathlib import Path
 
-from bench.before_after import worktree
-from bench.common import ROOT, Table
+from bench.before_after import arguments, served
+from bench.common import Table
 from bench.stclient import Session
-from tests.serving import free_port, stop, streamlit_command, wait_healthy
 
 KINDS = {
     "seed edit": lambda i: {"seed": 1000 + i},
@@ -55,27 +52,12 @@ async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, floa
 
 
 def measure(checkout: Path, edits: int) -> dict[str, tuple[float, float, float]]:
-    port = free_port()
-    process = subprocess.Popen(
-        streamlit_command(port), cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", process=process)
-        return asyncio.run(session(f"http://127.0.0.1:{port}", process.pid, edits))
-    finally:
-        stop(process)
+    with served(checkout) as (url, pid):
+        return asyncio.run(session(url, pid, edits))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--before", required=True, help="the revision to compare with (e.g. a commit)")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--edits", type=int, default=40)
-    args = parser.parse_args()
-    checkouts = {"before": worktree(args.before), "after": ROOT}
+    args, checkouts = arguments(__doc__, edits=40)
     columns = ["round", "code", *[f"{kind}: CPU ms / messages / ms" for kind in KINDS]]
     table = Table("One edit on a real server, by kind (one session)", columns)
     for round_ in range(1, args.rounds + 1):

@@ -11,20 +11,17 @@ tutorial's size (3 steps) and at 12 steps (a link with 12 × 4 × 2 inputs).
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.before_after import worktree
-from bench.common import ROOT, Table
+from bench.before_after import arguments, served
+from bench.common import Table
 from bench.edit_cost import cpu_seconds
 from rnn_core.state import State, encode_link
-from tests.serving import CHROMIUM_FLAGS, chromium_path, free_port, stop, streamlit_command, wait_healthy
+from tests.serving import CHROMIUM_FLAGS, chromium_path
 
 COUNT_JS = """(() => {
   const Native = window.WebSocket;
@@ -62,41 +59,25 @@ def one_play(page, pid: int, steps: int) -> tuple[float, int, int, float]:
 
 def measure(browser, checkout: Path, query: str, steps: int, plays: int) -> list[tuple[float, ...]]:
     """Per play: (page CPU ms, messages received, sent, wall s, the page's idle CPU ms per second)."""
-    port = free_port()
-    process = subprocess.Popen(
-        streamlit_command(port), cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, start_new_session=True,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, process=process)
+    with served(checkout) as (url, pid):
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         page.add_init_script(COUNT_JS)
         page.goto(url + query)
         page.get_by_text(f"Explain a cell: y{steps - 1}[").wait_for(timeout=120_000)
         page.get_by_role("button", name="Play").wait_for(timeout=60_000)
-        one_play(page, process.pid, steps)  # (the first play traces and warms what it uses)
-        found = [one_play(page, process.pid, steps) for _ in range(plays)]
-        cpu = cpu_seconds(process.pid)
+        one_play(page, pid, steps)  # (the first play traces and warms what it uses)
+        found = [one_play(page, pid, steps) for _ in range(plays)]
+        cpu = cpu_seconds(pid)
         time.sleep(IDLE_S)  # the page open, nothing asked: the server's own background work
-        idle = (cpu_seconds(process.pid) - cpu) * 1000 / IDLE_S
+        idle = (cpu_seconds(pid) - cpu) * 1000 / IDLE_S
         page.close()
         return [(*play, idle) for play in found]
-    finally:
-        stop(process)
 
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--before", required=True, help="the revision to compare with (e.g. a commit)")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--plays", type=int, default=2)
-    args = parser.parse_args()
-    checkouts = {"before": worktree(args.before), "after": ROOT}
+    args, checkouts = arguments(__doc__, plays=2)
     table = Table(  # less idle: minus what the page process spends per second with nobody asking
         "One play on a real server, Chromium: click → the last step shown again (medians)",
         ["round", "size", "code", "page CPU ms", "less idle", "messages received", "messages sent", "wall s"],
