@@ -112,6 +112,11 @@ function play(Plotly, host, spec, setTriggerValue) {
   };
   show();
   const timer = setInterval(() => {
+    if (!host.isConnected) { // the element left the page (another view took its place): no report
+      clearInterval(timer);
+      players.delete(host);
+      return;
+    }
     if (frame >= last) {
       clearInterval(timer);
       players.delete(host);
