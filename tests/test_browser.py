@@ -354,6 +354,7 @@ def test_the_step_slider_and_play_reveal_fewer_heatmaps(new_page):
     page.get_by_role("button", name="Play").click()  # starts again from y0, one more step per tick
     wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"])
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    expect(page.get_by_role("slider", name="Current step")).to_be_disabled()  # Pause first
     assert play_frame(page) in ("0", "1")  # the browser plays the steps the server sent at once
     wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0", "hidden-y1"])
     assert play_frame(page) in ("1", "2")
@@ -361,6 +362,7 @@ def test_the_step_slider_and_play_reveal_fewer_heatmaps(new_page):
     expect(page.get_by_role("button", name="Play")).to_be_visible()  # it stopped by itself at the end
     wait_hidden(page, tutorial_hidden())
     expect(page.get_by_role("slider", name="Current step")).to_have_value("2")
+    expect(page.get_by_role("slider", name="Current step")).to_be_enabled()
     expect(page.get_by_text("Explain a cell: y2[row 0, neuron 3]")).to_be_visible()  # the page again
     assert play_frame(page) is None
 

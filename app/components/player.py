@@ -51,7 +51,9 @@ def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app") -> i
     player.known_steps = n_steps
     if n_steps == 1:
         return 0
-    step = slider.slider("Current step: reveal y0 … y_t", 0, n_steps - 1, key=key, format="y%d")
+    step = slider.slider(  # (while playing it would say one step and show another: Pause first)
+        "Current step: reveal y0 … y_t", 0, n_steps - 1, key=key, format="y%d", disabled=player.playing
+    )
     if player.playing:
         if button.button("⏸ Pause", key="pause", width="stretch"):
             player.playing = False
