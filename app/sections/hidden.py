@@ -71,9 +71,15 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
         st.warning(blown[1], icon="⚠️")
     blocks = time_blocks(state, result, step, row, neuron, style, clickable)
     charts.charts(blocks, "time_charts", state.seed, pick_clicked_cell if clickable else None)
-    scale = figures.scale_for(state.activation, hidden[: step + 1])
-    render.numbers(
-        lambda: figures.hidden_heatmap(hidden[step], step, style, state.activation, scale, colorbar=False),
+    render.numbers(  # (built when the table is opened)
+        lambda: figures.hidden_heatmap(
+            hidden[step],
+            step,
+            style,
+            state.activation,
+            figures.scale_for(state.activation, hidden[: step + 1]),
+            colorbar=False,
+        ),
         f"Numbers of y{step} (a table)",
         "numbers_popover",
     )

@@ -21,10 +21,9 @@ def compute_result(state: State) -> Result | None:
     fits the current sizes; None when there is nothing that can be shown (the page stops there)."""
     engine = compute.get_engine()
     notices: list[str] = []  # the engine's notices for this session's calls, and no one else's
-    stored = compute.get_cache().get(numbers_key(state))
-    if stored is not None:  # (a cold start's first page: the tutorial's stored result, no worker needed)
-        page_state.memory().last_result = weakref.ref(stored)
-        return stored
+    if not engine.ready and (stored := compute.get_cache().get(numbers_key(state))) is not None:
+        page_state.memory().last_result = weakref.ref(stored)  # (a cold start's first page: the
+        return stored  # tutorial's stored result; a result in the cache needs no worker)
     if not engine.ready:
         with st.spinner("Starting TensorFlow in its worker process (about 5 s, once per server)…"):
             try:

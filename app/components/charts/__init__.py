@@ -177,9 +177,4 @@ def frames(
     head = {"start": start, "period_ms": round(period_s * 1000), "report": on_played is not None}
     spec = f'{{"frames":{json.dumps(shown, separators=(",", ":"))},"figures":[{distinct}],'
     spec += json.dumps(head, separators=(",", ":"))[1:]
-
-    def played() -> None:
-        if on_played is not None:
-            on_played()
-
-    _component(key=key, data={"spec": spec}, on_played_change=played)
+    _component(key=key, data={"spec": spec}, on_played_change=on_played or (lambda: None))
