@@ -366,3 +366,21 @@ def test_the_hidden_states_slide_holds_every_step_on_one_scale(trace):
     many = np.random.default_rng(0).uniform(-1, 1, size=(50, 4, 16))
     panels = figures.hidden_states_figure(many, upto=40).to_dict()["data"]
     assert sum(d["type"] == "heatmap" for d in panels) == figures.MAX_GRID
+
+
+@pytest.mark.parametrize("shape", [(3, 3, 8), (50, 4, 256), (50, 32, 256), (12, 16, 8)])
+def test_row_labels_never_touch_on_a_slides_small_panels(shape):
+    """The slide's panels of y_t: rows lower than a label are labelled every few rows (the y labels
+    of 50 × 4 × 256 at 1280 × 720 overlapped); big rows keep every label."""
+    T, B, _ = shape
+    hidden = np.random.default_rng(0).uniform(-1, 1, shape)
+    chart = figures.hidden_states_figure(hidden, "tanh", T - 1, figures.SLIDE, 1280, 720)
+    plot_h = chart.layout["height"] - chart.layout["margin"]["t"] - chart.layout["margin"]["b"]
+    for name, axis in chart.layout.items():
+        if not name.startswith("yaxis") or B > 16:  # (past 16 rows plotly spaces its own labels)
+            continue
+        low, high = axis["domain"]
+        row_px = (high - low) * plot_h / B
+        assert axis["dtick"] * row_px >= figures.SLIDE.font_size, (name, axis["dtick"], row_px)
+        if row_px >= 1.2 * figures.SLIDE.font_size:
+            assert axis["dtick"] == 1

@@ -9,6 +9,7 @@ narrowest main column the page supports (Style.narrowest_px), so nothing is ever
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,7 +173,12 @@ def heatmap(
         traces.append(_click_layer(z, str(trace["hovertemplate"]), fit))
     height = int(MODEBAR_TOP(style) + n_rows * cell_h + 30 + style.font_size * 2.6)
     spec = layout(
-        chart_id, title, style, height, width, **_axes(x_name, y_name, n_cols, n_rows, y_labels, style)
+        chart_id,
+        title,
+        style,
+        height,
+        width,
+        **_axes(x_name, y_name, n_cols, n_rows, y_labels, style, cell_h),
     )
     spec["margin"] = {**spec["margin"], **HEATMAP_MARGIN}
 
@@ -232,8 +238,15 @@ def _click_layer(z: np.ndarray, hover: str, fit: CellFit) -> dict:
     }
 
 
-def _axes(x_title: str, y_title: str, n_x: int, n_y: int, y_labels: list | None, style: Style) -> dict:
-    """Fixed ranges (rows run downwards): the invisible click points must not pad the axes."""
+LABEL_LINE = 1.2  # a tick label's height, in font sizes
+
+
+def _axes(
+    x_title: str, y_title: str, n_x: int, n_y: int, y_labels: list | None, style: Style, row_px: float
+) -> dict:
+    """Fixed ranges (rows run downwards): the invisible click points must not pad the axes. Rows
+    lower than a label (a slide's small panels) are labelled every few rows, so labels never touch."""
+    every = max(1, math.ceil(style.font_size * LABEL_LINE / row_px)) if row_px > 0 else 1
     return {
         "xaxis": {
             "title": {"text": x_title, "standoff": 4},
@@ -244,11 +257,15 @@ def _axes(x_title: str, y_title: str, n_x: int, n_y: int, y_labels: list | None,
         },
         "yaxis": {
             "title": {"text": y_title, "standoff": 4},
-            "dtick": 1 if n_y <= 16 else None,
+            "dtick": every if n_y <= 16 else None,
             "range": [n_y - 0.5, -0.5],
             "fixedrange": True,
             **NO_GRID,
-            **({"tickvals": list(range(len(y_labels))), "ticktext": y_labels} if y_labels else {}),
+            **(
+                {"tickvals": list(range(0, len(y_labels), every)), "ticktext": y_labels[::every]}
+                if y_labels
+                else {}
+            ),
         },
     }
 
