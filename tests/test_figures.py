@@ -384,3 +384,14 @@ def test_row_labels_never_touch_on_a_slides_small_panels(shape):
         assert axis["dtick"] * row_px >= figures.SLIDE.font_size, (name, axis["dtick"], row_px)
         if row_px >= 1.2 * figures.SLIDE.font_size:
             assert axis["dtick"] == 1
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_the_hidden_states_slide_title_fits_its_width(width):
+    """relu's scale label is long (0 to 2.2e54, the largest value shown): at 1280 px the title was cut."""
+    from app.figures.style import text_px
+
+    hidden = np.abs(np.random.default_rng(0).normal(size=(50, 4, 256))) * 2.2e54
+    chart = figures.hidden_states_figure(hidden, "relu", 49, figures.SLIDE, width, 720)
+    assert "relu: 0 to " in chart.title and "(largest value shown)" in chart.title  # the scale kept
+    assert text_px(chart.title, figures.SLIDE.title_size) <= width - chart.layout["margin"]["l"]

@@ -13,7 +13,7 @@ from .chart import Chart
 from .diagram import unrolled_diagram
 from .heatmap import CellFit, hidden_heatmap, row_heatmap, stuck_mask
 from .lines import outputs_chart
-from .style import SCREEN, SLIDE, Scale, Style, layout, scale_for
+from .style import SCREEN, SLIDE, Scale, Style, layout, scale_for, text_px
 
 SLIDE_W, SLIDE_H = 1920, 1080
 MAX_GRID = 12  # hidden states on one slide (and on the page): a window ending at the current step
@@ -115,6 +115,8 @@ def hidden_states_figure(
     data[0]["colorbar"] = {**scale.colorbar(style), "x": 1.01, "xanchor": "left", "len": 1.0, "y": 0.5}
     shown = f"y{steps[0]} … y{steps[-1]}" if len(steps) > 1 else f"y{steps[0]}"
     title = f"Hidden states {shown}, each rows × neurons, on one {scale.label} scale"
+    if text_px(title, style.title_size) > width - left:  # (a long scale label on a 1280 px slide)
+        title = f"Hidden states {shown} on one scale: {scale.label}"
     spec = layout(chart_id, title, style, height, width, annotations=notes, **axes)
     spec["margin"] = {"t": top, "r": right, "b": bottom, "l": left}
     alt = f"The hidden states {shown} side by side: {B} rows × {N} neurons each, on the {scale.label} scale."
