@@ -323,13 +323,27 @@ def test_a_malformed_link_shows_a_notice_and_the_tutorial(new_page):
     assert query_token(page.url) != "garbage"  # the address bar holds a working link again
 
 
+def draws(page: Page) -> dict[str, int]:
+    """How many times the browser has drawn each chart of the results (by its id)."""
+    return page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.rv [data-chart]')]"
+        ".map(d => [d.dataset.chart, Number(d.dataset.draws)]))"
+    )
+
+
 def test_explain_a_cell_matches_the_heatmap_and_outlines_the_cell(new_page):
     page = new_page("/")
     pick(page, "Row", "row 2")
     expect(page.get_by_text("Explain a cell: y2[row 2, neuron 0]")).to_be_visible()
+    wait_charts(page, lambda c: outlined(c, "hidden-y2", row=2, neuron=0) and "row-2" in c)
+    before = draws(page)
     pick(page, "Neuron", "neuron 5")
     expect(page.get_by_text("Explain a cell: y2[row 2, neuron 5]")).to_be_visible()
     found = wait_charts(page, lambda c: outlined(c, "hidden-y2", row=2, neuron=5) and "row-2" in c)
+    after = draws(page)  # only the chart whose outline moved was drawn again
+    assert after["hidden_2"] == before["hidden_2"] + 1
+    unchanged = ("hidden_0", "hidden_1", "diagram", "legend", "row_view", "outputs")
+    assert {name: after[name] for name in unchanged} == {name: before[name] for name in unchanged}
     z = z_of(found, "hidden-y2")
     pre, value = explained_value(page, step=2, row=2, neuron=5)
     assert value == pytest.approx(z[2, 5], abs=5e-5)  # printed to 4 decimals

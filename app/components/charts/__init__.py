@@ -13,10 +13,15 @@ A click on a clickable chart comes back as one trigger {chart, x, y}; like every
 The player (app/components/player.py) hands it a whole play at once: `frames`, one group of blocks
 per step, that the browser shows one after another on its own clock (a figure repeated across frames
 is sent once); at the end it sends the trigger "played" and the page takes over again.
+
+Every figure goes with a revision (a hash of its JSON): the browser redraws a chart only when its
+figure or its config changed, so a view pick or a play's next step redraws the one or two charts that
+differ, not all ~15 (docs/PERFORMANCE.md, "Redraw only what changed").
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,22 +71,20 @@ _component = st.components.v2.component(
 )
 
 
-def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, int] | None = None) -> dict:
-    """The block as the browser reads it. With `figures_seen` (frames), each figure is a number: its
-    place in the list of distinct figures (their JSON as the key: equal figures are sent once)."""
+def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, int]) -> dict:
+    """The block as the browser reads it; each figure is a number: its place in the list of distinct
+    figures (their JSON as the key: equal figures are sent once)."""
     if isinstance(block, Row):
         items = [_spec(item, seed, image_format, figures_seen) for item in block.items]
         return {"kind": "group", "wrap": True, "items": items}
     if isinstance(block, Blank):
         return {"kind": "blank", "width": block.width, "height": block.height, "text": block.text}
     chart = block.chart
-    figure: Any = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
-    if figures_seen is not None:
-        figure = figures_seen.setdefault(json.dumps(figure, separators=(",", ":")), len(figures_seen))
+    figure = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
     return {
         "kind": "chart",
         "id": block.id,
-        "figure": figure,
+        "figure": figures_seen.setdefault(json.dumps(figure, separators=(",", ":")), len(figures_seen)),
         "config": render.chart_config(chart, seed, image_format),
         "width": chart.width,
         "clickable": block.clickable,
@@ -90,11 +93,18 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
     }
 
 
+def _sent(head: dict, figures_seen: dict[str, int]) -> str:
+    """The spec as sent: `head` (blocks or frames, ...), then the distinct figures (already JSON, in
+    the order of their numbers) and a revision of each: a hash of its JSON, which the browser
+    compares with what a chart shows to skip redrawing a figure that did not change."""
+    revisions = [hashlib.blake2b(text.encode(), digest_size=8).hexdigest() for text in figures_seen]
+    start = json.dumps({**head, "revisions": revisions}, separators=(",", ":"))[:-1]
+    return f'{start},"figures":[{",".join(figures_seen)}]}}'
+
+
 def first_drawn(spec: dict) -> list[dict]:
-    """The blocks the browser draws first for a spec this module sent (of a play: its start frame,
-    each figure in place of its number). For tests and benchmarks, which read what was sent."""
-    if "frames" not in spec:
-        return spec["blocks"]
+    """The blocks the browser draws first for a spec this module sent (of a play: its start frame),
+    each figure in place of its number. For tests and benchmarks, which read what was sent."""
     figures = spec["figures"]
 
     def placed(block: dict) -> dict:
@@ -102,7 +112,8 @@ def first_drawn(spec: dict) -> list[dict]:
             return {**block, "items": [placed(item) for item in block["items"]]}
         return {**block, "figure": figures[block["figure"]]} if block["kind"] == "chart" else block
 
-    return [placed(block) for block in spec["frames"][spec["start"]]]
+    blocks = spec["frames"][spec["start"]] if "frames" in spec else spec["blocks"]
+    return [placed(block) for block in blocks]
 
 
 def clickable_ids(blocks: Sequence[Block]) -> set[str]:
@@ -135,7 +146,7 @@ def preload() -> None:
         return
     mem.charts_preloaded = True
     with st.sidebar:
-        _component(key="charts_preload", data={"spec": '{"blocks": []}'})
+        _component(key="charts_preload", data={"spec": '{"blocks": [], "figures": [], "revisions": []}'})
 
 
 def charts(
@@ -146,7 +157,8 @@ def charts(
 ) -> None:
     """Draw the blocks as one element. on_click(chart id, y, x) runs before the next run."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    spec = {"blocks": [_spec(block, seed, image_format) for block in blocks]}
+    seen: dict[str, int] = {}
+    spec = _sent({"blocks": [_spec(block, seed, image_format, seen) for block in blocks]}, seen)
     allowed = clickable_ids(blocks)
 
     def click() -> None:
@@ -156,7 +168,7 @@ def charts(
         if cell is not None and on_click is not None:
             on_click(*cell)
 
-    _component(key=key, data={"spec": json.dumps(spec, separators=(",", ":"))}, on_click_change=click)
+    _component(key=key, data={"spec": spec}, on_click_change=click)
 
 
 def frames(
@@ -173,8 +185,11 @@ def frames(
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     seen: dict[str, int] = {}
     shown = [[_spec(block, seed, image_format, seen) for block in frame] for frame in frames]
-    distinct = ",".join(seen)  # (already JSON: each figure once, in the order of its number)
-    head = {"start": start, "period_ms": round(period_s * 1000), "report": on_played is not None}
-    spec = f'{{"frames":{json.dumps(shown, separators=(",", ":"))},"figures":[{distinct}],'
-    spec += json.dumps(head, separators=(",", ":"))[1:]
+    head = {
+        "frames": shown,
+        "start": start,
+        "period_ms": round(period_s * 1000),
+        "report": on_played is not None,
+    }
+    spec = _sent(head, seen)
     _component(key=key, data={"spec": spec}, on_played_change=on_played or (lambda: None))

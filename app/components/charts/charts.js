@@ -3,7 +3,8 @@
 // heatmap go back as one trigger {chart, x, y}; the server checks them like any other input.
 // Text (captions, blank slots' words, text alternatives) is set as text, never as HTML.
 // A play (spec.frames) is shown frame by frame on the browser's own clock; at its end the trigger
-// "played" tells the server (only the element with spec.report does).
+// "played" tells the server (only the element with spec.report does). Figures come once each, by number,
+// with a revision: a chart whose figure and config did not change is not drawn again.
 
 const PLOTLY_URL = "app/static/plotly-cartesian.min.js"; // served by Streamlit (app/static/README.md)
 let loading = null;
@@ -78,16 +79,21 @@ function hostOf(root) {
   return host;
 }
 
-function draw(Plotly, host, spec, setTriggerValue, figures) {
+function draw(Plotly, host, spec, blocks, setTriggerValue) {
   const old = new Map([...host.querySelectorAll("[data-chart]")].map((d) => [d.dataset.chart, d]));
   const plots = [];
-  const blocks = spec.blocks.map((block) => build(block, old, plots));
-  host.replaceChildren(...blocks);
+  host.replaceChildren(...blocks.map((block) => build(block, old, plots)));
   for (const plot of old.values()) Plotly.purge(plot); // charts no longer shown
   for (const [plot, block] of plots) {
     const config = { ...block.config, responsive: !block.width };
-    const figure = typeof block.figure === "number" ? figures[block.figure] : block.figure;
-    Plotly.react(plot, figure.data, figure.layout, config);
+    // Redrawn only when its figure or config changed (a view pick changes one or two of ~15 charts).
+    const drawn = `${spec.revisions[block.figure]} ${JSON.stringify(config)}`;
+    if (plot.dataset.drawn !== drawn) {
+      const figure = spec.figures[block.figure];
+      Plotly.react(plot, figure.data, figure.layout, config);
+      plot.dataset.drawn = drawn;
+      plot.dataset.draws = String((Number(plot.dataset.draws) || 0) + 1); // (tests count redraws)
+    }
     plot.dataset.clickable = block.clickable ? "1" : "";
     if (!plot.dataset.listening) {
       plot.dataset.listening = "1";
@@ -98,7 +104,6 @@ function draw(Plotly, host, spec, setTriggerValue, figures) {
       });
     }
   }
-
 }
 
 const players = new WeakMap(); // host -> the timer of the play it shows
@@ -107,7 +112,7 @@ function play(Plotly, host, spec, setTriggerValue) {
   const last = spec.frames.length - 1;
   let frame = Math.max(0, Math.min(Number(spec.start) || 0, last));
   const show = () => {
-    draw(Plotly, host, { blocks: spec.frames[frame] }, setTriggerValue, spec.figures);
+    draw(Plotly, host, spec, spec.frames[frame], setTriggerValue);
     host.dataset.frame = String(frame);
   };
   show();
@@ -142,7 +147,7 @@ export default function (component) {
       if (host.dataset.pending !== String(drawing)) return; // newer data came meanwhile
       if (spec.frames) play(Plotly, host, spec, setTriggerValue);
       else {
-        draw(Plotly, host, spec, setTriggerValue);
+        draw(Plotly, host, spec, spec.blocks, setTriggerValue);
         delete host.dataset.frame;
       }
       host.dataset.pending = "0";
