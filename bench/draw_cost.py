@@ -1,6 +1,6 @@
-"""What a view pick costs the browser, before and after a change, in the same run.
+"""What the browser pays for a page load and a view pick, before and after a change, in the same run.
 
-    .venv/bin/python -m bench.draw_cost --before REV [--rounds 2] [--picks 6]
+    .venv/bin/python -m bench.draw_cost --before REV [--rounds 2] [--picks 6] [--loads 3]
 
 Headless Chromium (Debian's, driven by Playwright; it renders in software on the same 2 cores) on a
 real server of this checkout and of REV (a git worktree, started from there so it runs its own code),
@@ -9,6 +9,8 @@ cell outlined in the current step's heatmap with every charts element drawn: the
 main-thread busy time (Chromium's TaskDuration, from the DevTools protocol; it includes opening the
 picker and React's render of the run, alike for both) and the wall time. At the tutorial's size (3
 steps) and at 12 steps × 4 rows × 32 neurons (12 heatmaps on the page).
+And a new tab on the running server (the cold start's browser part): from navigating to every chart
+drawn, and the main thread's long tasks (> 50 ms) in that time, in a fresh browser context each.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.before_after import arguments, served
+from bench.browser import CHARTS_READY_JS, PROBES_JS
 from bench.common import Table
 from rnn_core.state import State, encode_link
 from tests.serving import CHROMIUM_FLAGS, chromium_path
@@ -75,10 +78,33 @@ def measure(
         return found
 
 
+def page_loads(browser, checkout: Path, loads: int) -> list[tuple[float, float]]:
+    """Per load: (ms from navigating to every chart drawn, ms of main-thread long tasks meanwhile)."""
+    found = []
+    with served(checkout) as (url, _pid):
+        for i in range(loads + 1):
+            context = browser.new_context(viewport={"width": 1366, "height": 900})
+            page = context.new_page()
+            page.add_init_script(PROBES_JS)
+            t0 = time.perf_counter()
+            page.goto(url)
+            page.wait_for_function(CHARTS_READY_JS, timeout=180_000, polling=20)
+            wall = (time.perf_counter() - t0) * 1000
+            long_tasks = page.evaluate("window.__longtasks.reduce((a, [s, d]) => a + d, 0)")
+            context.close()
+            if i:  # (the first warms the server: the worker's first call)
+                found.append((wall, long_tasks))
+    return found
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    args, checkouts = arguments(__doc__, picks=6)
+    args, checkouts = arguments(__doc__, picks=6, loads=3)
+    loads = Table(
+        "A new tab on a running server, Chromium: navigate → every chart drawn (medians)",
+        ["round", "code", "wall ms", "main-thread long tasks ms"],
+    )
     table = Table(
         "One neuron pick, Chromium: option clicked → the cell outlined, every chart drawn (medians)",
         ["round", "size", "code", "browser main thread busy ms", "wall ms"],
@@ -86,6 +112,12 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         for round_ in range(1, args.rounds + 1):
+            for name, checkout in checkouts.items():
+                wall, long_tasks = (
+                    statistics.median(c) for c in zip(*page_loads(browser, checkout, args.loads), strict=True)
+                )
+                loads.add(round_, name, f"{wall:.0f}", f"{long_tasks:.0f}")
+                print(loads.rows[-1], flush=True)
             for size, (query, steps, neurons) in sizes().items():
                 for name, checkout in checkouts.items():
                     found = measure(browser, checkout, query, steps, neurons, args.picks)
@@ -93,6 +125,7 @@ def main() -> None:
                     table.add(round_, size, name, f"{busy:.0f}", f"{wall:.0f}")
                     print(table.rows[-1], flush=True)
         browser.close()
+    print(loads.markdown())
     print(table.markdown())
 
 

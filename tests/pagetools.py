@@ -60,6 +60,12 @@ def drawn_blocks(at: AppTest) -> list[dict]:
     return blocks
 
 
+def printout(at: AppTest) -> str:
+    """The tutorial's printout as the page shows it (a block of the outputs' charts element)."""
+    (text,) = [block["text"] for block in drawn_blocks(at) if block["kind"] == "printout"]
+    return text
+
+
 def blank_slots(at: AppTest) -> list[str]:
     """The words in the empty slots of the steps not revealed yet ("y2: not revealed yet")."""
     return [block["text"] for block in drawn_blocks(at) if block["kind"] == "blank"]

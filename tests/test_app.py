@@ -12,7 +12,16 @@ from app.sections.crosscheck import verdicts
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, View, decode_link, dump_state, encode_link
-from tests.pagetools import charts, decode_array, edit_cells, heatmap_z, messages, new_app, open_chapters
+from tests.pagetools import (
+    charts,
+    decode_array,
+    edit_cells,
+    heatmap_z,
+    messages,
+    new_app,
+    open_chapters,
+    printout,
+)
 from tests.serving import ROOT
 
 
@@ -37,7 +46,7 @@ def test_default_page_shows_the_tutorial_network(at):
     ref = reference.forward(tutorial_inputs(), State().resolved_weights())
     for t in range(3):
         np.testing.assert_allclose(heatmap_z(found[f"hidden-y{t}"]), ref.hidden[t], atol=1e-9)
-    lines = at.code[0].value.splitlines()
+    lines = printout(at).splitlines()
     assert lines[0].startswith("input0: [1 2] input1: [7 8] input2: [13 14] -> output0: [")
     assert len(lines) == 3
     assert crosscheck_verdicts(at) == ["equal", "equal"]
@@ -60,14 +69,14 @@ def test_row_view_follows_one_row_through_time(at):
 
 def test_editing_a_cell_changes_hidden_states_and_outputs(at):
     before = heatmap_z(charts(at)["hidden-y0"])
-    before_code = at.code[0].value
+    before_code = printout(at)
     edit_cells(at, {0: {"X0[0]": "-3"}})
     assert not at.exception and not messages(at)
     after = heatmap_z(charts(at)["hidden-y0"])
     assert not np.allclose(before[0], after[0])  # row 0 changed
     np.testing.assert_allclose(before[1:], after[1:])  # the other rows did not
-    assert at.code[0].value.startswith("input0: [-3 2]")
-    assert at.code[0].value != before_code
+    assert printout(at).startswith("input0: [-3 2]")
+    assert printout(at) != before_code
 
 
 @pytest.mark.parametrize(
@@ -95,7 +104,7 @@ def test_good_edits_survive_a_bad_cell_elsewhere(at):
     assert "row 0, X2[1]" in messages(at)[0]
     edit_cells(at, {0: {"X0[0]": "4", "X2[1]": "5"}})
     assert not messages(at)
-    assert at.code[0].value.startswith("input0: [4 2] input1: [7 8] input2: [13 5]")
+    assert printout(at).startswith("input0: [4 2] input1: [7 8] input2: [13 5]")
 
 
 def test_changing_neurons_changes_the_heatmap_width(at):
@@ -126,9 +135,9 @@ def test_activation_seed_scale_and_shared_output_change_the_numbers(at):
         now = heatmap_z(charts(at)["hidden-y2"])
         assert not np.allclose(now, base), key
         base = now
-    code = at.code[0].value
+    code = printout(at)
     at.sidebar.radio(key="shared_output").set_value(True).run()
-    assert at.code[0].value != code
+    assert printout(at) != code
 
 
 def test_saturation_is_counted(at):
@@ -145,7 +154,7 @@ def test_reset_restores_the_tutorial(at):
     edit_cells(at, {0: {"X0[0]": "100"}})
     at.sidebar.button[0].click().run()
     assert heatmap_z(charts(at)["hidden-y0"]).shape == (3, 8)
-    assert at.code[0].value.startswith("input0: [1 2]")
+    assert printout(at).startswith("input0: [1 2]")
 
 
 def test_a_share_link_restores_the_state():
@@ -259,7 +268,7 @@ def test_a_killed_worker_is_restarted_and_the_inputs_are_kept(own_engine):
     assert not at.exception
     assert engine.pid != old_pid
     assert any("restarted" in m for m in messages(at, "info"))
-    assert at.code[0].value.startswith("input0: [-2 2]")  # the edit went through on the new worker
+    assert printout(at).startswith("input0: [-2 2]")  # the edit went through on the new worker
     inputs = tutorial_inputs()
     inputs[0, 0, 0] = -2
     ref = reference.forward(inputs, State().resolved_weights())

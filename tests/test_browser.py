@@ -229,8 +229,11 @@ def test_default_page_shows_the_tutorial_network_with_3x_camera_buttons(new_page
     assert page.locator('[data-testid="stAlert"]').count() == 0  # no notice, no error
     verdicts = page.locator('[data-testid="stMarkdown"] td strong')  # the cross-check's table
     expect(verdicts).to_have_text(["equal", "equal"])
-    printout = page.locator('[data-testid="stCode"]').first.inner_text()
+    printout = page.locator(".rv-printout pre").inner_text()
     assert printout.startswith("input0: [1 2] input1: [7 8] input2: [13 14] -> output0: [")
+    page.get_by_role("button", name="Copy").click()  # the clipboard's, or else the text selected
+    copied = "() => document.querySelector('.rv-copy').textContent === 'Copied' || getSelection().toString()"
+    assert page.wait_for_function(copied).json_value() in (True, printout)
     assert query_token(page.url)  # the address bar is already the share link
 
     for name, chart in found.items():  # the camera button: a 3x image named after the chart and the seed
@@ -251,7 +254,7 @@ def test_editing_an_input_cell_changes_the_heatmaps(new_page):
     after = wait_hidden(page, tutorial_hidden(inputs))
     assert not np.allclose(z_of(after, "hidden-y0")[0], z_of(before, "hidden-y0")[0])
     np.testing.assert_array_equal(z_of(after, "hidden-y0")[1:], z_of(before, "hidden-y0")[1:])  # other rows
-    expect(page.locator('[data-testid="stCode"]').first).to_contain_text("input0: [-3 2]")
+    expect(page.locator(".rv-printout pre")).to_contain_text("input0: [-3 2]")
 
 
 def test_a_copied_link_opens_the_same_numbers_in_a_new_browser(new_page):

@@ -11,7 +11,7 @@ import numpy as np
 from app.compute import get_engine
 from rnn_core.engine import EngineBusy, EngineError, forward_cost
 from rnn_core.state import State
-from tests.pagetools import edit_cells, messages, new_app
+from tests.pagetools import edit_cells, messages, new_app, printout
 
 SESSIONS = 50  # each at the size caps: 50 steps × 32 rows × 8 features, 256 neurons
 
@@ -96,5 +96,5 @@ def test_a_flooded_worker_refuses_past_its_queue_and_the_page_stays_responsive(o
         edit_cells(at, {0: {"X0[0]": "6"}})
     assert not at.exception
     assert not messages(at), messages(at)  # answered, not refused: small calls have their own lane
-    assert at.code[0].value.startswith("input0: [6 2]")
+    assert printout(at).startswith("input0: [6 2]")
     assert flood.refused and flood.answered and not flood.other

@@ -19,18 +19,27 @@ def outputs_section(state: State, result: Result, upto: int, style) -> None:
     inputs, outputs = state.inputs[: upto + 1], result.trace.outputs[: upto + 1]
     # The chart, then the printout under it at the column's full width: side by side, the printout's
     # 2T + 1 columns did not fit a 1366 px screen.
-    charts.charts([outputs_block(state, result, upto, style)], "output_charts", state.seed)
-    st.markdown("The tutorial's printout, one line per row:")
-    st.code("\n".join(printout_lines(inputs, outputs)), language=None, wrap_lines=True)
+    charts.charts(
+        [outputs_block(state, result, upto, style), printout_block(state, result, upto)],
+        "output_charts",
+        state.seed,
+    )
     render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", "printout_popover")
 
 
 def outputs_frames(state: State, result: Result, n_steps: int, start: int, style, on_played=None) -> None:
-    """A play: the outputs chart of every step, drawn by the browser one after another (the printout
-    follows when it stops: it would show the later steps)."""
+    """A play: the outputs chart and the printout of every step, drawn by the browser one after another."""
     st.subheader("Outputs")
-    steps = [[outputs_block(state, result, t, style)] for t in range(n_steps)]
+    steps: list[list[charts.Block]] = [
+        [outputs_block(state, result, t, style), printout_block(state, result, t)] for t in range(n_steps)
+    ]
     charts.frames(steps, "output_charts", state.seed, start, PLAY_SECONDS, on_played)
+
+
+def printout_block(state: State, result: Result, upto: int) -> charts.Printout:
+    """The tutorial's printout of steps 0..upto, one line per row."""
+    lines = printout_lines(state.inputs[: upto + 1], result.trace.outputs[: upto + 1])
+    return charts.Printout("The tutorial's printout, one line per row:", "\n".join(lines))
 
 
 def outputs_block(state: State, result: Result, upto: int, style) -> charts.Plot:

@@ -55,13 +55,23 @@ class Blank:
 
 
 @dataclass(frozen=True)
+class Printout:
+    """Lines of monospaced text (wrapped, with a copy button) under a line of words: drawn with the
+    charts, it needs no Streamlit code block (whose syntax highlighter cost the first page ~0.3 s of
+    the browser's main thread, docs/PERFORMANCE.md)."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Row:
     """Charts side by side, wrapping onto the next line when the column is full."""
 
     items: tuple[Plot | Blank, ...]
 
 
-Block = Plot | Blank | Row
+Block = Plot | Blank | Printout | Row
 
 _component = st.components.v2.component(
     "rnn_charts",
@@ -79,6 +89,8 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
         return {"kind": "group", "wrap": True, "items": items}
     if isinstance(block, Blank):
         return {"kind": "blank", "width": block.width, "height": block.height, "text": block.text}
+    if isinstance(block, Printout):
+        return {"kind": "printout", "label": block.label, "text": block.text}
     chart = block.chart
     figure = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
     return {

@@ -56,6 +56,32 @@ function blankBox(block) {
   return box;
 }
 
+function printoutBox(block) {
+  const box = document.createElement("div");
+  box.className = "rv-printout";
+  const label = document.createElement("p");
+  label.className = "rv-text";
+  label.textContent = block.label;
+  const pre = document.createElement("pre");
+  pre.textContent = block.text;
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.className = "rv-copy";
+  copy.textContent = "Copy";
+  copy.title = "Copy the printout";
+  copy.addEventListener("click", () => {
+    const selectAll = () => window.getSelection().selectAllChildren(pre); // (no clipboard over plain http)
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(block.text).then(() => { copy.textContent = "Copied"; }, selectAll);
+    } else selectAll();
+  });
+  const code = document.createElement("div");
+  code.className = "rv-pre";
+  code.append(pre, copy);
+  box.append(label, code);
+  return box;
+}
+
 function build(block, old, plots) {
   if (block.kind === "group") {
     const group = document.createElement("div");
@@ -64,6 +90,7 @@ function build(block, old, plots) {
     return group;
   }
   if (block.kind === "blank") return blankBox(block);
+  if (block.kind === "printout") return printoutBox(block);
   const [box, plot] = chartBox(block, old);
   plots.push([plot, block]);
   return box;
