@@ -80,12 +80,15 @@ def main() -> None:
     from rnn_core.engine import prewarm
 
     prewarm()  # first: the worker's TensorFlow import (~2-5 s) overlaps Streamlit's import here (~1 s)
-    if os.environ.get("RNN_PREIMPORT", "1") != "0":
-        preimport()
-
     from streamlit.web import cli
 
     from app import hardening
+
+    # The page's modules in the background, once Streamlit is imported: importing the streamlit
+    # package in two threads at once once ran its __init__ twice ("DeltaGeneratorSingleton instance
+    # already exists!": the server exited at start, 1 start in some hundreds).
+    if os.environ.get("RNN_PREIMPORT", "1") != "0":
+        preimport()
 
     hardening.install()
     # The event loop that sends every session's messages needs the GIL after each send; while script

@@ -318,6 +318,13 @@ def test_presentation_mode_hides_the_sidebar_and_uses_big_type(new_page):
             assert chart["textfont"] >= 18, name
     assert "present=1" in page.url  # the share link keeps the mode
 
+    page.get_by_role("button", name="Play").click()  # the slide's play, drawn by the browser too
+    frame = "() => document.querySelector('[data-chart=\"slide_hidden\"]')?.closest('.rv')?.dataset.frame"
+    page.wait_for_function(f"() => ({frame})() === '1'")  # it moved on by itself, no server run
+    expect(page.get_by_role("button", name="Play")).to_be_visible()  # and stopped at the end
+    page.wait_for_function(f"() => ({frame})() === undefined")  # the slide of the last step again
+    expect(page.get_by_role("slider", name="Current step")).to_have_value("2")
+
 
 def test_a_malformed_link_shows_a_notice_and_the_tutorial(new_page):
     page = new_page("/?s=garbage")

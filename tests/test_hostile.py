@@ -356,6 +356,27 @@ def test_crafted_ends_of_a_play_are_harmless(server, value, playing):
     assert not any("<script>" in body for body in attacked.texts)
 
 
+@pytest.mark.parametrize("value", PLAYED_VALUES.values(), ids=PLAYED_VALUES.keys())
+@pytest.mark.parametrize("playing", [False, True], ids=["not-playing", "playing"])
+def test_crafted_ends_of_a_slide_play_are_harmless(server, value, playing):
+    """The same for the presentation's chart slide (its own charts element, "slide_charts"): not
+    playing, the step picked stays; while playing, the play ends at the last step."""
+
+    async def attack(session: Session) -> RunResult:
+        await session.run({"view_step": 0})
+        if playing:
+            session.press("play")
+            await session.run()
+        session.trigger("slide_charts", "played", value)
+        return await session.run()
+
+    attacked, after, session, *_ = run(server, attack, "present=1")
+    assert_survived(attacked, after, server)
+    assert session.widget("view_step").value == [2.0 if playing else 0.0]
+    assert "frames" not in session.component_spec("slide_charts")
+    assert not any("<script>" in body for body in attacked.texts)
+
+
 # ---- links, uploads ------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ import pytest
 from app.components import player
 from bench.stclient import RunResult, Session, Status
 from rnn_core import reference
-from rnn_core.state import State
+from rnn_core.state import State, encode_link
 from tests.pagetools import decode_array
 from tests.serving import streamlit_server
 
@@ -133,3 +133,39 @@ def test_a_play_too_big_to_send_ticks_on_the_server(server):
     assert playing.ok, playing.errors
     assert "auto_rerun" in playing.bytes_by_kind  # the fragment on a timer, as before
     assert spec is None or "frames" not in spec
+
+
+def test_a_slide_plays_in_the_browser_and_says_when_values_exploded(server):
+    """Presentation mode: Play on a chart slide sends every step's slide at once (no server timer);
+    a step whose values exploded (relu, past 1e6: counted here from the numpy reference) carries the
+    warning, the steps before it do not; "played" shows the last step again."""
+    inputs = np.random.default_rng(3).uniform(-2, 2, (10, 2, 2)).round(2)
+    state = State(inputs=inputs, activation="relu", weight_scale=4.0)
+    hidden = reference.forward(state.inputs, state.resolved_weights(), "relu").hidden
+    exploded = (np.abs(hidden) > 1e6).reshape(len(hidden), -1).any(axis=1)
+    first = int(np.argmax(exploded))
+    assert exploded.any() and 0 < first < 9  # (the data was chosen so)
+
+    async def play(session: Session):
+        await session.run()
+        session.press("play")
+        result = await session.run()
+        return result, session.component_spec("slide_charts")
+
+    async def played(session: Session):
+        session.trigger("slide_charts", "played", 9)
+        result = await session.run()
+        return result, session.component_spec("slide_charts"), session.widget("view_step").value
+
+    async def go():
+        query = f"s={encode_link(state)}&present=1"
+        async with Session(server.url, query_string=query, timeout=RUN_TIMEOUT_S) as session:
+            return await play(session), await played(session)
+
+    (playing, frames), (after, spec, step) = asyncio.run(go())
+    assert playing.ok, playing.errors
+    assert "auto_rerun" not in playing.bytes_by_kind and len(frames["frames"]) == 10
+    notes = [any(block["kind"] == "note" for block in frame) for frame in frames["frames"]]
+    assert notes == [t >= first for t in range(10)]
+    assert all(chart_ids(frame) == ["slide_hidden"] for frame in frames["frames"])
+    assert after.ok and "frames" not in spec and step == [9.0]

@@ -79,3 +79,22 @@ def test_the_page_modules_are_imported_before_the_first_visitor():
         "pandas",
     } <= loaded
     assert "app.main" not in loaded  # the page itself did not run
+
+
+def test_streamlit_is_imported_before_the_background_imports_start():
+    """The background imports start once the main thread has imported Streamlit: the streamlit
+    package imported by two threads at once once ran its __init__ twice and the server exited at
+    start ("DeltaGeneratorSingleton instance already exists!")."""
+    code = (
+        "import sys; import rnn_core.engine as engine; engine.prewarm = lambda: None\n"
+        "from app import serve\n"
+        "def started():\n"
+        "    print('streamlit.web.cli' in sys.modules); raise SystemExit(0)\n"
+        "serve.preimport = started\n"
+        "serve.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "True"

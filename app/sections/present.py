@@ -7,8 +7,8 @@ import streamlit as st
 
 from rnn_core.state import State
 
-from .. import figures, page_state, render
-from ..components import player
+from .. import figures, page_state
+from ..components import charts, player
 from ..compute import Result
 from . import explain, hidden, outputs
 from .compare import compare_section
@@ -30,6 +30,8 @@ def slides() -> tuple[str, ...]:
     return (*SLIDES, COMPARE if page_state.memory().pinned is not None else WEIGHTS)
 
 
+# The slides whose play the browser draws (each step's charts sent at once); Outputs comes last.
+CHART_SLIDES = ("Hidden states", "Diagram", "Row through time", "Outputs")
 SLIDE_KEY = "present_slide"
 # Streamlit does not tell the server the viewport: slides are drawn for the smallest supported one,
 # a 1280 × 720 projector (1120 px of main column; 720 px less the slide bar and the step controls).
@@ -55,7 +57,9 @@ def offstage():
 
 def slide(name: str, state: State, result: Result, style, n_shown: int | None = None) -> None:
     """The chosen slide, with the step controls above it (the network slide has none). n_shown: the
-    player reveals only y0 … y_(n_shown-1) (a lesson question waiting for its answer)."""
+    player reveals only y0 … y_(n_shown-1) (a lesson question waiting for its answer). A play of a
+    chart slide is drawn by the browser (every step sent at once, as on the page: player.in_browser);
+    the explanation's and the comparison's, and a play too big to send, tick on the server."""
     if name == "The network":
         return
     T, B, _ = state.inputs.shape
@@ -65,20 +69,46 @@ def slide(name: str, state: State, result: Result, style, n_shown: int | None = 
     def draw(t: int) -> None:
         _draw(name, state, result, style, t, row, neuron)
 
-    if player.playing():
-        player.play(T, draw)
-    else:
+    if not player.playing():
         draw(step)
+    elif name in CHART_SLIDES and player.in_browser(T, B, state.n_neurons):
+        start = player.browser_frame(T)
+        if name == "Outputs":
+            outputs.outputs_frames(state, result, T, start, style, player.played)
+        else:
+            frames = [_blocks(name, state, result, style, t, row) for t in range(T)]
+            charts.frames(frames, "slide_charts", state.seed, start, player.PLAY_SECONDS, player.played)
+    else:
+        player.play(T, draw)
 
 
 def _draw(name: str, state: State, result: Result, style, step: int, row: int, neuron: int) -> None:
-    T, _, F = state.inputs.shape
-    hidden_states = result.trace.hidden
-    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    scale = figures.scale_for(state.activation, hidden_states[: step + 1])
-    blown = figures.explosion(hidden_states[: step + 1], state.activation)
+    if name in CHART_SLIDES[:-1]:
+        charts.charts(_blocks(name, state, result, style, step, row), "slide_charts", state.seed)
+    elif name == "Explain a cell":
+        _warn(state, result, step)
+        explain.explain_section(state, result, step, row, neuron)
+    elif name == "Outputs":
+        _warn(state, result, step)
+        outputs.outputs_section(state, result, step, style)
+    elif name == COMPARE:
+        compare_section(state, result, style, True)
+
+
+def _warn(state: State, result: Result, step: int) -> None:
+    """Values that exploded by `step`, said above the slide."""
+    blown = figures.explosion(result.trace.hidden[: step + 1], state.activation)
     if blown:
         st.warning(blown[1], icon="⚠️")
+
+
+def _blocks(name: str, state: State, result: Result, style, step: int, row: int) -> list[charts.Block]:
+    """A chart slide at `step` (Hidden states, Diagram, Row through time): what exploded by then, and
+    its chart."""
+    T, _, F = state.inputs.shape
+    hidden_states = result.trace.hidden
+    scale = figures.scale_for(state.activation, hidden_states[: step + 1])
+    blown = figures.explosion(hidden_states[: step + 1], state.activation)
     if name == "Hidden states":
         chart = figures.hidden_states_figure(
             hidden_states,
@@ -89,8 +119,8 @@ def _draw(name: str, state: State, result: Result, style, step: int, row: int, n
             SLIDE_HEIGHT_PX,
             scale,
             "hidden-states",
-        )
-        render.chart(chart.with_layout(width=None), state.seed, "slide_hidden", image_format)
+        ).with_layout(width=None)
+        plot = charts.Plot(chart, "slide_hidden")
     elif name == "Diagram":
         chart = figures.unrolled_diagram(
             T,
@@ -103,16 +133,11 @@ def _draw(name: str, state: State, result: Result, style, step: int, row: int, n
             SLIDE_WIDTH_PX,
             SLIDE_HEIGHT_PX,
         )
-        render.chart(chart, state.seed, "diagram", image_format)
-    elif name == "Row through time":
+        plot = charts.Plot(chart, "diagram")
+    else:
         chart = figures.row_heatmap(hidden_states, row, style, state.activation, scale, step, SLIDE_WIDTH_PX)
         chart = chart.with_layout(
             width=None, height=max(SLIDE_HEIGHT_PX, min(chart.height, 2 * SLIDE_HEIGHT_PX))
         )
-        render.chart(chart, state.seed, "row_view", image_format)
-    elif name == "Explain a cell":
-        explain.explain_section(state, result, step, row, neuron)
-    elif name == "Outputs":
-        outputs.outputs_section(state, result, step, style)
-    elif name == COMPARE:
-        compare_section(state, result, style, True)
+        plot = charts.Plot(chart, "row_view")
+    return [charts.Note(blown[1]), plot] if blown else [plot]

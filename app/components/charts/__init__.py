@@ -65,13 +65,21 @@ class Printout:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A warning in words (e.g. values that exploded by this step): part of a frame, so a play shows
+    it from the step it is about."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Row:
     """Charts side by side, wrapping onto the next line when the column is full."""
 
     items: tuple[Plot | Blank, ...]
 
 
-Block = Plot | Blank | Printout | Row
+Block = Plot | Blank | Printout | Note | Row
 
 _component = st.components.v2.component(
     "rnn_charts",
@@ -91,6 +99,8 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
         return {"kind": "blank", "width": block.width, "height": block.height, "text": block.text}
     if isinstance(block, Printout):
         return {"kind": "printout", "label": block.label, "text": block.text}
+    if isinstance(block, Note):
+        return {"kind": "note", "text": block.text}
     chart = block.chart
     figure = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
     return {

@@ -82,6 +82,14 @@ function printoutBox(block) {
   return box;
 }
 
+function noteBox(block) {
+  const box = document.createElement("div");
+  box.className = "rv-note";
+  box.setAttribute("role", "status");
+  box.textContent = `⚠️ ${block.text}`;
+  return box;
+}
+
 function build(block, old, plots) {
   if (block.kind === "group") {
     const group = document.createElement("div");
@@ -91,6 +99,7 @@ function build(block, old, plots) {
   }
   if (block.kind === "blank") return blankBox(block);
   if (block.kind === "printout") return printoutBox(block);
+  if (block.kind === "note") return noteBox(block);
   const [box, plot] = chartBox(block, old);
   plots.push([plot, block]);
   return box;
