@@ -74,6 +74,10 @@ def one(scenario: str, replicas: int, label: str) -> None:
         f"| {ms(s['first_load_p95_ms'] / 1000)} | {mb(s['rss']['page_peak'])} | {avg} / {loadavg()} |",
         flush=True,
     )
+    if len(s["p95_ms_by_kind"]) > 1:
+        print(
+            "p95 by kind: " + ", ".join(f"{k} {v:.0f} ms" for k, v in s["p95_ms_by_kind"].items()), flush=True
+        )
     if s["errors"]:
         print(f"errors e.g. {s['error_examples'][:3]}", flush=True)
 

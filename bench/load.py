@@ -14,7 +14,9 @@ Scenarios:
       so a run finishes only when no edit follows within its run time;
   cN  the same burst, but each session waits for its result before the next edit 0.2 s later;
   sN  a stampede: N sessions open the page at the same instant (a class told "open the link now"),
-      then all make their first edit together once everyone has the page (no reading time).
+      then all make their first edit together once everyone has the page (no reading time);
+  mN  a class that also looks: as aN, but each action is a seed edit (half of them), a row pick or
+      a step pick (a quarter each: view picks, the result from the cache), drawn at random.
 In a class (aN) students arrive spread over max(5 s, N/10 s) and read 1-5 s before their first
 edit; firing every first edit at the same instant measures the stampede (sN), not the class.
 --gc compares ways of keeping memory bounded (the a60 class on each): runner.postScriptGC on/off
@@ -68,12 +70,13 @@ class Scenario:
     think: tuple[float, float] | None = (1.0, 5.0)  # closed loop: wait for the result, then think
     interval: float | None = None  # open loop: an edit every `interval` seconds, results or not
     stagger: float = 5.0  # sessions open the page spread over this many seconds
+    picks: bool = False  # mN: half the actions are view picks (a row or a step)
 
     @staticmethod
     def parse(name: str, quick: bool = False) -> Scenario:
         kind, n = name[0], int(name[1:])
-        if kind == "a":
-            return Scenario(name, n, edits=3 if quick else 10, stagger=max(5.0, n / 10))
+        if kind in "am":
+            return Scenario(name, n, edits=3 if quick else 10, stagger=max(5.0, n / 10), picks=kind == "m")
         if kind == "s":
             return Scenario(name, n, edits=1, think=(0.0, 0.0), stagger=0.0)
         if kind == "b":
@@ -90,13 +93,27 @@ class Scenario:
             return f"(b') burst: {self.sessions} sessions, an edit 0.2 s after each result"
         if self.name.startswith("s"):
             return f"(s) stampede: {self.sessions} sessions open the page at once, then edit at once"
+        if self.picks:
+            return (
+                f"(m) class: {self.sessions} sessions × {self.edits} actions (half view picks), think 1–5 s"
+            )
         return f"(a) class: {self.sessions} sessions × {self.edits} edits, think 1–5 s"
+
+    def action(self, rng: random.Random) -> tuple[str, dict[str, object]]:
+        """The next action's kind and its widget changes: a seed edit, or in mN a view pick."""
+        roll = rng.random() if self.picks else 0.0
+        if roll < 0.5:
+            return "seed edit", {"seed": rng.randrange(SEED_MAX)}
+        if roll < 0.75:
+            return "row pick", {"view_row": rng.randrange(3)}  # (the tutorial's 3 rows and 3 steps)
+        return "step pick", {"view_step": rng.randrange(3)}
 
 
 @dataclass
 class Outcome:
     scenario: Scenario
     latencies: list[float] = field(default_factory=list)  # seconds, edits that finished
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # the same, by kind of action
     first_loads: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     bytes_per_edit: list[int] = field(default_factory=list)
@@ -116,6 +133,7 @@ class Outcome:
             "edits_done": len(self.latencies),
             "p50_ms": median(self.latencies) * 1000,
             "p95_ms": p95(self.latencies) * 1000,
+            "p95_ms_by_kind": {kind: p95(values) * 1000 for kind, values in sorted(self.by_kind.items())},
             "max_ms": max(self.latencies, default=float("nan")) * 1000,
             "first_load_p50_ms": median(self.first_loads) * 1000,
             "first_load_p95_ms": p95(self.first_loads) * 1000,
@@ -187,7 +205,8 @@ async def one_session(url: str, scenario: Scenario, outcome: Outcome, rng: rando
         else:
             for _ in range(scenario.edits):
                 await asyncio.sleep(rng.uniform(*scenario.think))
-                _record(outcome, await session.run({"seed": rng.randrange(SEED_MAX)}))
+                kind, changes = scenario.action(rng)
+                _record(outcome, await session.run(changes), kind)
     except Exception as err:  # a session that breaks is an error, not the end of the benchmark
         outcome.errors.append(f"{type(err).__name__}: {err}")
     finally:
@@ -211,9 +230,10 @@ async def _burst(session: Session, scenario: Scenario, outcome: Outcome, rng: ra
             outcome.errors.append(f"{type(err).__name__}: {err}")
 
 
-def _record(outcome: Outcome, result) -> None:
+def _record(outcome: Outcome, result, kind: str = "seed edit") -> None:
     if result.ok:
         outcome.latencies.append(result.seconds)
+        outcome.by_kind.setdefault(kind, []).append(result.seconds)
         outcome.bytes_per_edit.append(result.n_bytes)
     else:
         outcome.errors.append("; ".join(result.errors) or f"status {result.status}")
