@@ -34,8 +34,9 @@ SHOTS = {
 SETTLED_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  const divs = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d._fullLayout);
-  return divs.length > 0 && divs.length === document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+  const hosts = [...document.querySelectorAll('.rv')];  // the charts elements (app/components/charts)
+  const drawn = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d._fullLayout);
+  return drawn.length > 0 && hosts.every(h => h.dataset.pending === '0');
 }"""
 
 
