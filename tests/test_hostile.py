@@ -335,6 +335,20 @@ def test_chart_triggers_that_are_not_json_events_are_harmless(server, payload):
 PLAYED_VALUES = {"a number": 2, "text": "<script>alert(1)</script>", "nested": [[[[1]]]], "huge": 1e308}
 
 
+def end_of_play(element: str, value: object, playing: bool) -> Callable[[Session], Awaitable[RunResult]]:
+    """An attack: pick step 0, press Play (if `playing`), then send `element`'s "played" with `value`."""
+
+    async def attack(session: Session) -> RunResult:
+        await session.run({"view_step": 0})
+        if playing:
+            session.press("play")
+            await session.run()
+        session.trigger(element, "played", value)
+        return await session.run()
+
+    return attack
+
+
 @pytest.mark.parametrize("value", PLAYED_VALUES.values(), ids=PLAYED_VALUES.keys())
 @pytest.mark.parametrize("playing", [False, True], ids=["not-playing", "playing"])
 def test_crafted_ends_of_a_play_are_harmless(server, value, playing):
@@ -342,15 +356,7 @@ def test_crafted_ends_of_a_play_are_harmless(server, value, playing):
     Not playing, it changes nothing (the step picked stays); while playing, it ends the play at the
     last step, as the browser's own would."""
 
-    async def attack(session: Session) -> RunResult:
-        await session.run({"view_step": 0})
-        if playing:
-            session.press("play")
-            await session.run()
-        session.trigger("time_charts", "played", value)
-        return await session.run()
-
-    attacked, after, *_ = run(server, attack)
+    attacked, after, *_ = run(server, end_of_play("time_charts", value, playing))
     assert_survived(attacked, after, server)
     assert explained_cell(attacked) == ("y2[0, 0]" if playing else "y0[0, 0]")
     assert not any("<script>" in body for body in attacked.texts)
@@ -362,15 +368,7 @@ def test_crafted_ends_of_a_slide_play_are_harmless(server, value, playing):
     """The same for the presentation's chart slide (its own charts element, "slide_charts"): not
     playing, the step picked stays; while playing, the play ends at the last step."""
 
-    async def attack(session: Session) -> RunResult:
-        await session.run({"view_step": 0})
-        if playing:
-            session.press("play")
-            await session.run()
-        session.trigger("slide_charts", "played", value)
-        return await session.run()
-
-    attacked, after, session, *_ = run(server, attack, "present=1")
+    attacked, after, session, *_ = run(server, end_of_play("slide_charts", value, playing), "present=1")
     assert_survived(attacked, after, server)
     assert session.widget("view_step").value == [2.0 if playing else 0.0]
     assert "frames" not in session.component_spec("slide_charts")
