@@ -88,11 +88,26 @@ def release_free_memory() -> None:
         trim(0)
 
 
+_frozen = threading.Lock()
+_start_up_frozen = False
+
+
+def freeze_start_up() -> None:
+    """Collect once and freeze what is left (start-up's objects), once per process: app.serve does it
+    when its background imports end, so the first visitor's run does not pay it (~60 ms)."""
+    global _start_up_frozen
+    with _frozen:
+        if not _start_up_frozen:
+            gc.collect()
+            gc.freeze()
+            _start_up_frozen = True
+
+
 @st.cache_resource(show_spinner=False)
 def keep_memory_bounded() -> dict:
-    """Freeze start-up objects and start the collection timer (once; cached for the server's life)."""
-    gc.collect()
-    gc.freeze()
+    """Freeze start-up objects (unless done already) and start the collection timer (once; cached
+    for the server's life)."""
+    freeze_start_up()
     if GC_PERIOD_S > 0:
         threading.Thread(target=_collect_forever, args=(GC_PERIOD_S,), daemon=True, name="gc-timer").start()
     return {"frozen": gc.get_freeze_count(), "period_s": GC_PERIOD_S}

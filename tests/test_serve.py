@@ -59,18 +59,21 @@ def test_streamlit_alone_leaves_nagle_on(bind):
 
 def test_the_page_modules_are_imported_before_the_first_visitor():
     """app.serve imports what app/main.py imports in the background (read from main.py's source),
-    without running the page; in a fresh interpreter, as at a server's start."""
+    without running the page, then freezes start-up's objects (app/gc_policy.py); in a fresh
+    interpreter, as at a server's start."""
     names = serve.page_modules()
     assert {"app.sections.hidden", "app.figures", "app.components.charts", "streamlit.emojis"} <= set(names)
     code = (
-        "import sys; from app import serve; serve.preimport().join(); "
+        "import gc, sys; from app import serve; serve.preimport().join(); print(gc.get_freeze_count() > 0); "
         "print(sorted(m for m in sys.modules if m.startswith(('app.', 'streamlit.emojis', 'pandas'))))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    *_, frozen, modules = done.stdout.strip().splitlines()
+    assert frozen == "True"  # start-up's objects frozen for the collector, before any visitor's run
+    loaded = set(ast.literal_eval(modules))
     assert {
         "app.sections.hidden",
         "app.sections.training",
