@@ -128,8 +128,8 @@ def up_to(state, t: int, row: int, neuron: int, clickable: bool = False) -> None
 
 
 def play_frames(state, row: int, neuron: int) -> None:
-    """A play drawn by the browser: every step's charts and printout at once (its clock shows them;
-    the counts and the explanation, which would show the later steps, follow when it stops)."""
+    """A play drawn by the browser: every step's charts, words and printout at once (its clock shows
+    them; the explanation, which would show the last step, follows when it stops)."""
     shown = results.recall(state)
     if shown is None:
         return
@@ -137,8 +137,8 @@ def play_frames(state, row: int, neuron: int) -> None:
     if guide.shows("hidden"):
         hidden.time_frames(state, shown, T_shown, start, row, neuron, style)
     st.caption(
-        f"▶ Playing y0 … y{T_shown - 1}, one step every {player.PLAY_SECONDS:g} s: what is stuck and the "
-        "explanation follow when it stops."
+        f"▶ Playing y0 … y{T_shown - 1}, one step every {player.PLAY_SECONDS:g} s: the explanation follows "
+        "when it stops."
     )
     if guide.shows("outputs"):  # (it says when the play ends only if the time view is not there)
         ends = None if guide.shows("hidden") else player.played

@@ -60,6 +60,17 @@ def drawn_blocks(at: AppTest) -> list[dict]:
     return blocks
 
 
+def drawn_texts(at: AppTest) -> list[str]:
+    """The words the charts elements draw (paragraphs, warnings), as the reader sees them."""
+    found = []
+    for block in drawn_blocks(at):
+        if block["kind"] == "text":
+            found.append("".join(text for text, _ in block["parts"]))
+        elif block["kind"] == "note":
+            found.append(block["text"])
+    return found
+
+
 def printout(at: AppTest) -> str:
     """The tutorial's printout as the page shows it (a block of the outputs' charts element)."""
     (text,) = [block["text"] for block in drawn_blocks(at) if block["kind"] == "printout"]

@@ -15,6 +15,7 @@ from rnn_core.state import State, View, decode_link, dump_state, encode_link
 from tests.pagetools import (
     charts,
     decode_array,
+    drawn_texts,
     edit_cells,
     heatmap_z,
     messages,
@@ -143,7 +144,7 @@ def test_activation_seed_scale_and_shared_output_change_the_numbers(at):
 def test_saturation_is_counted(at):
     ref = reference.forward(tutorial_inputs(), State().resolved_weights())
     expected = int((np.abs(ref.hidden) > 0.95).sum())
-    assert any(f"{expected} of 72 hidden values are saturated" in m.value for m in at.markdown)
+    assert any(f"{expected} of 72 hidden values are saturated" in text for text in drawn_texts(at))
     assert charts(at)["hidden-y1"]["layout"]["title"]["text"].startswith(
         f"y1: {int((np.abs(ref.hidden[1]) > 0.95).sum())} of 24"
     )
@@ -288,3 +289,20 @@ def test_opening_a_state_file_loads_it_and_a_bad_file_changes_nothing(at):
     uploader.set_value(("bad.json", b'{"n_neurons": 999}', "application/json")).run()
     assert any("bad.json could not be opened (n_neurons" in m for m in messages(at, "error"))
     assert heatmap_z(charts(at)["hidden-y1"]).shape == (4, 5)  # the network is unchanged
+
+
+def test_the_warning_that_values_exploded_follows_the_step():
+    """relu with a large weight scale: the warning appears from the first step with a value past 1e6
+    (counted here from the numpy reference), not before; it is drawn with the charts."""
+    inputs = np.random.default_rng(3).uniform(-2, 2, (10, 2, 2)).round(2)
+    state = State(inputs=inputs, activation="relu", weight_scale=4.0)
+    hidden = reference.forward(state.inputs, state.resolved_weights(), "relu").hidden
+    first = int(np.argmax((np.abs(hidden) > 1e6).reshape(10, -1).any(axis=1)))
+    assert 0 < first < 9  # (the data was chosen so)
+    at = new_app({"s": encode_link(state)}).run()
+    assert not at.exception
+    assert any(text.startswith(f"The hidden state explodes at step {first}") for text in drawn_texts(at))
+    at.slider(key="view_step").set_value(first - 1).run()
+    assert not any("explodes" in text for text in drawn_texts(at))
+    dead = int((hidden[:first] == 0).sum())  # relu's stuck units, y0 … y(first-1)
+    assert any(text.startswith(f"{dead} of {first * 16} hidden values are dead") for text in drawn_texts(at))

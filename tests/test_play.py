@@ -90,6 +90,11 @@ def test_play_is_one_run_that_sends_every_step(server):
         z = decode_array(figure_of(frames, frames["frames"][t], f"hidden_{t}")["data"][0]["z"])
         np.testing.assert_allclose(z, hidden[t], atol=1e-12)
     assert len(out_frames["frames"]) == 3 and out_frames["report"] is False  # (one element says "played")
+    saturated = [int((np.abs(hidden[: t + 1]) > 0.95).sum()) for t in range(3)]  # tanh's stuck units
+    words = [[b for b in frame if b["kind"] == "text"] for frame in frames["frames"]]
+    assert [w[0]["parts"][0][0] for w in words] == [
+        f"{n} of {24 * (t + 1)} hidden values are saturated" for t, n in enumerate(saturated)
+    ]
     assert explained(playing) == ""  # the explanation would show the last step: it follows the play
     assert any("Playing y0 … y2" in text for text in playing.texts)
 

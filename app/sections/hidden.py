@@ -16,17 +16,16 @@ from ..page_state import VIEW_KEYS
 MAX_GRID = 12  # heatmap slots shown at once (a window ending at the current step)
 
 
-def stuck_summary(result: Result, activation: str, present: bool, upto: int) -> None:
+def stuck_text(result: Result, activation: str, present: bool, upto: int) -> charts.Text:
     """How many of y0 … y_upto are stuck (later steps are not counted: they are not shown yet)."""
     act = ACTIVATIONS[activation]
     n, total = stuck_count(result.trace.hidden[: upto + 1], activation)
-    text = (
-        f"**{n} of {total} hidden values are {act.stuck_word}** ({act.stuck_rule}; flagged ◥ in the "
-        "corner of the cell while the cells are big enough to show it)."
+    rest = (
+        f" ({act.stuck_rule}; flagged ◥ in the corner of the cell while the cells are big enough to show it)."
     )
     if not present:
-        text += f" {act.stuck_why} The same color means the same value in every chart."
-    st.markdown(text)
+        rest += f" {act.stuck_why} The same color means the same value in every chart."
+    return charts.Text(((f"{n} of {total} hidden values are {act.stuck_word}", True), (rest, False)))
 
 
 def pick(label: str, count: int, key: str, prefix: str, container) -> int:
@@ -62,13 +61,9 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
 
 
 def time_view(state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool) -> None:
-    """What is stuck and whether values exploded, up to `step`; then the charts of time_blocks as one
-    element drawn in the browser (app/components/charts/); then y_step's numbers as a table."""
+    """The blocks of time_blocks (what is stuck, whether values exploded, the charts) as one element
+    drawn in the browser (app/components/charts/); then y_step's numbers as a table."""
     hidden = result.trace.hidden
-    stuck_summary(result, state.activation, style is figures.SLIDE, step)
-    blown = figures.explosion(hidden[: step + 1], state.activation)
-    if blown:
-        st.warning(blown[1], icon="⚠️")
     blocks = time_blocks(state, result, step, row, neuron, style, clickable)
     charts.charts(blocks, "time_charts", state.seed, pick_clicked_cell if clickable else None)
     render.numbers(  # (built when the table is opened)
@@ -95,10 +90,11 @@ def time_frames(state: State, result: Result, n_steps: int, start: int, row: int
 def time_blocks(
     state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool, built=None
 ) -> list[charts.Block]:
-    """The diagram at `step`, then y0 … y_step (a window of MAX_GRID; later steps are empty slots of
-    the same size), then the picked row through time up to `step`. One color scale for the view,
-    drawn once, from the values shown (relu: up to the largest value shown). `built`: heatmaps
-    already built for other steps of a play, by (t, the scale's range)."""
+    """What is stuck by `step` and whether values exploded (words), the diagram at `step`, then y0 …
+    y_step (a window of MAX_GRID; later steps are empty slots of the same size), then the picked row
+    through time up to `step`. One color scale for the view, drawn once, from the values shown (relu:
+    up to the largest value shown). `built`: heatmaps already built for other steps of a play, by
+    (t, the scale's range)."""
     T, _, F = state.inputs.shape
     hidden = result.trace.hidden
     diagram = figures.unrolled_diagram(
@@ -131,7 +127,10 @@ def time_blocks(
     fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
     # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width
     heatmaps: list[charts.Block] = [charts.Row(tuple(grid))] if fixed else list(grid)
+    blown = figures.explosion(hidden[: step + 1], state.activation)
     return [
+        stuck_text(result, state.activation, style is figures.SLIDE, step),
+        *([charts.Note(blown[1])] if blown else []),
         charts.Plot(diagram, "diagram"),
         charts.Plot(legend, "legend"),
         *heatmaps,

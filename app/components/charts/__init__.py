@@ -65,6 +65,14 @@ class Printout:
 
 
 @dataclass(frozen=True)
+class Text:
+    """A paragraph of plain text, some parts bold: (text, bold) pairs. Part of a frame, so a play
+    shows the words of its step (what is stuck by then)."""
+
+    parts: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
 class Note:
     """A warning in words (e.g. values that exploded by this step): part of a frame, so a play shows
     it from the step it is about."""
@@ -79,7 +87,7 @@ class Row:
     items: tuple[Plot | Blank, ...]
 
 
-Block = Plot | Blank | Printout | Note | Row
+Block = Plot | Blank | Printout | Text | Note | Row
 
 _component = st.components.v2.component(
     "rnn_charts",
@@ -101,6 +109,8 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
         return {"kind": "printout", "label": block.label, "text": block.text}
     if isinstance(block, Note):
         return {"kind": "note", "text": block.text}
+    if isinstance(block, Text):
+        return {"kind": "text", "parts": [[text, bold] for text, bold in block.parts]}
     chart = block.chart
     figure = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
     return {

@@ -1,7 +1,8 @@
 // The results drawn in the browser: plotly.js draws the figures the server built (app/figures, the
 // same builders as the export), in the order and layout the server gave. Clicks on a clickable
 // heatmap go back as one trigger {chart, x, y}; the server checks them like any other input.
-// Text (captions, blank slots' words, text alternatives) is set as text, never as HTML.
+// Text (captions, blank slots' words, text alternatives, paragraphs, the printout, warnings) is set as
+// text, never as HTML.
 // A play (spec.frames) is shown frame by frame on the browser's own clock; at its end the trigger
 // "played" tells the server (only the element with spec.report does). Figures come once each, by number,
 // with a revision: a chart whose figure and config did not change is not drawn again.
@@ -82,6 +83,19 @@ function printoutBox(block) {
   return box;
 }
 
+function textBox(block) {
+  const p = document.createElement("p");
+  p.className = "rv-text";
+  for (const [text, bold] of block.parts) {
+    if (bold) {
+      const strong = document.createElement("strong");
+      strong.textContent = text;
+      p.appendChild(strong);
+    } else p.appendChild(document.createTextNode(text));
+  }
+  return p;
+}
+
 function noteBox(block) {
   const box = document.createElement("div");
   box.className = "rv-note";
@@ -100,6 +114,7 @@ function build(block, old, plots) {
   if (block.kind === "blank") return blankBox(block);
   if (block.kind === "printout") return printoutBox(block);
   if (block.kind === "note") return noteBox(block);
+  if (block.kind === "text") return textBox(block);
   const [box, plot] = chartBox(block, old);
   plots.push([plot, block]);
   return box;
