@@ -55,11 +55,17 @@ def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app") -> i
         "Current step: reveal y0 … y_t", 0, n_steps - 1, key=key, format="y%d", disabled=player.playing
     )
     if player.playing:
-        if button.button("⏸ Pause", key="pause", width="stretch"):
+        if button.button("Pause", key="pause", icon=":material/pause:", width="stretch"):
             player.playing = False
             player.pending_step = max(0, min(shown_step(), n_steps - 1))
             rerun(scope)
-    elif button.button("▶ Play", key="play", width="stretch", help=f"One step every {PLAY_SECONDS:g} s"):
+    elif button.button(  # (Streamlit's own icon font: "⏸" was a blank box where no emoji font is)
+        "Play",
+        key="play",
+        icon=":material/play_arrow:",
+        width="stretch",
+        help=f"One step every {PLAY_SECONDS:g} s",
+    ):
         player.playing, player.tick, player.started = True, 0, None
         rerun(scope)
     return int(step)
