@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -306,3 +307,24 @@ def test_the_warning_that_values_exploded_follows_the_step():
     assert not any("explodes" in text for text in drawn_texts(at))
     dead = int((hidden[:first] == 0).sum())  # relu's stuck units, y0 … y(first-1)
     assert any(text.startswith(f"{dead} of {first * 16} hidden values are dead") for text in drawn_texts(at))
+
+
+def test_the_outputs_slide_plays_in_the_browser_with_the_warning_from_its_step():
+    """Presentation mode, the Outputs slide: Play sends every step's chart and printout at once, and
+    the warning that values exploded from the first step past 1e6 (the numpy reference's), not before."""
+    inputs = np.random.default_rng(3).uniform(-2, 2, (10, 2, 2)).round(2)
+    state = State(inputs=inputs, activation="relu", weight_scale=4.0)
+    hidden = reference.forward(state.inputs, state.resolved_weights(), "relu").hidden
+    first = int(np.argmax((np.abs(hidden) > 1e6).reshape(10, -1).any(axis=1)))
+    at = new_app({"s": encode_link(state), "present": "1"})
+    at.session_state["present_slide"] = "Outputs"
+    at = at.run()
+    at.button(key="play").click().run()
+    assert not at.exception
+    specs = [json.loads(json.loads(e.proto.json)["spec"]) for e in at.get("bidi_component")]
+    (play,) = [spec for spec in specs if "frames" in spec]
+    assert len(play["frames"]) == 10
+    assert [any(b["kind"] == "note" for b in frame) for frame in play["frames"]] == [
+        t >= first for t in range(10)
+    ]
+    assert all(any(b["kind"] == "printout" for b in frame) for frame in play["frames"])

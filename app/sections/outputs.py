@@ -27,12 +27,17 @@ def outputs_section(state: State, result: Result, upto: int, style) -> None:
     render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", "printout_popover")
 
 
-def outputs_frames(state: State, result: Result, n_steps: int, start: int, style, on_played=None) -> None:
-    """A play: the outputs chart and the printout of every step, drawn by the browser one after another."""
+def outputs_frames(
+    state: State, result: Result, n_steps: int, start: int, style, on_played=None, warn: bool = False
+) -> None:
+    """A play: the outputs chart and the printout of every step, drawn by the browser one after another
+    (with `warn`, above them the warning that values exploded, from the step it is about: a slide)."""
     st.subheader("Outputs")
-    steps: list[list[charts.Block]] = [
-        [outputs_block(state, result, t, style), printout_block(state, result, t)] for t in range(n_steps)
-    ]
+    steps: list[list[charts.Block]] = []
+    for t in range(n_steps):
+        blown = figures.explosion(result.trace.hidden[: t + 1], state.activation) if warn else None
+        notes = [charts.Note(blown[1])] if blown else []
+        steps.append([*notes, outputs_block(state, result, t, style), printout_block(state, result, t)])
     charts.frames(steps, "output_charts", state.seed, start, PLAY_SECONDS, on_played)
 
 

@@ -74,7 +74,7 @@ def slide(name: str, state: State, result: Result, style, n_shown: int | None = 
     elif name in CHART_SLIDES and player.in_browser(T, B, state.n_neurons):
         start = player.browser_frame(T)
         if name == "Outputs":
-            outputs.outputs_frames(state, result, T, start, style, player.played)
+            outputs.outputs_frames(state, result, T, start, style, player.played, warn=True)
         else:
             frames = [_blocks(name, state, result, style, t, row) for t in range(T)]
             charts.frames(frames, "slide_charts", state.seed, start, player.PLAY_SECONDS, player.played)
