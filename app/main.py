@@ -128,8 +128,8 @@ def up_to(state, t: int, row: int, neuron: int, clickable: bool = False) -> None
 
 
 def play_frames(state, row: int, neuron: int) -> None:
-    """A play drawn by the browser: every step's charts, words and printout at once (its clock shows
-    them; the explanation, which would show the last step, follows when it stops)."""
+    """A play drawn by the browser: every step's charts, words, explanation and printout at once (its
+    clock shows them; the tables one click away follow when it stops)."""
     shown = results.recall(state)
     if shown is None:
         return
@@ -137,9 +137,11 @@ def play_frames(state, row: int, neuron: int) -> None:
     if guide.shows("hidden"):
         hidden.time_frames(state, shown, T_shown, start, row, neuron, style)
     st.caption(
-        f"▶ Playing y0 … y{T_shown - 1}, one step every {player.PLAY_SECONDS:g} s: the explanation follows "
+        f"▶ Playing y0 … y{T_shown - 1}, one step every {player.PLAY_SECONDS:g} s: the tables follow "
         "when it stops."
     )
+    if guide.shows("explain"):
+        explain.explain_frames(state, shown, T_shown, start, row, neuron)
     if guide.shows("outputs"):  # (it says when the play ends only if the time view is not there)
         ends = None if guide.shows("hidden") else player.played
         outputs.outputs_frames(state, shown, T_shown, start, style, ends)

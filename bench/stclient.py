@@ -68,7 +68,7 @@ class RunResult:
     errors: list[str] = field(default_factory=list)  # exception elements and error alerts
     exceptions: list[str] = field(default_factory=list)  # exception elements only
     notices: list[tuple[str, str]] = field(default_factory=list)  # (ERROR/WARNING/INFO/SUCCESS, body)
-    texts: list[str] = field(default_factory=list)  # markdown bodies and alert bodies, as sent
+    texts: list[str] = field(default_factory=list)  # markdown, alert and charts elements' words, as sent
 
     @property
     def ok(self) -> bool:
@@ -103,6 +103,25 @@ def _drawn_figures(data: object) -> list[dict]:
         elif isinstance(block, dict) and block.get("kind") == "chart":
             figures.append(block["figure"])
     return figures
+
+
+def _drawn_words(data: object) -> list[str]:
+    """The words a charts component draws first (its paragraphs, headings, warnings), as markdown
+    would write them (bold parts between **): what a reader sees next to the charts."""
+    from app.components.charts import first_drawn
+
+    try:
+        blocks = first_drawn(json.loads(data["spec"]))  # type: ignore[index]
+    except (TypeError, KeyError, ValueError, IndexError):
+        return []
+    words = []
+    for block in blocks:
+        kind = block.get("kind") if isinstance(block, dict) else None
+        if kind == "text":
+            words.append("".join(f"**{text}**" if bold else text for text, bold in block["parts"]))
+        elif kind in ("heading", "note"):
+            words.append(block["text"])
+    return words
 
 
 def user_key(widget_id: str) -> str | None:
@@ -398,6 +417,8 @@ class Session:
             elif element_type == "markdown":
                 acc.texts.append(element.markdown.body)
             else:
+                if element_type == "bidi_component":  # (the charts elements draw words too)
+                    acc.texts.extend(_drawn_words(json.loads(element.bidi_component.json)))
                 widget = _widget(element)
                 if widget is None:
                     return

@@ -60,13 +60,14 @@ def drawn_blocks(at: AppTest) -> list[dict]:
     return blocks
 
 
-def drawn_texts(at: AppTest) -> list[str]:
-    """The words the charts elements draw (paragraphs, warnings), as the reader sees them."""
+def drawn_texts(at: AppTest, marked: bool = False) -> list[str]:
+    """The words the charts elements draw (paragraphs, headings, warnings), as the reader sees them
+    (`marked`: bold parts between **, as markdown writes them)."""
     found = []
     for block in drawn_blocks(at):
         if block["kind"] == "text":
-            found.append("".join(text for text, _ in block["parts"]))
-        elif block["kind"] == "note":
+            found.append("".join(f"**{text}**" if bold and marked else text for text, bold in block["parts"]))
+        elif block["kind"] in ("heading", "note"):
             found.append(block["text"])
     return found
 

@@ -173,7 +173,7 @@ def test_a_share_link_restores_the_state():
 def test_a_share_link_restores_the_view():
     state = State(view=View(step=1, row=2, neuron=5))
     at = new_app({"s": encode_link(state)}).run()
-    assert "Explain a cell: y1[row 2, neuron 5]" in [h.value for h in at.subheader]
+    assert "Explain a cell: y1[row 2, neuron 5]" in drawn_texts(at)
     assert hidden_names(at) == ["hidden-y0", "hidden-y1"]  # revealed up to the current step
     at.selectbox(key="view_neuron").set_value(6).run()
     assert decode_link(at.query_params["s"]).view == View(step=1, row=2, neuron=6)
@@ -220,7 +220,7 @@ def test_presentation_mode_uses_slide_sizes_and_a_static_table():
 def test_the_step_slider_reveals_steps_and_moves_the_explained_cell(at):
     at.slider(key="view_step").set_value(0).run()
     assert hidden_names(at) == ["hidden-y0"]
-    assert "Explain a cell: y0[row 0, neuron 0]" in [h.value for h in at.subheader]
+    assert "Explain a cell: y0[row 0, neuron 0]" in drawn_texts(at)
     at.slider(key="view_step").set_value(2).run()
     assert hidden_names(at) == ["hidden-y0", "hidden-y1", "hidden-y2"]
 
@@ -229,7 +229,7 @@ def test_explain_a_cell_prints_the_heatmap_value(at):
     at.selectbox(key="view_row").set_value(1).run()
     at.selectbox(key="view_neuron").set_value(4).run()
     z = heatmap_z(charts(at)["hidden-y2"])
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(drawn_texts(at, marked=True))
     assert "y2[1, 4] = tanh(" in text
     assert f"**{z[1, 4]:.4f}**" in text
     shapes = charts(at)["hidden-y2"]["layout"]["shapes"]  # the explained cell is outlined

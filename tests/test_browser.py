@@ -212,7 +212,7 @@ def tutorial_hidden(inputs: np.ndarray | None = None, seed: int = 42) -> np.ndar
 def explained_value(page: Page, step: int, row: int, neuron: int) -> tuple[float, float]:
     """(pre-activation, hidden value) from the line "Hidden state y2[r, n] = tanh(z) = **v**"."""
     head = f"Hidden state y{step}[{row}, {neuron}]"
-    line = page.locator('[data-testid="stMarkdownContainer"] p', has_text=head)
+    line = page.locator(".rv-text", has_text=head)  # (drawn with the charts: app/components/charts)
     expect(line).to_have_count(1)
     found = re.search(re.escape(head) + r" = tanh\((\S+)\) = (\S+) ", line.inner_text())
     assert found, line.inner_text()

@@ -13,7 +13,7 @@ from app.sections.crosscheck import verdicts
 from app.sections.hidden import MAX_GRID
 from rnn_core import lessons
 from rnn_core.lessons import SECTIONS, Step
-from tests.pagetools import blank_slots, charts, decode_array, messages, new_app, open_chapters
+from tests.pagetools import blank_slots, charts, decode_array, drawn_texts, messages, new_app, open_chapters
 
 TUTORIAL = lessons.load_shipped("tutorial")
 
@@ -31,7 +31,7 @@ def hidden_names(at) -> list[str]:
 
 
 def explained(at) -> bool:
-    return any(h.value.startswith("Explain a cell") for h in at.subheader)
+    return any(text.startswith("Explain a cell") for text in drawn_texts(at))
 
 
 def expect_page(at, step: Step, answered: bool) -> None:
@@ -108,7 +108,7 @@ def test_walk_the_tutorial_lesson_answering_right_and_wrong():
             expect_page(at, step, answered=True)
             if step.question.kind == "cell":  # the picked cell stays explained after the reveal
                 cell = step.question.answer[0]
-                assert f"Explain a cell: y{cell.step}[row" in " ".join(h.value for h in at.subheader)
+                assert f"Explain a cell: y{cell.step}[row" in " ".join(drawn_texts(at))
         if index < count - 1:
             at = button(at, "Next →").click().run()
     assert button(at, "Next →").disabled
@@ -122,7 +122,7 @@ def test_a_question_can_be_skipped_and_the_hidden_part_appears():
     at = button(at, "Skip: show me").click().run()
     assert any("Skipped" in m.value for m in at.info)
     assert hidden_names(at) == ["hidden-y0", "hidden-y1"]  # y1 appears, its cell explained
-    assert "Explain a cell: y1[row 0, neuron 3]" in [h.value for h in at.subheader]
+    assert "Explain a cell: y1[row 0, neuron 3]" in drawn_texts(at)
     assert at.slider(key="view_step").proto.max == 2  # and y2 is one step further
 
 
@@ -187,9 +187,11 @@ def test_presentation_mode_shows_the_step_as_a_slide():
     at = button(at, "← Previous").click().run()
     at = button(at, "← Previous").click().run()  # one-cell-of-y0: focus explain, hidden until answered
     assert at.toggle(key="present").value is True  # a step does not switch presentation mode off
-    assert not charts(at) and not any("**Input terms**" in m.value for m in at.markdown)  # nothing yet
+    assert not charts(at) and not any(
+        "**Input terms**" in t for t in drawn_texts(at, marked=True)
+    )  # nothing yet
     at = button(at, "Skip: show me").click().run()
-    assert any("**Input terms** X0[0, :] · Wx[:, 3]" in m.value for m in at.markdown)  # the explain slide
+    assert any("**Input terms** X0[0, :] · Wx[:, 3]" in t for t in drawn_texts(at, marked=True))  # the slide
 
 
 def test_a_training_step_on_a_slide_can_train_and_its_gradients_step_shows_them():

@@ -68,14 +68,17 @@ def test_play_is_one_run_that_sends_every_step(server):
     async def press_play(session: Session):
         session.press("play")
         result = await session.run()
-        return result, session.component_spec("time_charts"), session.component_spec("output_charts")
+        specs = [session.component_spec(key) for key in ("time_charts", "output_charts", "explain_text")]
+        return result, *specs
 
     async def played(session: Session):
         session.trigger("time_charts", "played", 2)
         result = await session.run()
         return result, session.component_spec("time_charts"), session.widget("view_step").value
 
-    (playing, frames, out_frames), (after, spec, step) = scenario(server, [press_play, played])
+    (playing, frames, out_frames, explained_frames), (after, spec, step) = scenario(
+        server, [press_play, played]
+    )
     assert playing.ok, playing.errors
     assert "auto_rerun" not in playing.bytes_by_kind  # no server timer: the browser's clock plays
     assert playing.status == after.status == FRAGMENT_DONE  # Play and its end rerun only the results
@@ -95,7 +98,11 @@ def test_play_is_one_run_that_sends_every_step(server):
     assert [w[0]["parts"][0][0] for w in words] == [
         f"{n} of {24 * (t + 1)} hidden values are saturated" for t, n in enumerate(saturated)
     ]
-    assert explained(playing) == ""  # the explanation would show the last step: it follows the play
+    assert explained(playing) == "y0"  # the explanation plays along: y0[0, 0], y1[0, 0], y2[0, 0]
+    for t, frame in enumerate(explained_frames["frames"]):
+        assert frame[0] == {"kind": "heading", "text": f"Explain a cell: y{t}[row 0, neuron 0]"}
+        (line,) = [b["parts"] for b in frame if b["kind"] == "text" and b["parts"][0][0] == "Hidden state"]
+        assert float(line[2][0]) == pytest.approx(hidden[t, 0, 0], abs=5e-5)  # printed to 4 decimals
     assert any("Playing y0 … y2" in text for text in playing.texts)
 
     assert after.ok and "frames" not in spec and "hidden_2" in chart_ids(spec["blocks"])

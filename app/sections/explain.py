@@ -10,7 +10,10 @@ from rnn_core.explain import CellExplanation, OutputExplanation, Term, explain_c
 from rnn_core.state import State
 
 from .. import render
+from ..components import charts
+from ..components.player import PLAY_SECONDS
 from ..compute import Result
+from . import hidden
 
 MAX_TERMS_INLINE = 8  # write the sum out in full up to this many terms; past it, a table
 
@@ -19,14 +22,47 @@ HOW = (
     "Click a cell in any heatmap, or pick the step with the slider and the row and neuron above; "
     "the cell is outlined in its heatmap."
 )
+Line = tuple[tuple[str, bool], ...]  # a line of the explanation: (text, bold) parts
 
 
 def explain_section(state: State, result: Result, step: int, row: int, neuron: int) -> None:
-    st.subheader(f"Explain a cell: y{step}[row {row}, neuron {neuron}]")
+    """The picked cell explained, drawn with the charts (so a play shows each step's), then every
+    product as a table one click away."""
+    cell, out = _explained(state, result, step, row, neuron)
+    charts.charts(_blocks(result, cell, out), "explain_text", state.seed)
+    _products_table(cell, "terms_popover")
+
+
+def explain_frames(
+    state: State, result: Result, n_steps: int, start: int, row: int, neuron: int, on_played=None, warn=False
+) -> None:
+    """A play: the picked row and neuron explained at every step, shown by the browser with the charts
+    (the products table follows when it stops; with `warn`, the warning that values exploded from the
+    step it is about: a slide)."""
+    steps = [
+        [
+            *(hidden.exploded(state, result, t) if warn else []),
+            *_blocks(result, *_explained(state, result, t, row, neuron)),
+        ]
+        for t in range(n_steps)
+    ]
+    charts.frames(steps, "explain_text", state.seed, start, PLAY_SECONDS, on_played)
+
+
+def _explained(state: State, result: Result, step: int, row: int, neuron: int):
     trace, weights = result.trace, result.weights
     cell = explain_cell(state.inputs, weights, trace.hidden, state.activation, step, row, neuron)
-    out = explain_output(weights, trace.hidden, step, row)
-    explain_panel(cell, out, float(trace.hidden[step, row, neuron]), float(trace.outputs[step, row]))
+    return cell, explain_output(weights, trace.hidden, step, row)
+
+
+def _blocks(result: Result, cell: CellExplanation, out: OutputExplanation) -> list[charts.Block]:
+    t, r, n = cell.step, cell.row, cell.neuron
+    lines = explain_lines(cell, out, float(result.trace.hidden[t, r, n]), float(result.trace.outputs[t, r]))
+    return [
+        charts.Heading(f"Explain a cell: y{t}[row {r}, neuron {n}]"),
+        charts.Text(((HOW, False),), small=True),
+        *(charts.Text(line) for line in lines),
+    ]
 
 
 def _num(x: float) -> str:
@@ -52,6 +88,58 @@ def _terms_frame(terms: list[Term]) -> pd.DataFrame:
     )
 
 
+def explain_lines(
+    cell: CellExplanation, out: OutputExplanation, shown_hidden: float, shown_output: float
+) -> list[Line]:
+    """The recurrence for the picked cell with its actual numbers, then the row's output: one line per
+    term, in (text, bold) parts (the page draws them with the charts; Compare writes them as markdown)."""
+    t, r, n = cell.step, cell.row, cell.neuron
+    lines: list[Line] = [
+        (
+            ("Input terms", True),
+            (f" X{t}[{r}, :] · Wx[:, {n}] = {_sum_text(cell.input_terms)} = ", False),
+            (_num(cell.input_sum), True),
+        )
+    ]
+    if t == 0:
+        lines.append((("Recurrent terms", True), (": none at step 0 (y₋₁ = 0)", False)))
+    else:
+        lines.append(
+            (
+                ("Recurrent terms", True),
+                (f" y{t - 1}[{r}, :] · Wy[:, {n}] = {_sum_text(cell.recurrent_terms)} = ", False),
+                (_num(cell.recurrent_sum), True),
+            )
+        )
+    pre = f" z = {_num(cell.input_sum)} + {_num(cell.recurrent_sum)} + {_num(cell.bias)} = "
+    lines += [
+        (("Bias", True), (f" b[{n}] = ", False), (_num(cell.bias), True)),
+        (("Pre-activation", True), (pre, False), (_num(cell.pre_activation), True)),
+        (
+            ("Hidden state", True),
+            (f" y{t}[{r}, {n}] = {cell.activation}({_num(cell.pre_activation)}) = ", False),
+            (f"{shown_hidden:.4f}", True),
+            (f" (the heatmap cell shows {shown_hidden:.2f})", False),
+        ),
+    ]
+    head = out.terms[0].weight_name.split("[")[0] if out.terms else "Wo"
+    lines.append(
+        (
+            ("Output", True),
+            (
+                f" out{t}[{r}] = y{t}[{r}, :] · {head} + bo = {_sum_text(out.terms)} + {_num(out.bias)} = ",
+                False,
+            ),
+            (f"{shown_output:.4f}", True),
+        )
+    )
+    return lines
+
+
+def markdown(line: Line) -> str:
+    return "".join(f"**{text}**" if bold else text for text, bold in line)
+
+
 def explain_panel(
     cell: CellExplanation,
     out: OutputExplanation,
@@ -59,31 +147,14 @@ def explain_panel(
     shown_output: float,
     table_key: str = "terms_popover",
 ) -> None:
-    """The recurrence for the picked cell with its actual numbers, then the row's output: one text (one
-    element per rerun), and every product as a table one click away."""
-    t, r, n = cell.step, cell.row, cell.neuron
-    input_sum = f"{_sum_text(cell.input_terms)} = **{_num(cell.input_sum)}**"
-    lines = [f":small[{HOW}]", f"**Input terms** X{t}[{r}, :] · Wx[:, {n}] = {input_sum}"]
-    if t == 0:
-        lines.append("**Recurrent terms**: none at step 0 (y₋₁ = 0)")
-    else:
-        lines.append(
-            f"**Recurrent terms** y{t - 1}[{r}, :] · Wy[:, {n}] = {_sum_text(cell.recurrent_terms)} "
-            f"= **{_num(cell.recurrent_sum)}**"
-        )
-    lines += [
-        f"**Bias** b[{n}] = **{_num(cell.bias)}**",
-        f"**Pre-activation** z = {_num(cell.input_sum)} + {_num(cell.recurrent_sum)} + {_num(cell.bias)} "
-        f"= **{_num(cell.pre_activation)}**",
-        f"**Hidden state** y{t}[{r}, {n}] = {cell.activation}({_num(cell.pre_activation)}) = "
-        f"**{shown_hidden:.4f}** (the heatmap cell shows {shown_hidden:.2f})",
-    ]
-    head = out.terms[0].weight_name.split("[")[0] if out.terms else "Wo"
-    lines.append(
-        f"**Output** out{t}[{r}] = y{t}[{r}, :] · {head} + bo = {_sum_text(out.terms)} + {_num(out.bias)} "
-        f"= **{shown_output:.4f}**"
-    )
+    """explain_lines as one markdown text (one element per rerun: Compare's A and B), and every
+    product as a table one click away."""
+    lines = [f":small[{HOW}]", *map(markdown, explain_lines(cell, out, shown_hidden, shown_output))]
     st.markdown("\n\n".join(lines))
+    _products_table(cell, table_key)
+
+
+def _products_table(cell: CellExplanation, key: str) -> None:
     terms = cell.input_terms + cell.recurrent_terms
-    label = f"All {len(terms)} products of y{t}[{r}, {n}] (a table)"
-    render.table(lambda: _terms_frame(terms), label, table_key)
+    label = f"All {len(terms)} products of y{cell.step}[{cell.row}, {cell.neuron}] (a table)"
+    render.table(lambda: _terms_frame(terms), label, key)

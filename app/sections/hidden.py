@@ -28,6 +28,12 @@ def stuck_text(result: Result, activation: str, present: bool, upto: int) -> cha
     return charts.Text(((f"{n} of {total} hidden values are {act.stuck_word}", True), (rest, False)))
 
 
+def exploded(state: State, result: Result, upto: int) -> list[charts.Note]:
+    """The warning that values exploded by step `upto` (a note drawn with the charts), or nothing."""
+    blown = figures.explosion(result.trace.hidden[: upto + 1], state.activation)
+    return [charts.Note(blown[1])] if blown else []
+
+
 def pick(label: str, count: int, key: str, prefix: str, container) -> int:
     """A selectbox over 0..count-1 shown as prefix+index; a stale or crafted pick is put back in range."""
     value = page_state.get(key, 0)
@@ -127,10 +133,9 @@ def time_blocks(
     fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
     # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width
     heatmaps: list[charts.Block] = [charts.Row(tuple(grid))] if fixed else list(grid)
-    blown = figures.explosion(hidden[: step + 1], state.activation)
     return [
         stuck_text(result, state.activation, style is figures.SLIDE, step),
-        *([charts.Note(blown[1])] if blown else []),
+        *exploded(state, result, step),
         charts.Plot(diagram, "diagram"),
         charts.Plot(legend, "legend"),
         *heatmaps,

@@ -11,6 +11,7 @@ from ..components import charts
 from ..components.player import PLAY_SECONDS
 from ..compute import Result
 from ..table import printout_frame, printout_lines
+from . import hidden
 
 
 def outputs_section(state: State, result: Result, upto: int, style) -> None:
@@ -35,8 +36,7 @@ def outputs_frames(
     st.subheader("Outputs")
     steps: list[list[charts.Block]] = []
     for t in range(n_steps):
-        blown = figures.explosion(result.trace.hidden[: t + 1], state.activation) if warn else None
-        notes = [charts.Note(blown[1])] if blown else []
+        notes = hidden.exploded(state, result, t) if warn else []
         steps.append([*notes, outputs_block(state, result, t, style), printout_block(state, result, t)])
     charts.frames(steps, "output_charts", state.seed, start, PLAY_SECONDS, on_played)
 

@@ -30,8 +30,8 @@ def slides() -> tuple[str, ...]:
     return (*SLIDES, COMPARE if page_state.memory().pinned is not None else WEIGHTS)
 
 
-# The slides whose play the browser draws (each step's charts sent at once); Outputs comes last.
-CHART_SLIDES = ("Hidden states", "Diagram", "Row through time", "Outputs")
+# The slides whose play the browser draws (each step's sent at once); the last two: sections of the page.
+CHART_SLIDES = ("Hidden states", "Diagram", "Row through time", "Explain a cell", "Outputs")
 SLIDE_KEY = "present_slide"
 # Streamlit does not tell the server the viewport: slides are drawn for the smallest supported one,
 # a 1280 × 720 projector (1120 px of main column; 720 px less the slide bar and the step controls).
@@ -58,8 +58,8 @@ def offstage():
 def slide(name: str, state: State, result: Result, style, n_shown: int | None = None) -> None:
     """The chosen slide, with the step controls above it (the network slide has none). n_shown: the
     player reveals only y0 … y_(n_shown-1) (a lesson question waiting for its answer). A play of a
-    chart slide is drawn by the browser (every step sent at once, as on the page: player.in_browser);
-    the explanation's and the comparison's, and a play too big to send, tick on the server."""
+    slide but the comparison is drawn by the browser (every step sent at once, as on the page:
+    player.in_browser); the comparison's, and a play too big to send, tick on the server."""
     if name == "The network":
         return
     T, B, _ = state.inputs.shape
@@ -75,6 +75,8 @@ def slide(name: str, state: State, result: Result, style, n_shown: int | None = 
         start = player.browser_frame(T)
         if name == "Outputs":
             outputs.outputs_frames(state, result, T, start, style, player.played, warn=True)
+        elif name == "Explain a cell":
+            explain.explain_frames(state, result, T, start, row, neuron, player.played, warn=True)
         else:
             frames = [_blocks(name, state, result, style, t, row) for t in range(T)]
             charts.frames(frames, "slide_charts", state.seed, start, player.PLAY_SECONDS, player.played)
@@ -83,7 +85,7 @@ def slide(name: str, state: State, result: Result, style, n_shown: int | None = 
 
 
 def _draw(name: str, state: State, result: Result, style, step: int, row: int, neuron: int) -> None:
-    if name in CHART_SLIDES[:-1]:
+    if name in CHART_SLIDES[:3]:
         charts.charts(_blocks(name, state, result, style, step, row), "slide_charts", state.seed)
     elif name == "Explain a cell":
         _warn(state, result, step)
@@ -97,9 +99,8 @@ def _draw(name: str, state: State, result: Result, style, step: int, row: int, n
 
 def _warn(state: State, result: Result, step: int) -> None:
     """Values that exploded by `step`, said above the slide."""
-    blown = figures.explosion(result.trace.hidden[: step + 1], state.activation)
-    if blown:
-        st.warning(blown[1], icon="⚠️")
+    for note in hidden.exploded(state, result, step):
+        st.warning(note.text, icon="⚠️")
 
 
 def _blocks(name: str, state: State, result: Result, style, step: int, row: int) -> list[charts.Block]:
@@ -108,7 +109,6 @@ def _blocks(name: str, state: State, result: Result, style, step: int, row: int)
     T, _, F = state.inputs.shape
     hidden_states = result.trace.hidden
     scale = figures.scale_for(state.activation, hidden_states[: step + 1])
-    blown = figures.explosion(hidden_states[: step + 1], state.activation)
     if name == "Hidden states":
         chart = figures.hidden_states_figure(
             hidden_states,
@@ -140,4 +140,4 @@ def _blocks(name: str, state: State, result: Result, style, step: int, row: int)
             width=None, height=max(SLIDE_HEIGHT_PX, min(chart.height, 2 * SLIDE_HEIGHT_PX))
         )
         plot = charts.Plot(chart, "row_view")
-    return [charts.Note(blown[1]), plot] if blown else [plot]
+    return [*hidden.exploded(state, result, step), plot]

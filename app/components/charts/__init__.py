@@ -66,10 +66,18 @@ class Printout:
 
 @dataclass(frozen=True)
 class Text:
-    """A paragraph of plain text, some parts bold: (text, bold) pairs. Part of a frame, so a play
-    shows the words of its step (what is stuck by then)."""
+    """A paragraph of plain text, some parts bold: (text, bold) pairs; `small`: in small type. Part
+    of a frame, so a play shows the words of its step (what is stuck by then, the explanation)."""
 
     parts: tuple[tuple[str, bool], ...]
+    small: bool = False
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A section's heading (as st.subheader draws it), when it names the step: part of a frame."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,7 @@ class Row:
     items: tuple[Plot | Blank, ...]
 
 
-Block = Plot | Blank | Printout | Text | Note | Row
+Block = Plot | Blank | Printout | Text | Heading | Note | Row
 
 _component = st.components.v2.component(
     "rnn_charts",
@@ -110,7 +118,9 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
     if isinstance(block, Note):
         return {"kind": "note", "text": block.text}
     if isinstance(block, Text):
-        return {"kind": "text", "parts": [[text, bold] for text, bold in block.parts]}
+        return {"kind": "text", "parts": [[text, bold] for text, bold in block.parts], "small": block.small}
+    if isinstance(block, Heading):
+        return {"kind": "heading", "text": block.text}
     chart = block.chart
     figure = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
     return {

@@ -83,9 +83,16 @@ function printoutBox(block) {
   return box;
 }
 
+function headingBox(block) {
+  const h = document.createElement("h3");
+  h.className = "rv-heading";
+  h.textContent = block.text;
+  return h;
+}
+
 function textBox(block) {
   const p = document.createElement("p");
-  p.className = "rv-text";
+  p.className = block.small ? "rv-text rv-small" : "rv-text";
   for (const [text, bold] of block.parts) {
     if (bold) {
       const strong = document.createElement("strong");
@@ -115,6 +122,7 @@ function build(block, old, plots) {
   if (block.kind === "printout") return printoutBox(block);
   if (block.kind === "note") return noteBox(block);
   if (block.kind === "text") return textBox(block);
+  if (block.kind === "heading") return headingBox(block);
   const [box, plot] = chartBox(block, old);
   plots.push([plot, block]);
   return box;
