@@ -304,6 +304,21 @@ def test_a_seed_edit_redraws_the_results_and_the_view_picks_after_it_work(new_pa
     expect(seed).to_have_value("7")
 
 
+def test_a_full_width_chart_follows_its_column_without_a_window_resize(new_page):
+    """A chart without a width of its own fills its column, also when the column changes width and
+    the window does not (a slide's style hiding the sidebar after the chart was drawn did that:
+    plotly.js's own `responsive` follows only the window)."""
+    page = new_page("/")
+    drawn = """() => { const d = document.querySelector('[data-chart="row_view"]');
+      return [d._fullLayout.width, d.clientWidth]; }"""
+    width, box = page.evaluate(drawn)
+    assert abs(width - box) <= 1
+    page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').style.maxWidth = '700px'")
+    page.wait_for_function(
+        f"() => {{ const [w, b] = ({drawn})(); return b < {box - 100} && Math.abs(w - b) <= 1; }}"
+    )
+
+
 def test_presentation_mode_hides_the_sidebar_and_uses_big_type(new_page):
     page = new_page("/?present=1")
     expect(page.locator('[data-testid="stSidebar"]')).to_be_hidden()

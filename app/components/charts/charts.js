@@ -138,13 +138,38 @@ function hostOf(root) {
   return host;
 }
 
+const resizers = new WeakMap(); // host -> the ResizeObserver of its full-width charts
+
+// A chart without a width of its own fills its column: plotly.js's `responsive` follows the window
+// only, and a column can change width without the window (a slide's CSS hiding the sidebar after the
+// chart was drawn: it stayed 820 px wide in a 1120 px column). Follow the chart's own box instead.
+function followWidth(Plotly, host, plot) {
+  let observer = resizers.get(host);
+  if (!observer) {
+    observer = new ResizeObserver((entries) => {
+      for (const { target } of entries) {
+        const drawnWidth = target._fullLayout && target._fullLayout.width;
+        if (target.dataset.fills && drawnWidth && Math.abs(drawnWidth - target.clientWidth) > 1) {
+          Plotly.Plots.resize(target);
+        }
+      }
+    });
+    resizers.set(host, observer);
+  }
+  observer.observe(plot);
+}
+
 function draw(Plotly, host, spec, blocks, setTriggerValue) {
   const old = new Map([...host.querySelectorAll("[data-chart]")].map((d) => [d.dataset.chart, d]));
   const plots = [];
   host.replaceChildren(...blocks.map((block) => build(block, old, plots)));
-  for (const plot of old.values()) Plotly.purge(plot); // charts no longer shown
+  for (const plot of old.values()) { // charts no longer shown
+    if (resizers.has(host)) resizers.get(host).unobserve(plot);
+    Plotly.purge(plot);
+  }
   for (const [plot, block] of plots) {
     const config = { ...block.config, responsive: !block.width };
+    plot.dataset.fills = block.width ? "" : "1";
     // Redrawn only when its figure or config changed (a view pick changes one or two of ~15 charts).
     const drawn = `${spec.revisions[block.figure]} ${JSON.stringify(config)}`;
     if (plot.dataset.drawn !== drawn) {
@@ -153,6 +178,7 @@ function draw(Plotly, host, spec, blocks, setTriggerValue) {
       plot.dataset.drawn = drawn;
       plot.dataset.draws = String((Number(plot.dataset.draws) || 0) + 1); // (tests count redraws)
     }
+    if (!block.width) followWidth(Plotly, host, plot);
     plot.dataset.clickable = block.clickable ? "1" : "";
     if (!plot.dataset.listening) {
       plot.dataset.listening = "1";
