@@ -149,8 +149,9 @@ function followWidth(Plotly, host, plot) {
     observer = new ResizeObserver((entries) => {
       for (const { target } of entries) {
         const drawnWidth = target._fullLayout && target._fullLayout.width;
-        if (target.dataset.fills && drawnWidth && Math.abs(drawnWidth - target.clientWidth) > 1) {
-          Plotly.Plots.resize(target);
+        const width = target.clientWidth; // (0: not displayed, e.g. a slide kept offstage)
+        if (target.dataset.fills && drawnWidth && width > 0 && Math.abs(drawnWidth - width) > 1) {
+          Plotly.Plots.resize(target).catch(() => {}); // (hidden meanwhile: the next change redraws it)
         }
       }
     });
