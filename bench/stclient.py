@@ -108,7 +108,7 @@ def _drawn_figures(data: object) -> list[dict]:
 def _drawn_words(data: object) -> list[str]:
     """The words a charts component draws first (its paragraphs, headings, warnings), as markdown
     would write them (bold parts between **): what a reader sees next to the charts."""
-    from app.components.charts import first_drawn
+    from app.components.charts import first_drawn, marked
 
     try:
         blocks = first_drawn(json.loads(data["spec"]))  # type: ignore[index]
@@ -118,7 +118,7 @@ def _drawn_words(data: object) -> list[str]:
     for block in blocks:
         kind = block.get("kind") if isinstance(block, dict) else None
         if kind == "text":
-            words.append("".join(f"**{text}**" if bold else text for text, bold in block["parts"]))
+            words.append(marked(block["parts"]))
         elif kind in ("heading", "note"):
             words.append(block["text"])
     return words

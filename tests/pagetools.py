@@ -10,6 +10,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from app.components.charts import first_drawn
+from app.components.charts import marked as charts_marked
 from app.page_state import CHAPTERS, chapter_key
 from tests.serving import ROOT
 
@@ -66,7 +67,7 @@ def drawn_texts(at: AppTest, marked: bool = False) -> list[str]:
     found = []
     for block in drawn_blocks(at):
         if block["kind"] == "text":
-            found.append("".join(f"**{text}**" if bold and marked else text for text, bold in block["parts"]))
+            found.append(charts_marked(block["parts"]) if marked else "".join(t for t, _ in block["parts"]))
         elif block["kind"] in ("heading", "note"):
             found.append(block["text"])
     return found

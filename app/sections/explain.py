@@ -136,10 +136,6 @@ def explain_lines(
     return lines
 
 
-def markdown(line: Line) -> str:
-    return "".join(f"**{text}**" if bold else text for text, bold in line)
-
-
 def explain_panel(
     cell: CellExplanation,
     out: OutputExplanation,
@@ -149,7 +145,7 @@ def explain_panel(
 ) -> None:
     """explain_lines as one markdown text (one element per rerun: Compare's A and B), and every
     product as a table one click away."""
-    lines = [f":small[{HOW}]", *map(markdown, explain_lines(cell, out, shown_hidden, shown_output))]
+    lines = [f":small[{HOW}]", *map(charts.marked, explain_lines(cell, out, shown_hidden, shown_output))]
     st.markdown("\n\n".join(lines))
     _products_table(cell, table_key)
 

@@ -30,8 +30,10 @@ def slides() -> tuple[str, ...]:
     return (*SLIDES, COMPARE if page_state.memory().pinned is not None else WEIGHTS)
 
 
-# The slides whose play the browser draws (each step's sent at once); the last two: sections of the page.
-CHART_SLIDES = ("Hidden states", "Diagram", "Row through time", "Explain a cell", "Outputs")
+# The slides whose play the browser draws (each step's sent at once): one chart each (_blocks), and
+# two sections of the page
+PLOT_SLIDES = ("Hidden states", "Diagram", "Row through time")
+CHART_SLIDES = (*PLOT_SLIDES, "Explain a cell", "Outputs")
 SLIDE_KEY = "present_slide"
 # Streamlit does not tell the server the viewport: slides are drawn for the smallest supported one,
 # a 1280 × 720 projector (1120 px of main column; 720 px less the slide bar and the step controls).
@@ -85,7 +87,7 @@ def slide(name: str, state: State, result: Result, style, n_shown: int | None = 
 
 
 def _draw(name: str, state: State, result: Result, style, step: int, row: int, neuron: int) -> None:
-    if name in CHART_SLIDES[:3]:
+    if name in PLOT_SLIDES:
         charts.charts(_blocks(name, state, result, style, step, row), "slide_charts", state.seed)
     elif name == "Explain a cell":
         _warn(state, result, step)

@@ -73,6 +73,12 @@ class Text:
     small: bool = False
 
 
+def marked(parts: Sequence[Sequence[Any]]) -> str:
+    """A Text's (text, bold) parts as markdown writes them (bold between **): for a text drawn as
+    markdown elsewhere (Compare's explanations) and for tests and benchmarks reading what was sent."""
+    return "".join(f"**{text}**" if bold else str(text) for text, bold in parts)
+
+
 @dataclass(frozen=True)
 class Heading:
     """A section's heading (as st.subheader draws it), when it names the step: part of a frame."""
