@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -328,3 +330,18 @@ def test_the_outputs_slide_plays_in_the_browser_with_the_warning_from_its_step()
         t >= first for t in range(10)
     ]
     assert all(any(b["kind"] == "printout" for b in frame) for frame in play["frames"])
+
+
+def test_a_huge_explained_value_prints_in_four_significant_digits():
+    """relu past 1e6: the explanation writes the cell's value as the heatmaps do (4 significant
+    digits), not with every digit (a 2e52 value was written out in 53 digits)."""
+    inputs = np.random.default_rng(3).uniform(-2, 2, (10, 2, 2)).round(2)
+    state = State(inputs=inputs, activation="relu", weight_scale=4.0)
+    hidden = reference.forward(state.inputs, state.resolved_weights(), "relu").hidden
+    neuron = int(np.argmax(hidden[9, 0]))  # the largest value of row 0 at the last step
+    assert hidden[9, 0, neuron] > 1e6
+    at = new_app({"s": encode_link(replace(state, view=View(step=9, row=0, neuron=neuron)))}).run()
+    (line,) = [t for t in drawn_texts(at) if t.startswith(f"Hidden state y9[0, {neuron}]")]
+    written = line.split(") = ")[1].split(" ")[0]
+    assert re.fullmatch(r"\d\.\d{3}e\+\d+", written), line  # 4 significant digits, as the heatmap's
+    assert float(written) == pytest.approx(hidden[9, 0, neuron], rel=1e-3)

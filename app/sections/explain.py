@@ -69,6 +69,12 @@ def _num(x: float) -> str:
     return f"{x:.4f}".rstrip("0").rstrip(".") if abs(x) < 1e4 else f"{x:.4g}"
 
 
+def _fixed(x: float, digits: int) -> str:
+    """A shown value with `digits` decimals; from 1e4 up (or not finite) 4 significant digits, as
+    the heatmaps print it (a relu value of 2e52 was written out in 53 digits)."""
+    return f"{x:.{digits}f}" if abs(x) < 1e4 else f"{x:.4g}"
+
+
 def _sum_text(terms: list[Term]) -> str:
     """'(1)(0.3047) + (2)(-1.04)' for a few terms; the count and sum for many."""
     if len(terms) <= MAX_TERMS_INLINE:
@@ -118,8 +124,8 @@ def explain_lines(
         (
             ("Hidden state", True),
             (f" y{t}[{r}, {n}] = {cell.activation}({_num(cell.pre_activation)}) = ", False),
-            (f"{shown_hidden:.4f}", True),
-            (f" (the heatmap cell shows {shown_hidden:.2f})", False),
+            (_fixed(shown_hidden, 4), True),
+            (f" (the heatmap cell shows {_fixed(shown_hidden, 2)})", False),
         ),
     ]
     head = out.terms[0].weight_name.split("[")[0] if out.terms else "Wo"
@@ -130,7 +136,7 @@ def explain_lines(
                 f" out{t}[{r}] = y{t}[{r}, :] · {head} + bo = {_sum_text(out.terms)} + {_num(out.bias)} = ",
                 False,
             ),
-            (f"{shown_output:.4f}", True),
+            (_fixed(shown_output, 4), True),
         )
     )
     return lines
