@@ -298,10 +298,10 @@ def test_chart_clicks_with_hostile_contents_are_harmless(server, click):
     assert not any("<script>" in body for body in attacked.texts)  # the chart id is never echoed
 
 
-@pytest.mark.parametrize("key", ["output_charts", "charts_preload"])
+@pytest.mark.parametrize("key", ["output_charts", "explain_text", "charts_preload"])
 def test_clicks_on_charts_drawn_without_a_click_action_are_harmless(server, key):
-    """The outputs chart takes no click; the first run's empty charts element (it fetches plotly.js)
-    is gone by the next run: a crafted click on either changes nothing."""
+    """The outputs chart and the explanation take no click; the first run's empty charts element (it
+    fetches plotly.js) is gone by the next run: a crafted click on any of them changes nothing."""
 
     async def attack(session: Session) -> RunResult:
         session.trigger(key, "click", {"chart": "hidden_1", "x": 5, "y": 2})
@@ -373,6 +373,22 @@ def test_crafted_ends_of_a_slide_play_are_harmless(server, value, playing):
     assert session.widget("view_step").value == [2.0 if playing else 0.0]
     assert "frames" not in session.component_spec("slide_charts")
     assert not any("<script>" in body for body in attacked.texts)
+
+
+@pytest.mark.parametrize("key", ["output_charts", "explain_text"])
+def test_an_end_of_play_from_an_element_that_does_not_report_it_changes_nothing(server, key):
+    """During a play only the time charts say "played": the same trigger sent by the outputs or the
+    explanation element is not read, and the play goes on."""
+
+    async def attack(session: Session) -> RunResult:
+        session.press("play")
+        await session.run()
+        session.trigger(key, "played", 2)
+        return await session.run()
+
+    attacked, after, session, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert "frames" in session.component_spec("time_charts")  # still playing (a plain rerun after it)
 
 
 # ---- links, uploads ------------------------------------------------------------------------------------
