@@ -115,16 +115,43 @@ st.subheader("Hidden states, step by step")
 
 
 def up_to(state, t: int, row: int, neuron: int, clickable: bool = False) -> None:
-    """Everything that shows time, at step t (nothing later is on the page)."""
+    """Everything that shows time, at step t (nothing later is on the page). `clickable`: the page's
+    own view (not a server tick); then, when every step fits in one message (follows), the charts
+    hold every step and follow the view the explanation's part announces."""
     shown = results.recall(state)  # the shared cache's (a view pick or a tick computes nothing)
     if shown is None:
         return
     if guide.shows("hidden"):
-        hidden.time_view(state, shown, t, row, neuron, style, clickable)
+        hidden.time_view(state, shown, t, row, neuron, style, clickable, T_shown)
     if guide.shows("explain"):
-        explain.explain_section(state, shown, t, row, neuron)
+        if clickable:
+            explain_part(state)
+        else:
+            explain.explain_section(state, shown, t, row, neuron)
     if guide.shows("outputs"):
-        outputs.outputs_section(state, shown, t, style)
+        outputs.outputs_section(state, shown, t, style, T_shown if follows(state, clickable) else None)
+
+
+def follows(state, clickable: bool) -> bool:
+    """Do the charts hold every step and follow the page's view in the browser?"""
+    return clickable and player.in_browser(T_shown, B, state.n_neurons)
+
+
+@st.fragment(key=page_state.EXPLAIN_FRAGMENT)
+def explain_part(state) -> None:
+    """The picked cell explained; its element announces the view to the charts that follow it. A step
+    or neuron pick while nothing else on the page depends on them (Memory.view_free) reruns only this
+    part (hidden.view_picked): the charts change in the browser, and the address bar follows here."""
+    shown = results.recall(state)
+    if shown is None:
+        return
+    viewed = session.with_current_view(state)  # (the widgets' values, kept inside the sizes)
+    view = viewed.view
+    explain.explain_section(state, shown, view.step, view.row, view.neuron, announce=True)
+    mem = page_state.memory()
+    if mem.view_picked:  # a pick that reran only this part: the rest of the page is as drawn
+        mem.view_picked = False
+        session.sync_link(viewed)
 
 
 def play_frames(state, row: int, neuron: int) -> None:
@@ -160,6 +187,7 @@ def view_part() -> None:
     does a seed or weight-scale edit while nothing else on the page depends on it (sidebar.results_only):
     then this part computes the new result itself."""
     mem = page_state.memory()
+    mem.view_free = False  # (this run's end says whether the next step or neuron pick may be free)
     if mem.numbers_edited:  # a results-only rerun: the top of the page did not run
         mem.numbers_edited = False
         page_state.check_widgets()
@@ -170,7 +198,9 @@ def view_part() -> None:
             return
     now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
     in_browser = browser_plays()  # (then Play and Pause rerun only this part)
-    step, row, neuron = hidden.view_controls(T_shown, B, now.n_neurons, "fragment" if in_browser else "app")
+    step, row, neuron = hidden.view_controls(
+        T_shown, B, now.n_neurons, "fragment" if in_browser else "app", on_pick=hidden.view_picked
+    )
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
     if player.playing() and in_browser:
         play_frames(now, row, neuron)
@@ -198,6 +228,15 @@ def view_part() -> None:
     elif session.sync_link(viewed) is None and guide.shows("share"):
         share.too_big()  # (the address bar is the share link: say when there can be none)
     classroom.end_of_page(viewed)  # a teacher's page: what the class follows
+    mem.view_free = (  # may a step or neuron pick rerun only the explanation? (hidden.view_picked)
+        chapters
+        and not present
+        and not player.playing()
+        and follows(now, True)
+        and mem.classroom is None
+        and not any(is_open(name) for name in ("weights", "compare", "share"))
+        and not any(page_state.get(key) for key in (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE))
+    )
 
 
 if player.playing() and not browser_plays():  # (too big to send at once: the server ticks)

@@ -26,6 +26,7 @@ IMAGE_FORMAT_KEY = "image_format"
 MEMORY_KEY = "page"
 LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
 RESULTS_FRAGMENT = "results"  # the key of the page's part drawn from the result (app/main.py)
+EXPLAIN_FRAGMENT = "explain"  # the key of the explanation's part, inside it (app/main.py)
 CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 CHAPTERS = {  # the page's chapters (app/components/chapter.py): closed ones are not built
     # name: (its heading when a lesson step shows it, what its closed title says is inside)
@@ -153,11 +154,13 @@ class Memory:
     numbers_edited: bool = False  # a numbers edit asked for a results-only rerun (app/sections/sidebar.py)
     results_state: Any = None  # the State the last results-only rerun drew (None: the full run's)
     charts_preloaded: bool = False  # plotly.js was asked for on the first run (app/components/charts/)
+    view_free: bool = False  # a step or neuron pick may rerun only the explanation (app/main.py)
+    view_picked: bool = False  # such a pick asked for it (app/sections/hidden.py view_picked)
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit
         turned a results-only request into a full run); the run's end says whether the next may be."""
-        self.results_only = self.numbers_edited = False
+        self.results_only = self.numbers_edited = self.view_free = self.view_picked = False
         self.results_state = None
 
 

@@ -6,9 +6,10 @@ One session over Streamlit's protocol (bench/stclient.py: a widget drawn in a fr
 fragment, as in a browser) on a real server of this checkout and of REV (a git worktree, started
 from there so it runs its own code), alternating rounds. Per kind of edit: the page process's CPU
 per edit (from /proc), the messages sent for it and the median time to the end of its run. Kinds: a
-seed edit (every chart changes; the result is computed), a row pick and a step pick (view picks: the
-result comes from the cache). A tool for one change's effect; the class tables come from
-bench/lecture.py.
+seed edit (every chart changes; the result is computed), a row pick, a step pick, a neuron pick and a
+click on a cell of y2 in the same row (view picks: the result comes from the cache; the last three
+are drawn by the browser since this session, the server reruns only the explanation). A tool for one
+change's effect; the class tables come from bench/lecture.py.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ KINDS = {
     "seed edit": lambda i: {"seed": 1000 + i},
     "row pick": lambda i: {"view_row": i % 3},
     "step pick": lambda i: {"view_step": i % 3},
+    "neuron pick": lambda i: {"view_neuron": i % 3},
+    "cell click": lambda i: {"chart": "hidden_2", "y": 1, "x": i % 8},  # (a trigger, not a widget)
 }
 
 
@@ -43,7 +46,11 @@ async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, floa
         for kind, change in KINDS.items():
             start, messages, seconds = cpu_seconds(pid), [], []
             for i in range(edits):
-                result = await client.run(change(i))
+                if kind == "cell click":
+                    client.trigger("time_charts", "click", change(i))
+                    result = await client.run()
+                else:
+                    result = await client.run(change(i))
                 messages.append(result.n_messages)
                 seconds.append(result.seconds)
             cpu_ms = (cpu_seconds(pid) - start) / edits * 1000

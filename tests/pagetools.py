@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from app.components.charts import first_drawn
 from app.components.charts import marked as charts_marked
 from app.page_state import CHAPTERS, chapter_key
+from bench.stclient import user_key
 from tests.serving import ROOT
 
 APP = str(ROOT / "app" / "main.py")
@@ -44,21 +45,39 @@ def decode_array(value) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
+def flat(items: list[dict]) -> list[dict]:
+    """Blocks with their groups (rows of charts) opened."""
+    found: list[dict] = []
+    for block in items:
+        found += flat(block["items"]) if block["kind"] == "group" else [block]
+    return found
+
+
 def drawn_blocks(at: AppTest) -> list[dict]:
     """The blocks of every charts component on the page (app/components/charts/), flattened."""
-    blocks: list[dict] = []
+    return [block for spec in charts_specs(at).values() for block in flat(first_drawn(spec))]
 
-    def walk(items: list[dict]) -> None:
-        for block in items:
-            if block["kind"] == "group":
-                walk(block["items"])
-            else:
-                blocks.append(block)
 
+def charts_specs(at: AppTest) -> dict[str, dict]:
+    """The spec of every charts element the last run drew, by its key ("time_charts", "explain_text")."""
+    found = {}
     for element in at.get("bidi_component"):
         if element.proto.component_name.endswith("rnn_charts"):
-            walk(first_drawn(json.loads(json.loads(element.proto.json)["spec"])))
-    return blocks
+            found[user_key(element.proto.id) or ""] = json.loads(json.loads(element.proto.json)["spec"])
+    return found
+
+
+def frame_texts(spec: dict, step: int) -> list[str]:
+    """The words of one frame of a spec with frames (the page's charts that follow the view)."""
+    return [
+        "".join(t for t, _ in b["parts"]) if b["kind"] == "text" else b["text"]
+        for b in flat(spec["frames"][step])
+        if b["kind"] in ("text", "heading", "note")
+    ]
+
+
+def frame_chart_ids(spec: dict, step: int) -> list[str]:
+    return [b["id"] for b in flat(spec["frames"][step]) if b["kind"] == "chart"]
 
 
 def drawn_texts(at: AppTest, marked: bool = False) -> list[str]:

@@ -17,9 +17,12 @@ from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, View, decode_link, dump_state, encode_link
 from tests.pagetools import (
     charts,
+    charts_specs,
     decode_array,
     drawn_texts,
     edit_cells,
+    frame_chart_ids,
+    frame_texts,
     heatmap_z,
     messages,
     new_app,
@@ -219,23 +222,41 @@ def test_presentation_mode_uses_slide_sizes_and_a_static_table():
     assert "present" not in at.query_params
 
 
-def test_the_step_slider_reveals_steps_and_moves_the_explained_cell(at):
+def only_the_explanation_ran(at) -> bool:
+    """Did the last run draw the explanation's part alone (a step or neuron pick the browser draws)?"""
+    return set(charts_specs(at)) == {"explain_text"} and not at.get("slider")
+
+
+def test_a_step_pick_reruns_only_the_explanation_the_charts_hold_every_step(at):
+    held = charts_specs(at)  # the charts follow the view: every step, y2 first
+    time_charts, outputs_charts = held["time_charts"], held["output_charts"]
+    assert time_charts["follow"] and time_charts["start"] == 2 and len(time_charts["frames"]) == 3
+    assert frame_chart_ids(time_charts, 0)[:3] == ["diagram", "legend", "hidden_0"]
+    assert [i for i in frame_chart_ids(time_charts, 1) if i.startswith("hidden_")] == ["hidden_0", "hidden_1"]
+    assert outputs_charts["follow"] and len(outputs_charts["frames"]) == 3
     at.slider(key="view_step").set_value(0).run()
-    assert hidden_names(at) == ["hidden-y0"]
+    assert not at.exception and only_the_explanation_ran(at)
     assert "Explain a cell: y0[row 0, neuron 0]" in drawn_texts(at)
-    at.slider(key="view_step").set_value(2).run()
-    assert hidden_names(at) == ["hidden-y0", "hidden-y1", "hidden-y2"]
+    assert charts_specs(at)["explain_text"]["view"] == {"step": 0, "row": 0, "neuron": 0}  # to the charts
+    assert decode_link(at.query_params["s"]).view.step == 0  # the address bar follows
+    at.run()  # a full run agrees: y0 alone revealed
+    assert hidden_names(at) == ["hidden-y0"]
+    assert charts_specs(at)["time_charts"]["start"] == 0
 
 
 def test_explain_a_cell_prints_the_heatmap_value(at):
-    at.selectbox(key="view_row").set_value(1).run()
-    at.selectbox(key="view_neuron").set_value(4).run()
-    z = heatmap_z(charts(at)["hidden-y2"])
+    at.selectbox(key="view_row").set_value(1).run()  # a row pick redraws the charts (the row view)
+    assert charts_specs(at)["time_charts"]["cell"] == [1, 0]
+    at.selectbox(key="view_neuron").set_value(4).run()  # a neuron pick: the explanation alone
+    assert only_the_explanation_ran(at)
+    assert charts_specs(at)["explain_text"]["view"] == {"step": 2, "row": 1, "neuron": 4}
     text = " ".join(drawn_texts(at, marked=True))
+    at.run()
+    z = heatmap_z(charts(at)["hidden-y2"])
     assert "y2[1, 4] = tanh(" in text
     assert f"**{z[1, 4]:.4f}**" in text
     shapes = charts(at)["hidden-y2"]["layout"]["shapes"]  # the explained cell is outlined
-    assert (shapes[0]["x0"], shapes[0]["y0"]) == (3.5, 0.5)
+    assert [(s["x0"], s["x1"], s["y0"], s["y1"]) for s in shapes] == [(3.5, 4.5, 0.5, 1.5)]
 
 
 def test_share_panel_offers_the_link_and_the_downloads(at):
@@ -305,10 +326,15 @@ def test_the_warning_that_values_exploded_follows_the_step():
     at = new_app({"s": encode_link(state)}).run()
     assert not at.exception
     assert any(text.startswith(f"The hidden state explodes at step {first}") for text in drawn_texts(at))
-    at.slider(key="view_step").set_value(first - 1).run()
-    assert not any("explodes" in text for text in drawn_texts(at))
+    time_charts = charts_specs(at)["time_charts"]  # every step's words, each shown with its step
+    assert not any("explodes" in text for text in frame_texts(time_charts, first - 1))
+    explodes = f"The hidden state explodes at step {first}"
+    assert any(text.startswith(explodes) for text in frame_texts(time_charts, first))
     dead = int((hidden[:first] == 0).sum())  # relu's stuck units, y0 … y(first-1)
-    assert any(text.startswith(f"{dead} of {first * 16} hidden values are dead") for text in drawn_texts(at))
+    words = frame_texts(time_charts, first - 1)
+    assert any(text.startswith(f"{dead} of {first * 16} hidden values are dead") for text in words)
+    at.slider(key="view_step").set_value(first - 1).run().run()  # the page drawn at that step
+    assert not any("explodes" in text for text in drawn_texts(at))
 
 
 def test_the_outputs_slide_plays_in_the_browser_with_the_warning_from_its_step():

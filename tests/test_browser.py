@@ -407,9 +407,11 @@ def test_the_step_slider_and_play_reveal_fewer_heatmaps(new_page):
 
 
 def play_frame(page: Page) -> str | None:
-    """The step a play drawn by the browser shows (app/components/charts/charts.js), None if none."""
+    """The step a play drawn by the browser shows (app/components/charts/charts.js), None if none (the
+    page's frames that follow the view are not a play)."""
     return page.evaluate(
-        "() => document.querySelector('[data-chart=\"diagram\"]').closest('.rv').dataset.frame ?? null"
+        "() => { const host = document.querySelector('[data-chart=\"diagram\"]').closest('.rv');"
+        " return host.dataset.playing ? host.dataset.frame : null; }"
     )
 
 

@@ -105,8 +105,14 @@ def test_play_is_one_run_that_sends_every_step(server):
         assert float(line[2][0]) == pytest.approx(hidden[t, 0, 0], abs=5e-5)  # printed to 4 decimals
     assert any("Playing y0 … y2" in text for text in playing.texts)
 
-    assert after.ok and "frames" not in spec and "hidden_2" in chart_ids(spec["blocks"])
+    assert after.ok and stopped_at(spec) == 2 and "hidden_2" in chart_ids(spec["frames"][2])
     assert explained(after) == "y2" and step == [2.0]
+
+
+def stopped_at(spec: dict) -> int | None:
+    """The step the page's charts show when no play runs (they follow the view: every step, no clock),
+    None for a play."""
+    return None if "period_ms" in spec else spec["start"] if spec.get("follow") else None
 
 
 def test_pause_stops_the_play_where_its_clock_is(server):
@@ -123,13 +129,12 @@ def test_pause_stops_the_play_where_its_clock_is(server):
 
     playing, (paused, spec, step) = scenario(server, [press_play, press_pause])
     assert playing.ok and paused.ok, paused.errors
-    assert "frames" not in spec  # stopped: the page draws one step again
     stopped = int(step[0])
+    assert stopped_at(spec) == stopped  # stopped: the page shows that step, no clock
     assert stopped < 2  # (pressed well within the play's 3 × 1.2 s)
     assert explained(paused) == f"y{stopped}"
-    assert f"hidden_{stopped}" in chart_ids(spec["blocks"]) and f"hidden_{stopped + 1}" not in chart_ids(
-        spec["blocks"]
-    )
+    shown = chart_ids(spec["frames"][stopped])
+    assert f"hidden_{stopped}" in shown and f"hidden_{stopped + 1}" not in shown
 
 
 def test_a_play_too_big_to_send_ticks_on_the_server(server):

@@ -32,10 +32,11 @@ def in_browser(n_steps: int, batch: int, n_neurons: int) -> bool:
     return n_steps * (n_steps * n_neurons * (batch + 1)) <= MAX_FRAME_NUMBERS
 
 
-def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app") -> int:
+def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app", on_change=None) -> int:
     """The step slider and play/pause (in the containers given); returns the current step (the last
     one when following it). `scope`: what Play and Pause rerun ("fragment": the page's part that
-    draws a play in the browser; "app": the whole page, which starts the server's ticks)."""
+    draws a play in the browser; "app": the whole page, which starts the server's ticks). on_change:
+    the slider's."""
     player = page_state.memory().player
     key = VIEW_KEYS["step"]
     if player.pending_step is not None:  # set when play stops; applied before the slider exists
@@ -52,7 +53,13 @@ def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app") -> i
     if n_steps == 1:
         return 0
     step = slider.slider(  # (while playing it would say one step and show another: Pause first)
-        "Current step: reveal y0 … y_t", 0, n_steps - 1, key=key, format="y%d", disabled=player.playing
+        "Current step: reveal y0 … y_t",
+        0,
+        n_steps - 1,
+        key=key,
+        format="y%d",
+        disabled=player.playing,
+        on_change=on_change,
     )
     if player.playing:
         if button.button("Pause", key="pause", icon=":material/pause:", width="stretch"):

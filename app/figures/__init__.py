@@ -7,6 +7,7 @@ from .chart import Chart, as_table, describe
 from .diagram import max_blocks, unrolled_diagram
 from .heatmap import (
     MAX_CLICKABLE_CELLS,
+    cell_outline,
     colorbar_chart,
     explosion,
     heatmap,
@@ -35,6 +36,7 @@ __all__ = [
     "Scale",
     "Style",
     "as_table",
+    "cell_outline",
     "colorbar_chart",
     "describe",
     "explosion",

@@ -379,11 +379,23 @@ def _range_words(z: np.ndarray) -> str:
     return words if finite.size == z.size else words + f" ({z.size - finite.size} not finite)"
 
 
+def cell_outline(row: int, neuron: int) -> dict:
+    """The outline of one heatmap cell (the explained one) in the highlight color: a layout shape. The
+    browser moves this shape to another cell when the view changes there (app/components/charts: a
+    rectangle one cell wide and high centred on the cell)."""
+    return {
+        "type": "rect",
+        "x0": neuron - 0.5,
+        "x1": neuron + 0.5,
+        "y0": row - 0.5,
+        "y1": row + 0.5,
+        "line": {"color": HIGHLIGHT, "width": 4},
+    }
+
+
 def highlight_cell(chart: Chart, row: int, neuron: int) -> Chart:
-    """Outline one heatmap cell (the explained one) in the highlight color: a new chart."""
-    outline = {"type": "rect", "x0": neuron - 0.5, "x1": neuron + 0.5, "y0": row - 0.5, "y1": row + 0.5}
-    outline["line"] = {"color": HIGHLIGHT, "width": 4}
-    return chart.with_shapes(outline)
+    """Outline one heatmap cell (the explained one): a new chart."""
+    return chart.with_shapes(cell_outline(row, neuron))
 
 
 def explosion(hidden: np.ndarray, activation: str) -> tuple[int, str] | None:

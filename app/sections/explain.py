@@ -25,11 +25,15 @@ HOW = (
 Line = tuple[tuple[str, bool], ...]  # a line of the explanation: (text, bold) parts
 
 
-def explain_section(state: State, result: Result, step: int, row: int, neuron: int) -> None:
+def explain_section(
+    state: State, result: Result, step: int, row: int, neuron: int, announce: bool = False
+) -> None:
     """The picked cell explained, drawn with the charts (so a play shows each step's), then every
-    product as a table one click away."""
+    product as a table one click away. `announce`: the element tells the page's charts that follow
+    the view (app/components/charts) to show this step and cell."""
     cell, out = _explained(state, result, step, row, neuron)
-    charts.charts(_blocks(result, cell, out), "explain_text", state.seed)
+    view = (step, row, neuron) if announce else None
+    charts.charts(_blocks(result, cell, out), "explain_text", state.seed, view=view)
     _products_table(cell, "terms_popover")
 
 

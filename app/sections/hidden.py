@@ -3,7 +3,10 @@ y_t as a heatmap (up to the current step: nothing later is shown), and one row t
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from rnn_core.activations import ACTIVATIONS, stuck_count
 from rnn_core.state import State
@@ -14,6 +17,7 @@ from ..compute import Result
 from ..page_state import VIEW_KEYS
 
 MAX_GRID = 12  # heatmap slots shown at once (a window ending at the current step)
+NUMBERS_TABLE = "numbers_popover"  # the key of y_t's numbers table (a popover)
 
 
 def stuck_text(result: Result, activation: str, present: bool, upto: int) -> charts.Text:
@@ -34,24 +38,51 @@ def exploded(state: State, result: Result, upto: int) -> list[charts.Note]:
     return [charts.Note(blown[1])] if blown else []
 
 
-def pick(label: str, count: int, key: str, prefix: str, container) -> int:
+def pick(label: str, count: int, key: str, prefix: str, container, on_change=None) -> int:
     """A selectbox over 0..count-1 shown as prefix+index; a stale or crafted pick is put back in range."""
     value = page_state.get(key, 0)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < count:
+    if not in_range(value, count):
         page_state.put(key, min(max(value, 0), count - 1) if isinstance(value, int) else 0)
-    return int(container.selectbox(label, range(count), format_func=lambda i: f"{prefix}{i}", key=key))
+    return int(
+        container.selectbox(
+            label, range(count), format_func=lambda i: f"{prefix}{i}", key=key, on_change=on_change
+        )
+    )
+
+
+def in_range(value: object, count: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < count
 
 
 def view_controls(
-    n_steps: int, batch: int, n_neurons: int, scope: player.Scope = "app"
+    n_steps: int, batch: int, n_neurons: int, scope: player.Scope = "app", on_pick=None
 ) -> tuple[int, int, int]:
     """The step player and the row and neuron pickers; (step, row, neuron). `scope`: what Play and
-    Pause rerun (player.step_controls)."""
+    Pause rerun (player.step_controls). on_pick(key, count): on_change of the step and the neuron."""
     bar, play, row_pick, neuron_pick = st.columns([3.2, 0.8, 1, 1], vertical_alignment="bottom")
-    step = player.step_controls(n_steps, bar, play, scope)
+    on_step = None if on_pick is None else functools.partial(on_pick, VIEW_KEYS["step"], n_steps)
+    step = player.step_controls(n_steps, bar, play, scope, on_step)
     row = pick("Row", batch, VIEW_KEYS["row"], "row ", row_pick)
-    neuron = pick("Neuron", n_neurons, VIEW_KEYS["neuron"], "neuron ", neuron_pick)
+    on_neuron = None if on_pick is None else functools.partial(on_pick, VIEW_KEYS["neuron"], n_neurons)
+    neuron = pick("Neuron", n_neurons, VIEW_KEYS["neuron"], "neuron ", neuron_pick, on_neuron)
     return step, row, neuron
+
+
+def view_picked(key: str, count: int) -> None:
+    """on_change of the step slider and the neuron picker: while the page's charts hold every step and
+    follow the view in the browser and nothing else on the page depends on the step or the neuron
+    (Memory.view_free, decided at the end of the results part), rerun only the explanation's part (its
+    element announces the view to the charts; the address bar follows there) instead of the results
+    part: docs/PERFORMANCE.md, "View picks in the browser". A value out of range reruns the results
+    part, which puts it back in range."""
+    mem = page_state.memory()
+    if not mem.view_free or not in_range(page_state.get(key), count):
+        return
+    mem.view_picked = True
+    try:
+        st.rerun(page_state.EXPLAIN_FRAGMENT)
+    except StreamlitAPIException:  # the part is not on the page (Streamlit then reruns its own scope)
+        mem.view_picked = False
 
 
 def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
@@ -66,12 +97,23 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
         page_state.put(VIEW_KEYS["neuron"], x)
 
 
-def time_view(state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool) -> None:
+def time_view(
+    state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool, n_steps: int
+) -> None:
     """The blocks of time_blocks (what is stuck, whether values exploded, the charts) as one element
-    drawn in the browser (app/components/charts/); then y_step's numbers as a table."""
+    drawn in the browser (app/components/charts/); then y_step's numbers as a table. With `clickable`
+    (the page's own view, not a server tick) and every step small enough to send at once
+    (player.in_browser), every step's blocks: the element follows the page's view, so a step or
+    neuron pick is drawn by the browser (the explanation announces it)."""
     hidden = result.trace.hidden
-    blocks = time_blocks(state, result, step, row, neuron, style, clickable)
-    charts.charts(blocks, "time_charts", state.seed, pick_clicked_cell if clickable else None)
+    _, B, _ = state.inputs.shape
+    if clickable and player.in_browser(n_steps, B, state.n_neurons):
+        built: dict = {}  # y_t's heatmap at a scale, built once for every frame that shows it
+        steps = [time_blocks(state, result, t, row, neuron, style, True, built) for t in range(n_steps)]
+        charts.frames(steps, "time_charts", state.seed, step, on_click=pick_clicked_cell, cell=(row, neuron))
+    else:
+        blocks = time_blocks(state, result, step, row, neuron, style, clickable)
+        charts.charts(blocks, "time_charts", state.seed, pick_clicked_cell if clickable else None)
     render.numbers(  # (built when the table is opened)
         lambda: figures.hidden_heatmap(
             hidden[step],
@@ -81,8 +123,8 @@ def time_view(state: State, result: Result, step: int, row: int, neuron: int, st
             figures.scale_for(state.activation, hidden[: step + 1]),
             colorbar=False,
         ),
-        f"Numbers of y{step} (a table)",
-        "numbers_popover",
+        "Numbers of y_t, the current step (a table)",
+        NUMBERS_TABLE,
     )
 
 
@@ -90,7 +132,8 @@ def time_frames(state: State, result: Result, n_steps: int, start: int, row: int
     """A play of y0 … y_(n_steps-1) drawn by the browser: time_blocks for every step, sent at once."""
     built: dict = {}  # y_t's heatmap at a scale, built once for every frame that shows it
     steps = [time_blocks(state, result, t, row, neuron, style, False, built) for t in range(n_steps)]
-    charts.frames(steps, "time_charts", state.seed, start, player.PLAY_SECONDS, player.played)
+    cell = (row, neuron)
+    charts.frames(steps, "time_charts", state.seed, start, player.PLAY_SECONDS, player.played, cell=cell)
 
 
 def time_blocks(
@@ -99,8 +142,9 @@ def time_blocks(
     """What is stuck by `step` and whether values exploded (words), the diagram at `step`, then y0 …
     y_step (a window of MAX_GRID; later steps are empty slots of the same size), then the picked row
     through time up to `step`. One color scale for the view, drawn once, from the values shown (relu:
-    up to the largest value shown). `built`: heatmaps already built for other steps of a play, by
-    (t, the scale's range)."""
+    up to the largest value shown). `built`: heatmaps already built for other steps (frames), by
+    (t, the scale's range): then the picked cell is outlined by the browser (y_step is marked
+    `outlined`: the outline moves with the view without a new figure)."""
     T, _, F = state.inputs.shape
     hidden = result.trace.hidden
     diagram = figures.unrolled_diagram(
@@ -109,6 +153,7 @@ def time_blocks(
     scale = figures.scale_for(state.activation, hidden[: step + 1])
     legend = figures.colorbar_chart(scale, style)
     first = max(0, step + 1 - MAX_GRID)
+    in_frames = built is not None
     built = {} if built is None else built
 
     def heatmap(t: int, revealed: bool) -> figures.Chart:
@@ -126,9 +171,9 @@ def time_blocks(
             grid.append(charts.Blank(blank.width, blank.height, f"y{t}: not revealed yet"))
             continue
         fig = heatmap(t, revealed=True)
-        if t == step:
+        if t == step and not in_frames:
             fig = figures.highlight_cell(fig, row, neuron)
-        grid.append(charts.Plot(fig, f"hidden_{t}", clickable=clickable))
+        grid.append(charts.Plot(fig, f"hidden_{t}", clickable=clickable, outlined=t == step and in_frames))
     row_view = figures.row_heatmap(hidden, row, style, state.activation, scale, upto=step, colorbar=False)
     fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
     # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width

@@ -13,19 +13,22 @@ from ..compute import Result
 from ..table import printout_frame, printout_lines
 from . import hidden
 
+PRINTOUT_TABLE = "printout_popover"  # the key of the printout's table (a popover)
 
-def outputs_section(state: State, result: Result, upto: int, style) -> None:
-    """Steps 0..upto: nothing later is shown while the player reveals the steps."""
+
+def outputs_section(state: State, result: Result, upto: int, style, n_steps: int | None = None) -> None:
+    """Steps 0..upto: nothing later is shown while the player reveals the steps. With `n_steps`, every
+    step's chart and printout at once, following the page's view (a step pick is drawn by the browser)."""
     st.subheader("Outputs")
     inputs, outputs = state.inputs[: upto + 1], result.trace.outputs[: upto + 1]
     # The chart, then the printout under it at the column's full width: side by side, the printout's
     # 2T + 1 columns did not fit a 1366 px screen.
-    charts.charts(
-        [outputs_block(state, result, upto, style), printout_block(state, result, upto)],
-        "output_charts",
-        state.seed,
-    )
-    render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", "printout_popover")
+    if n_steps is None:
+        charts.charts(step_blocks(state, result, upto, style), "output_charts", state.seed)
+    else:
+        steps = [step_blocks(state, result, t, style) for t in range(n_steps)]
+        charts.frames(steps, "output_charts", state.seed, upto)
+    render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", PRINTOUT_TABLE)
 
 
 def outputs_frames(
@@ -37,8 +40,13 @@ def outputs_frames(
     steps: list[list[charts.Block]] = []
     for t in range(n_steps):
         notes = hidden.exploded(state, result, t) if warn else []
-        steps.append([*notes, outputs_block(state, result, t, style), printout_block(state, result, t)])
+        steps.append([*notes, *step_blocks(state, result, t, style)])
     charts.frames(steps, "output_charts", state.seed, start, PLAY_SECONDS, on_played)
+
+
+def step_blocks(state: State, result: Result, upto: int, style) -> list[charts.Block]:
+    """The outputs chart of steps 0..upto, and the printout under it."""
+    return [outputs_block(state, result, upto, style), printout_block(state, result, upto)]
 
 
 def printout_block(state: State, result: Result, upto: int) -> charts.Printout:

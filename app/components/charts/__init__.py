@@ -14,6 +14,11 @@ The player (app/components/player.py) hands it a whole play at once: `frames`, o
 per step, that the browser shows one after another on its own clock (a figure repeated across frames
 is sent once); at the end it sends the trigger "played" and the page takes over again.
 
+Frames without a clock follow the page's view: the element holds every step and shows the one the
+page's explanation element last announced (`charts(..., view=...)`), with the explained cell outlined
+on the charts marked `outlined`. So a step or neuron pick reruns only the explanation's small part of
+the page; the charts change in the browser (docs/PERFORMANCE.md, "View picks in the browser").
+
 Every figure goes with a revision (a hash of its JSON): the browser redraws a chart only when its
 figure or its config changed, so a view pick or a play's next step redraws the one or two charts that
 differ, not all ~15 (docs/PERFORMANCE.md, "Redraw only what changed").
@@ -43,6 +48,7 @@ class Plot:
     id: str
     clickable: bool = False
     caption: bool = False
+    outlined: bool = False  # in frames with a cell: the browser outlines the view's cell on it
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,7 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
         "clickable": block.clickable,
         "alt": figures.describe(chart),
         "caption": figures.describe(chart) if block.caption else "",
+        "outlined": block.outlined,
     }
 
 
@@ -151,24 +158,34 @@ def _sent(head: dict, figures_seen: dict[str, int]) -> str:
 
 
 def first_drawn(spec: dict) -> list[dict]:
-    """The blocks the browser draws first for a spec this module sent (of a play: its start frame),
-    each figure in place of its number. For tests and benchmarks, which read what was sent."""
+    """The blocks the browser draws first for a spec this module sent (of frames: the start frame),
+    each figure in place of its number (a chart marked `outlined` with the outline of the spec's
+    cell). For tests and benchmarks, which read what was sent."""
     figures = spec["figures"]
+
+    def figure(block: dict) -> dict:
+        drawn = figures[block["figure"]]
+        if not (block.get("outlined") and "outline" in spec):
+            return drawn
+        layout = drawn["layout"]
+        return {**drawn, "layout": {**layout, "shapes": [*layout.get("shapes", []), spec["outline"]]}}
 
     def placed(block: dict) -> dict:
         if block["kind"] == "group":
             return {**block, "items": [placed(item) for item in block["items"]]}
-        return {**block, "figure": figures[block["figure"]]} if block["kind"] == "chart" else block
+        return {**block, "figure": figure(block)} if block["kind"] == "chart" else block
 
     blocks = spec["frames"][spec["start"]] if "frames" in spec else spec["blocks"]
     return [placed(block) for block in blocks]
 
 
-def clickable_ids(blocks: Sequence[Block]) -> set[str]:
+def clickable_ids(blocks: Sequence[Block | Sequence[Block]]) -> set[str]:
     found: set[str] = set()
     for block in blocks:
         if isinstance(block, Row):
             found |= clickable_ids(block.items)
+        elif isinstance(block, list | tuple):  # a frame
+            found |= clickable_ids(block)
         elif isinstance(block, Plot) and block.clickable:
             found.add(block.id)
     return found
@@ -202,11 +219,20 @@ def charts(
     key: str,
     seed: int,
     on_click: Callable[[str, int, int], None] | None = None,
+    view: tuple[int, int, int] | None = None,
 ) -> None:
-    """Draw the blocks as one element. on_click(chart id, y, x) runs before the next run."""
+    """Draw the blocks as one element. on_click(chart id, y, x) runs before the next run. `view`:
+    (step, row, neuron) announced to the elements whose frames follow the page's view."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     seen: dict[str, int] = {}
-    spec = _sent({"blocks": [_spec(block, seed, image_format, seen) for block in blocks]}, seen)
+    head: dict[str, Any] = {"blocks": [_spec(block, seed, image_format, seen) for block in blocks]}
+    if view is not None:
+        head["view"] = dict(zip(("step", "row", "neuron"), view, strict=True))
+    click = _click_handler(key, blocks, on_click)
+    _component(key=key, data={"spec": _sent(head, seen)}, on_click_change=click)
+
+
+def _click_handler(key: str, blocks: Sequence, on_click: Callable[[str, int, int], None] | None) -> Callable:
     allowed = clickable_ids(blocks)
 
     def click() -> None:
@@ -216,7 +242,7 @@ def charts(
         if cell is not None and on_click is not None:
             on_click(*cell)
 
-    _component(key=key, data={"spec": spec}, on_click_change=click)
+    return click
 
 
 def frames(
@@ -224,20 +250,30 @@ def frames(
     key: str,
     seed: int,
     start: int,
-    period_s: float,
+    period_s: float | None = None,
     on_played: Callable[[], None] | None = None,
+    on_click: Callable[[str, int, int], None] | None = None,
+    cell: tuple[int, int] | None = None,
 ) -> None:
-    """A play: the browser shows frames[start], then the next every `period_s` seconds, alone (no
-    rerun per step); after the last, on_played() runs (with `on_played`: one element per play says
-    so). The trigger's value is not read: it can only end the play early, as Pause does."""
+    """Every step's blocks at once, frames[start] shown first. With `period_s`, a play: the browser
+    shows the next every `period_s` seconds, alone (no rerun per step); after the last, on_played()
+    runs (with `on_played`: one element per play says so; the trigger's value is not read: it can only
+    end the play early, as Pause does). Without, the frames follow the page's view: the browser shows
+    the step the explanation element announces. `cell`: (row, neuron) outlined on the charts marked
+    `outlined` (the browser moves the outline to the cell the view announces)."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     seen: dict[str, int] = {}
     shown = [[_spec(block, seed, image_format, seen) for block in frame] for frame in frames]
-    head = {
-        "frames": shown,
-        "start": start,
-        "period_ms": round(period_s * 1000),
-        "report": on_played is not None,
-    }
-    spec = _sent(head, seen)
-    _component(key=key, data={"spec": spec}, on_played_change=on_played or (lambda: None))
+    head: dict[str, Any] = {"frames": shown, "start": start}
+    if period_s is None:
+        head["follow"] = True
+    else:
+        head |= {"period_ms": round(period_s * 1000), "report": on_played is not None}
+    if cell is not None:
+        head |= {"cell": list(cell), "outline": figures.cell_outline(*cell)}
+    _component(
+        key=key,
+        data={"spec": _sent(head, seen)},
+        on_played_change=on_played or (lambda: None),
+        on_click_change=_click_handler(key, frames, on_click),
+    )

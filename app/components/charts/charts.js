@@ -6,6 +6,9 @@
 // A play (spec.frames) is shown frame by frame on the browser's own clock; at its end the trigger
 // "played" tells the server (only the element with spec.report does). Figures come once each, by number,
 // with a revision: a chart whose figure and config did not change is not drawn again.
+// Frames without a clock (spec.follow) follow the page's view: the step (and the explained cell,
+// outlined on the charts marked "outlined") that the explanation element last announced (spec.view),
+// so a step or neuron pick redraws here while the server reruns only the explanation.
 
 const PLOTLY_URL = "app/static/plotly-cartesian.min.js"; // served by Streamlit (app/static/README.md)
 let loading = null;
@@ -160,7 +163,16 @@ function followWidth(Plotly, host, plot) {
   observer.observe(plot);
 }
 
-function draw(Plotly, host, spec, blocks, setTriggerValue) {
+// The explained cell's outline moved from the cell the server drew it on (spec.cell) to `cell`: whole
+// cells across and down (app/figures/heatmap.py cell_outline builds it).
+function outlineAt(spec, cell) {
+  const dx = cell[1] - spec.cell[1];
+  const dy = cell[0] - spec.cell[0];
+  const shape = spec.outline;
+  return { ...shape, x0: shape.x0 + dx, x1: shape.x1 + dx, y0: shape.y0 + dy, y1: shape.y1 + dy };
+}
+
+function draw(Plotly, host, spec, blocks, setTriggerValue, cell) {
   const old = new Map([...host.querySelectorAll("[data-chart]")].map((d) => [d.dataset.chart, d]));
   const plots = [];
   host.replaceChildren(...blocks.map((block) => build(block, old, plots)));
@@ -171,11 +183,14 @@ function draw(Plotly, host, spec, blocks, setTriggerValue) {
   for (const [plot, block] of plots) {
     const config = { ...block.config, responsive: !block.width };
     plot.dataset.fills = block.width ? "" : "1";
+    const outlined = block.outlined && cell && spec.outline;
     // Redrawn only when its figure or config changed (a view pick changes one or two of ~15 charts).
-    const drawn = `${spec.revisions[block.figure]} ${JSON.stringify(config)}`;
+    const drawn = `${spec.revisions[block.figure]} ${JSON.stringify(config)} ${outlined ? cell : ""}`;
     if (plot.dataset.drawn !== drawn) {
       const figure = spec.figures[block.figure];
-      Plotly.react(plot, figure.data, figure.layout, config);
+      let layout = figure.layout;
+      if (outlined) layout = { ...layout, shapes: [...(layout.shapes || []), outlineAt(spec, cell)] };
+      Plotly.react(plot, figure.data, layout, config);
       plot.dataset.drawn = drawn;
       plot.dataset.draws = String((Number(plot.dataset.draws) || 0) + 1); // (tests count redraws)
     }
@@ -193,13 +208,33 @@ function draw(Plotly, host, spec, blocks, setTriggerValue) {
 }
 
 const players = new WeakMap(); // host -> the timer of the play it shows
+const followers = new Map(); // host -> what it needs to show another step: frames that follow the view
+
+function showView(host, view) {
+  const { Plotly, spec, setTriggerValue } = followers.get(host);
+  const frame = Math.max(0, Math.min(Number(view.step) || 0, spec.frames.length - 1));
+  const cell = spec.cell ? [view.row, view.neuron] : null;
+  draw(Plotly, host, spec, spec.frames[frame], setTriggerValue, cell);
+  host.dataset.frame = String(frame);
+}
+
+// The explanation element says which step and cell the page shows now: every element whose frames
+// follow the view shows that step (one still drawing its own new data shows the step it came with,
+// which is the same view).
+function announce(view) {
+  for (const host of followers.keys()) {
+    if (!host.isConnected) followers.delete(host);
+    else if (host.dataset.pending === "0") showView(host, view);
+  }
+}
 
 function play(Plotly, host, spec, setTriggerValue) {
   const last = spec.frames.length - 1;
   let frame = Math.max(0, Math.min(Number(spec.start) || 0, last));
   const show = () => {
-    draw(Plotly, host, spec, spec.frames[frame], setTriggerValue);
+    draw(Plotly, host, spec, spec.frames[frame], setTriggerValue, spec.cell);
     host.dataset.frame = String(frame);
+    host.dataset.playing = "1"; // (tests and benchmarks: a play, not frames that follow the view)
   };
   show();
   const timer = setInterval(() => {
@@ -211,6 +246,7 @@ function play(Plotly, host, spec, setTriggerValue) {
     if (frame >= last) {
       clearInterval(timer);
       players.delete(host);
+      delete host.dataset.playing;
       if (spec.report) setTriggerValue("played", last);
       return;
     }
@@ -226,14 +262,21 @@ export default function (component) {
   const host = hostOf(parentElement);
   clearInterval(players.get(host)); // new data ends a play
   players.delete(host);
+  followers.delete(host);
+  delete host.dataset.playing;
+  if (spec.view) announce(spec.view);
   const drawing = (Number(host.dataset.pending) || 0) + 1; // the newest data wins
   host.dataset.pending = String(drawing); // "0" once drawn: tests and benchmarks wait for it
   plotly()
     .then((Plotly) => {
       if (host.dataset.pending !== String(drawing)) return; // newer data came meanwhile
-      if (spec.frames) play(Plotly, host, spec, setTriggerValue);
+      if (spec.follow) {
+        followers.set(host, { Plotly, spec, setTriggerValue });
+        const [row, neuron] = spec.cell || [0, 0];
+        showView(host, { step: spec.start, row, neuron });
+      } else if (spec.frames) play(Plotly, host, spec, setTriggerValue);
       else {
-        draw(Plotly, host, spec, spec.blocks, setTriggerValue);
+        draw(Plotly, host, spec, spec.blocks, setTriggerValue, null);
         delete host.dataset.frame;
       }
       host.dataset.pending = "0";
