@@ -137,6 +137,13 @@ def follows(state, clickable: bool) -> bool:
     return clickable and player.in_browser(T_shown, B, state.n_neurons)
 
 
+@st.fragment(key=page_state.CONTROLS_FRAGMENT)
+def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope) -> tuple[int, int, int]:
+    """The step player and the row and neuron pickers, (step, row, neuron): a part of its own, so that
+    a click on a cell the browser draws reruns only it (it shows the pick) and the explanation."""
+    return hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked)
+
+
 @st.fragment(key=page_state.EXPLAIN_FRAGMENT)
 def explain_part(state) -> None:
     """The picked cell explained; its element announces the view to the charts that follow it. A step
@@ -198,9 +205,7 @@ def view_part() -> None:
             return
     now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
     in_browser = browser_plays()  # (then Play and Pause rerun only this part)
-    step, row, neuron = hidden.view_controls(
-        T_shown, B, now.n_neurons, "fragment" if in_browser else "app", on_pick=hidden.view_picked
-    )
+    step, row, neuron = controls_part(T_shown, B, now.n_neurons, "fragment" if in_browser else "app")
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
     if player.playing() and in_browser:
         play_frames(now, row, neuron)

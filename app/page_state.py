@@ -8,6 +8,7 @@ under one session key. Nothing else reads or writes st.session_state by a string
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from rnn_core.config import LIMITS, StateError, check_size
 from rnn_core.state import SPECS, WIDGET_FIELDS, State, View
@@ -27,6 +29,7 @@ MEMORY_KEY = "page"
 LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
 RESULTS_FRAGMENT = "results"  # the key of the page's part drawn from the result (app/main.py)
 EXPLAIN_FRAGMENT = "explain"  # the key of the explanation's part, inside it (app/main.py)
+CONTROLS_FRAGMENT = "view_controls"  # the key of the view's controls' part, inside it too
 CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 CHAPTERS = {  # the page's chapters (app/components/chapter.py): closed ones are not built
     # name: (its heading when a lesson step shows it, what its closed title says is inside)
@@ -156,12 +159,22 @@ class Memory:
     charts_preloaded: bool = False  # plotly.js was asked for on the first run (app/components/charts/)
     view_free: bool = False  # a step or neuron pick may rerun only the explanation (app/main.py)
     view_picked: bool = False  # such a pick asked for it (app/sections/hidden.py view_picked)
+    view_clicked: bool = False  # a click on a cell asked for it (the controls show the clicked cell)
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit
         turned a results-only request into a full run); the run's end says whether the next may be."""
-        self.results_only = self.numbers_edited = self.view_free = self.view_picked = False
+        self.results_only = self.numbers_edited = self.view_free = self.view_picked = self.view_clicked = (
+            False
+        )
         self.results_state = None
+
+
+def rerun_parts(*keys: str) -> None:
+    """From a widget's callback: rerun only the page's parts (keyed fragments) with these keys instead
+    of what the widget would rerun; nothing when one of them is not on the page."""
+    with contextlib.suppress(StreamlitAPIException):
+        st.rerun(list(keys))
 
 
 def memory() -> Memory:

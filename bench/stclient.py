@@ -179,7 +179,9 @@ class Session:
         self.widgets: dict[str, Widget] = {}  # by widget id
         self.page_script_hash = ""
         self.cache: dict[str, ForwardMsg] = {}  # the browser's message cache, by hash
-        self.elements: dict[tuple[int, ...], ForwardMsg] = {}  # the last run's elements by delta path
+        self.elements: dict[tuple[int, ...], ForwardMsg] = {}  # the page's elements by delta path (as a
+        # browser keeps them: a full run's, with what later fragment runs replaced)
+        self._drawn: set[tuple[int, ...]] = set()  # the paths the current run drew
         self.ws = None
         self._reader: asyncio.Task | None = None
         self._pending: list[_Pending] = []
@@ -356,6 +358,8 @@ class Session:
                 found.clear()  # these belong to a run; an interrupted run's are not shown
         elif msg.WhichOneof("type") == "script_finished" and msg.script_finished in RUN_DONE:
             self.runs_finished += 1
+            if msg.script_finished == Status.FINISHED_SUCCESSFULLY:  # as a browser: a full run's end
+                self.elements = {p: m for p, m in self.elements.items() if p in self._drawn}  # drops the rest
             now = time.perf_counter()
             done = [p for p in self._pending if p.started]
             self._pending = [p for p in self._pending if not p.started]
@@ -391,7 +395,7 @@ class Session:
         if kind == "new_session":
             self.page_script_hash = msg.new_session.page_script_hash
             self.session_id = msg.new_session.initialize.session_id or self.session_id
-            self.elements.clear()
+            self._drawn = set()  # the paths this run draws (a full run's end drops the others)
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
         elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
@@ -404,7 +408,10 @@ class Session:
                     self.widgets[proto.id] = Widget(proto.id, "expander", bool(opened))
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
-            self.elements[tuple(msg.metadata.delta_path)] = msg
+            path = tuple(msg.metadata.delta_path)
+            self.elements.pop(path, None)  # (newest last: an element a fragment run moved is read there)
+            self.elements[path] = msg
+            self._drawn.add(path)
             element_type = element.WhichOneof("type")
             if element_type == "exception":
                 acc.errors.append(f"exception: {element.exception.type}: {element.exception.message}")
@@ -449,8 +456,8 @@ class Session:
         return found
 
     def component_spec(self, key: str) -> dict | None:
-        """The spec the last run sent the charts element with this user key (app/components/charts/)."""
-        for msg in self.elements.values():
+        """The spec last sent to the charts element with this user key (app/components/charts/)."""
+        for msg in reversed(self.elements.values()):
             element = msg.delta.new_element
             if element.WhichOneof("type") == "bidi_component" and user_key(element.bidi_component.id) == key:
                 return json.loads(json.loads(element.bidi_component.json)["spec"])

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rnn_core import reference
-from rnn_core.state import State
+from rnn_core.state import State, decode_link
 from tests.pagetools import decode_array
 from tests.serving import chromium_path, streamlit_server
 
@@ -413,6 +413,39 @@ def play_frame(page: Page) -> str | None:
         "() => { const host = document.querySelector('[data-chart=\"diagram\"]').closest('.rv');"
         " return host.dataset.playing ? host.dataset.frame : null; }"
     )
+
+
+def specs_sent(page: Page) -> int:
+    """How many times the server sent the time charts' element (the diagram's) new data."""
+    return int(
+        page.evaluate("() => document.querySelector('[data-chart=\"diagram\"]').closest('.rv').dataset.specs")
+    )
+
+
+def test_a_step_pick_and_a_click_in_the_row_shown_are_drawn_by_the_browser(new_page):
+    """The charts hold every step: a step pick and a click on a cell of the row shown change them in
+    the browser (the server reruns only the explanation, and the controls for the click), and the
+    outline moves there; the address bar follows."""
+    page = new_page("/")
+    sent = specs_sent(page)
+    page.get_by_role("slider", name="Current step").focus()
+    page.keyboard.press("Home")
+    expect(page.get_by_text("Explain a cell: y0[row 0, neuron 0]")).to_be_visible()
+    found = wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"] and outlined(c, "hidden-y0", 0, 0))
+    index = page.evaluate(CHARTS_INDEX_JS).index("hidden-y0")
+    plot = page.locator(".js-plotly-plot").nth(index)
+    plot.scroll_into_view_if_needed()
+    box = plot.locator(".nsewdrag").first.bounding_box()  # 8 neurons × 3 rows
+    page.mouse.click(box["x"] + box["width"] * 6.5 / 8, box["y"] + box["height"] * 0.5 / 3)  # row 0, neuron 6
+    expect(page.get_by_text("Explain a cell: y0[row 0, neuron 6]")).to_be_visible()
+    found = wait_charts(page, lambda c: outlined(c, "hidden-y0", 0, 6))
+    expect(page.get_by_role("combobox", name="Neuron")).to_have_value("neuron 6")  # the controls show it
+    _, value = explained_value(page, step=0, row=0, neuron=6)
+    assert value == pytest.approx(z_of(found, "hidden-y0")[0, 6], abs=5e-5)
+    assert specs_sent(page) == sent  # the charts: nothing new from the server, drawn by the browser
+    page.wait_for_function("() => /[?&]s=/.test(location.search)")
+    token = query_token(page.url)
+    assert token is not None and decode_link(token).view.step == 0 and decode_link(token).view.neuron == 6
 
 
 def test_clicking_a_heatmap_cell_explains_it(new_page):

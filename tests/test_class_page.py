@@ -82,7 +82,7 @@ def test_students_follow_the_teacher_detach_and_come_back(store):
     students = [join(c) for c in (code, format_code(code).lower(), code)]
 
     teacher.sidebar.number_input(key="seed").set_value(7).run()
-    teacher.selectbox(key="view_row").set_value(2).run()
+    teacher.selectbox(key="view_row").set_value(2).run()  # (it reruns the results part: the class sees it)
     for s in students:
         s.run()
         assert s.session_state["seed"] == 7 and s.session_state["view_row"] == 2
@@ -90,6 +90,7 @@ def test_students_follow_the_teacher_detach_and_come_back(store):
         s.run()  # nothing changed: still following
         assert seat(s).following and "follows the teacher" in class_bar(s)
 
+    teacher.run()  # (AppTest keeps only the last run's elements: the whole page again, for the sidebar)
     button(students[0], "Explore on my own").click().run()
     assert not seat(students[0]).following and "Back to the class" in labels(students[0])
     students[1].sidebar.number_input(key="seed").set_value(99).run()  # an edit of their own: detached

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Literal
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from .. import page_state
 from ..page_state import VIEW_KEYS
@@ -62,29 +61,48 @@ def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app", on_c
         on_change=on_change,
     )
     if player.playing:
-        if button.button("Pause", key="pause", icon=":material/pause:", width="stretch"):
-            player.playing = False
-            player.pending_step = max(0, min(shown_step(), n_steps - 1))
-            rerun(scope)
-    elif button.button(  # (Streamlit's own icon font: "⏸" was a blank box where no emoji font is)
-        "Play",
-        key="play",
-        icon=":material/play_arrow:",
-        width="stretch",
-        help=f"One step every {PLAY_SECONDS:g} s",
-    ):
-        player.playing, player.tick, player.started = True, 0, None
-        rerun(scope)
+        button.button(
+            "Pause",
+            key="pause",
+            icon=":material/pause:",
+            width="stretch",
+            on_click=pause,
+            args=(n_steps, scope),
+        )
+    else:  # (Streamlit's own icon font: "⏸" was a blank box where no emoji font is)
+        button.button(
+            "Play",
+            key="play",
+            icon=":material/play_arrow:",
+            width="stretch",
+            help=f"One step every {PLAY_SECONDS:g} s",
+            on_click=start,
+            args=(scope,),
+        )
     return int(step)
 
 
+def start(scope: Scope) -> None:
+    """Play's on_click."""
+    player = page_state.memory().player
+    player.playing, player.tick, player.started = True, 0, None
+    rerun(scope)
+
+
+def pause(n_steps: int, scope: Scope) -> None:
+    """Pause's on_click: the page shows the step the play is at."""
+    player = page_state.memory().player
+    player.playing = False
+    player.pending_step = max(0, min(shown_step(), n_steps - 1))
+    rerun(scope)
+
+
 def rerun(scope: Scope) -> None:
-    """st.rerun in `scope`; the whole page when a fragment's own rerun is not allowed (a fragment
-    drawn as part of a full run)."""
-    try:
-        st.rerun(scope=scope)
-    except StreamlitAPIException:
-        st.rerun()
+    """From a callback: rerun the results part of the page ("fragment": it draws a play in the
+    browser) or the whole page ("app"; also when the results part is not on the page)."""
+    if scope == "fragment":
+        page_state.rerun_parts(page_state.RESULTS_FRAGMENT)
+    st.rerun()
 
 
 def shown_step() -> int:

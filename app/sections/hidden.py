@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from rnn_core.activations import ACTIVATIONS, stuck_count
 from rnn_core.state import State
@@ -58,36 +57,49 @@ def view_controls(
     n_steps: int, batch: int, n_neurons: int, scope: player.Scope = "app", on_pick=None
 ) -> tuple[int, int, int]:
     """The step player and the row and neuron pickers; (step, row, neuron). `scope`: what Play and
-    Pause rerun (player.step_controls). on_pick(key, count): on_change of the step and the neuron."""
+    Pause rerun (player.step_controls). on_pick(key, count): on_change of the three."""
+    mem = page_state.memory()
+    if mem.view_clicked:  # a click set the view in a run Streamlit replaced by this part's own: a value
+        mem.view_clicked = False  # written in this run is what makes the widgets show it
+        for key in (VIEW_KEYS["step"], VIEW_KEYS["row"], VIEW_KEYS["neuron"]):
+            page_state.put(key, page_state.get(key))
     bar, play, row_pick, neuron_pick = st.columns([3.2, 0.8, 1, 1], vertical_alignment="bottom")
-    on_step = None if on_pick is None else functools.partial(on_pick, VIEW_KEYS["step"], n_steps)
-    step = player.step_controls(n_steps, bar, play, scope, on_step)
-    row = pick("Row", batch, VIEW_KEYS["row"], "row ", row_pick)
-    on_neuron = None if on_pick is None else functools.partial(on_pick, VIEW_KEYS["neuron"], n_neurons)
-    neuron = pick("Neuron", n_neurons, VIEW_KEYS["neuron"], "neuron ", neuron_pick, on_neuron)
+
+    def picked(key: str, count: int):
+        return None if on_pick is None else functools.partial(on_pick, key, count)
+
+    step = player.step_controls(n_steps, bar, play, scope, picked(VIEW_KEYS["step"], n_steps))
+    row = pick("Row", batch, VIEW_KEYS["row"], "row ", row_pick, picked(VIEW_KEYS["row"], batch))
+    neuron_key = VIEW_KEYS["neuron"]
+    neuron = pick("Neuron", n_neurons, neuron_key, "neuron ", neuron_pick, picked(neuron_key, n_neurons))
     return step, row, neuron
 
 
+FREE_PICKS = (VIEW_KEYS["step"], VIEW_KEYS["neuron"])  # picks the browser draws (not a row: its row view)
+
+
 def view_picked(key: str, count: int) -> None:
-    """on_change of the step slider and the neuron picker: while the page's charts hold every step and
-    follow the view in the browser and nothing else on the page depends on the step or the neuron
-    (Memory.view_free, decided at the end of the results part), rerun only the explanation's part (its
-    element announces the view to the charts; the address bar follows there) instead of the results
-    part: docs/PERFORMANCE.md, "View picks in the browser". A value out of range reruns the results
-    part, which puts it back in range."""
+    """on_change of the step slider and the row and neuron pickers (drawn in the page's small part
+    "view_controls", which alone a change of theirs would rerun): while the page's charts hold every
+    step and follow the view in the browser and nothing else on the page depends on the step or the
+    neuron (Memory.view_free, decided at the end of the results part), a step or neuron pick reruns
+    only the explanation's part (its element announces the view to the charts; the address bar
+    follows there): docs/PERFORMANCE.md, "View picks in the browser". Anything else (a row, a value
+    out of range, which the results part puts back in range) reruns the results part."""
     mem = page_state.memory()
-    if not mem.view_free or not in_range(page_state.get(key), count):
-        return
-    mem.view_picked = True
-    try:
-        st.rerun(page_state.EXPLAIN_FRAGMENT)
-    except StreamlitAPIException:  # the part is not on the page (Streamlit then reruns its own scope)
-        mem.view_picked = False
+    if mem.view_free and key in FREE_PICKS and in_range(page_state.get(key), count):
+        mem.view_picked = True
+        page_state.rerun_parts(page_state.EXPLAIN_FRAGMENT)
+    mem.view_picked = False
+    page_state.rerun_parts(page_state.RESULTS_FRAGMENT)
 
 
 def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
     """A click on a cell of y_t ("hidden_t": row, neuron) or of the row view ("row_view": step,
-    neuron) makes it the explained cell (the charts component checked the click first)."""
+    neuron) makes it the explained cell (the charts component checked the click first). In the row
+    drawn, while picks are free (view_picked), it reruns only the view's controls (they show the
+    pick) and the explanation; the charts follow in the browser. Else the results part reruns."""
+    row = page_state.get(VIEW_KEYS["row"])
     if chart_id.startswith("hidden_"):
         page_state.put(VIEW_KEYS["step"], int(chart_id.removeprefix("hidden_")))
         page_state.put(VIEW_KEYS["row"], y)
@@ -95,6 +107,12 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
     elif chart_id == "row_view":
         page_state.put(VIEW_KEYS["step"], y)
         page_state.put(VIEW_KEYS["neuron"], x)
+    mem = page_state.memory()
+    if mem.view_free and page_state.get(VIEW_KEYS["row"]) == row:
+        mem.view_picked = True
+        mem.view_clicked = True  # (the controls write the pick again: view_controls)
+        page_state.rerun_parts(page_state.CONTROLS_FRAGMENT, page_state.EXPLAIN_FRAGMENT)
+        mem.view_picked = mem.view_clicked = False
 
 
 def time_view(

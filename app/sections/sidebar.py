@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from rnn_core.activations import NAMES as ACTIVATIONS
 from rnn_core.config import LIMITS, SEED_MAX, WEIGHT_SCALE_RANGE, StateError
@@ -30,10 +29,7 @@ def results_only(name: str) -> None:
     except (StateError, TypeError, ValueError, OverflowError):
         return
     mem.numbers_edited = True
-    try:
-        st.rerun(RESULTS_FRAGMENT)
-    except StreamlitAPIException:  # the fragment is not on the page (Streamlit then reruns it all)
-        return
+    page_state.rerun_parts(RESULTS_FRAGMENT)  # (not on the page: Streamlit reruns it all)
 
 
 def network_controls() -> None:

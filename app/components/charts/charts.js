@@ -265,6 +265,7 @@ export default function (component) {
   followers.delete(host);
   delete host.dataset.playing;
   if (spec.view) announce(spec.view);
+  host.dataset.specs = String((Number(host.dataset.specs) || 0) + 1); // (tests: data the server sent)
   const drawing = (Number(host.dataset.pending) || 0) + 1; // the newest data wins
   host.dataset.pending = String(drawing); // "0" once drawn: tests and benchmarks wait for it
   plotly()

@@ -1,0 +1,163 @@
+"""View picks drawn by the browser, over Streamlit's protocol on a real server: the page's charts hold
+every step (frames that follow the view); a step or neuron pick, or a click on a cell of the row
+shown, reruns only the explanation's part (and the controls for a click): the charts are not sent
+again, the explanation element announces the view to them, the address bar follows. A row pick, or
+any pick while something else on the page shows the view (an open chapter that does, a table one
+click away), reruns the results part as before."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from bench.stclient import RunResult, Session, widget_state
+from rnn_core.state import decode_link
+from tests.serving import streamlit_server
+
+RUN_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("picks")) as server:
+        yield server
+
+
+def explained(result: RunResult) -> str:
+    """The explained cell as its heading names it ("y1[row 2, neuron 5]")."""
+    cells = [
+        m.group(1)
+        for body in result.texts
+        for m in re.finditer(r"Explain a cell: (y\d+\[row \d+, neuron \d+\])", body)
+    ]
+    return cells[-1] if cells else ""
+
+
+def picks(server, act, chapters: tuple[str, ...] = ()):
+    """Open the page (with `chapters` open), then act(session) -> anything."""
+
+    async def go():
+        async with Session(server.url, timeout=RUN_TIMEOUT_S) as session:
+            await session.run()
+            if chapters:
+                await session.run({f"open_{name}": True for name in chapters})
+            return await act(session)
+
+    return asyncio.run(go())
+
+
+def sent(session: Session, key: str) -> dict:
+    spec = session.component_spec(key)
+    assert spec is not None, key
+    return spec
+
+
+def test_a_step_pick_sends_the_explanation_alone_and_it_announces_the_view(server):
+    async def act(session: Session):
+        before = sent(session, "time_charts")
+        result = await session.run({"view_step": 0})
+        return (
+            before,
+            result,
+            sent(session, "time_charts"),
+            sent(session, "explain_text"),
+            session.query_string,
+        )
+
+    before, result, charts, explanation, query = picks(server, act)
+    assert result.ok, result.errors
+    assert before["follow"] and len(before["frames"]) == 3  # every step was there already
+    assert charts == before  # not sent again: the browser shows frame 0 of what it holds
+    assert explanation["view"] == {"step": 0, "row": 0, "neuron": 0}
+    assert explained(result) == "y0[row 0, neuron 0]"
+    assert decode_link(query.split("s=", 1)[1].split("&")[0]).view.step == 0  # the address bar
+    assert result.n_messages < 15  # (the results part: ~25)
+
+
+def test_a_neuron_pick_and_a_click_in_the_row_shown_are_drawn_by_the_browser(server):
+    async def act(session: Session):
+        before = sent(session, "time_charts")
+        neuron = await session.run({"view_neuron": "neuron 5"})
+        session.trigger("time_charts", "click", {"chart": "hidden_1", "x": 3, "y": 0})  # row 0: the row shown
+        click = await session.run()
+        step = session.widget("view_step").value
+        neuron_shown = session.widget("view_neuron").value
+        return (
+            before,
+            neuron,
+            click,
+            sent(session, "time_charts"),
+            sent(session, "explain_text"),
+            step,
+            neuron_shown,
+        )
+
+    before, neuron, click, charts, explanation, step, neuron_shown = picks(server, act)
+    assert neuron.ok and click.ok, (neuron.errors, click.errors)
+    assert explained(neuron) == "y2[row 0, neuron 5]"
+    assert charts == before  # neither sent the charts again
+    assert explained(click) == "y1[row 0, neuron 3]" and explanation["view"] == {
+        "step": 1,
+        "row": 0,
+        "neuron": 3,
+    }
+    assert step == [1.0] and neuron_shown == "neuron 3"  # the controls show the clicked cell
+
+
+def test_a_row_pick_and_a_click_in_another_row_redraw_the_charts(server):
+    async def act(session: Session):
+        row = await session.run({"view_row": "row 2"})
+        after_row = sent(session, "time_charts")
+        session.trigger("time_charts", "click", {"chart": "hidden_1", "x": 4, "y": 1})
+        click = await session.run()
+        return row, after_row, click, sent(session, "time_charts")
+
+    row, after_row, click, after_click = picks(server, act)
+    assert row.ok and click.ok
+    assert after_row["cell"] == [2, 0] and after_row["start"] == 2  # the row views are the row's
+    assert after_click["cell"] == [1, 4] and after_click["start"] == 1
+    assert explained(click) == "y1[row 1, neuron 4]"
+
+
+@pytest.mark.parametrize("chapter", ["compare", "share", "weights"])
+def test_with_a_chapter_that_shows_the_view_a_step_pick_redraws_the_results(server, chapter):
+    """Compare explains the view's cell in A and B, the share chapter writes the link, the weights
+    outline the neuron's: while one is open, the results part follows every pick."""
+
+    async def act(session: Session):
+        result = await session.run(
+            {"view_step": 1, "view_neuron": "neuron 2"} if chapter == "weights" else {"view_step": 1}
+        )
+        return result, sent(session, "time_charts")
+
+    result, charts = picks(server, act, (chapter,))
+    assert result.ok, result.errors
+    assert charts["start"] == 1  # sent again, at the new step
+
+
+def test_with_a_table_open_a_step_pick_redraws_the_results(server):
+    async def act(session: Session):
+        await session.run({"numbers_popover": True})
+        result = await session.run({"view_step": 0})
+        return result, sent(session, "time_charts")
+
+    result, charts = picks(server, act)
+    assert result.ok and charts["start"] == 0
+
+
+@pytest.mark.parametrize("value", [-3.0, 7.0, 2.0**40, 0.5])
+def test_a_crafted_step_leaves_the_charts_and_the_explanation_on_one_step_in_range(server, value):
+    """A step no slider can send (the hostile suite's cases, here for what the page then shows): the
+    charts and the explanation agree on a step that exists."""
+
+    async def act(session: Session):
+        session.override("view_step", widget_state(double_array_value=[value]))
+        result = await session.run()
+        return result, sent(session, "time_charts"), sent(session, "explain_text")
+
+    result, charts, explanation = picks(server, act)
+    assert result.ok, result.errors
+    assert explanation["view"]["step"] in range(3) and charts["follow"]
+    assert explained(result) in ("", f"y{explanation['view']['step']}[row 0, neuron 0]")
