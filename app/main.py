@@ -194,7 +194,7 @@ def view_part() -> None:
     does a seed or weight-scale edit while nothing else on the page depends on it (sidebar.results_only):
     then this part computes the new result itself."""
     mem = page_state.memory()
-    mem.view_free = False  # (this run's end says whether the next step or neuron pick may be free)
+    mem.view_free = mem.rows_free = False  # (this run's end says whether the next pick may be free)
     if mem.numbers_edited:  # a results-only rerun: the top of the page did not run
         mem.numbers_edited = False
         page_state.check_widgets()
@@ -242,6 +242,7 @@ def view_part() -> None:
         and not any(is_open(name) for name in ("weights", "compare", "share"))
         and not any(page_state.get(key) for key in (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE))
     )
+    mem.rows_free = mem.view_free and hidden.rows_in_browser(T_shown, B)
 
 
 if player.playing() and not browser_plays():  # (too big to send at once: the server ticks)

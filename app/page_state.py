@@ -160,13 +160,13 @@ class Memory:
     view_free: bool = False  # a step or neuron pick may rerun only the explanation (app/main.py)
     view_picked: bool = False  # such a pick asked for it (app/sections/hidden.py view_picked)
     view_clicked: bool = False  # a click on a cell asked for it (the controls show the clicked cell)
+    rows_free: bool = False  # a row pick may too: the charts hold every row's row view
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit
         turned a results-only request into a full run); the run's end says whether the next may be."""
-        self.results_only = self.numbers_edited = self.view_free = self.view_picked = self.view_clicked = (
-            False
-        )
+        self.results_only = self.numbers_edited = False
+        self.view_free = self.view_picked = self.view_clicked = self.rows_free = False
         self.results_state = None
 
 

@@ -25,9 +25,9 @@ from bench.stclient import Session
 
 KINDS = {
     "seed edit": lambda i: {"seed": 1000 + i},
-    "row pick": lambda i: {"view_row": i % 3},
+    "row pick": lambda i: {"view_row": f"row {i % 3}"},  # (a select box sends its option's label)
     "step pick": lambda i: {"view_step": i % 3},
-    "neuron pick": lambda i: {"view_neuron": i % 3},
+    "neuron pick": lambda i: {"view_neuron": f"neuron {i % 3}"},
     "cell click": lambda i: {"chart": "hidden_2", "y": 1, "x": i % 8},  # (a trigger, not a widget)
 }
 
@@ -42,7 +42,7 @@ async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, floa
     async with Session(url, timeout=60) as client:
         await client.run()
         await client.run({"seed": 5})  # the worker warm, every widget seen
-        await client.run({"view_row": 1})
+        await client.run({"view_row": "row 1"})
         for kind, change in KINDS.items():
             start, messages, seconds = cpu_seconds(pid), [], []
             for i in range(edits):

@@ -105,7 +105,7 @@ class Scenario:
         if roll < 0.5:
             return "seed edit", {"seed": rng.randrange(SEED_MAX)}
         if roll < 0.75:
-            return "row pick", {"view_row": rng.randrange(3)}  # (the tutorial's 3 rows and 3 steps)
+            return "row pick", {"view_row": f"row {rng.randrange(3)}"}  # (the tutorial's 3 rows, 3 steps)
         return "step pick", {"view_step": rng.randrange(3)}
 
 

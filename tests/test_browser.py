@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rnn_core import reference
-from rnn_core.state import State, decode_link
+from rnn_core.state import State, View, decode_link
 from tests.pagetools import decode_array
 from tests.serving import chromium_path, streamlit_server
 
@@ -422,10 +422,10 @@ def specs_sent(page: Page) -> int:
     )
 
 
-def test_a_step_pick_and_a_click_in_the_row_shown_are_drawn_by_the_browser(new_page):
-    """The charts hold every step: a step pick and a click on a cell of the row shown change them in
-    the browser (the server reruns only the explanation, and the controls for the click), and the
-    outline moves there; the address bar follows."""
+def test_a_step_pick_a_click_and_a_row_pick_are_drawn_by_the_browser(new_page):
+    """The charts hold every step (and every row's row view): a step pick, a click on a cell and a row
+    pick change them in the browser (the server reruns only the explanation, and the controls for the
+    click), and the outline moves there; the address bar follows."""
     page = new_page("/")
     sent = specs_sent(page)
     page.get_by_role("slider", name="Current step").focus()
@@ -442,10 +442,14 @@ def test_a_step_pick_and_a_click_in_the_row_shown_are_drawn_by_the_browser(new_p
     expect(page.get_by_role("combobox", name="Neuron")).to_have_value("neuron 6")  # the controls show it
     _, value = explained_value(page, step=0, row=0, neuron=6)
     assert value == pytest.approx(z_of(found, "hidden-y0")[0, 6], abs=5e-5)
+    pick(page, "Row", "row 2")  # every row's row view is there too (the tutorial's size)
+    expect(page.get_by_text("Explain a cell: y0[row 2, neuron 6]")).to_be_visible()
+    found = wait_charts(page, lambda c: "row-2" in c and outlined(c, "hidden-y0", 2, 6))
+    np.testing.assert_allclose(z_of(found, "row-2"), tutorial_hidden()[:1, 2, :], atol=1e-9)
     assert specs_sent(page) == sent  # the charts: nothing new from the server, drawn by the browser
     page.wait_for_function("() => /[?&]s=/.test(location.search)")
     token = query_token(page.url)
-    assert token is not None and decode_link(token).view.step == 0 and decode_link(token).view.neuron == 6
+    assert token is not None and decode_link(token).view == View(step=0, row=2, neuron=6)
 
 
 def test_clicking_a_heatmap_cell_explains_it(new_page):

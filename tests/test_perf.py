@@ -16,7 +16,7 @@ from app import compute, gc_policy, page_state
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State
-from tests.pagetools import charts, heatmap_z, new_app
+from tests.pagetools import charts, drawn_texts, heatmap_z, new_app
 
 
 @pytest.fixture
@@ -33,9 +33,11 @@ def test_a_session_keeps_no_result_alive(at):
     compute.get_cache()._items.clear()
     gc.collect()
     assert mem.last_result() is None
-    at.selectbox(key="view_row").set_value(2).run()
+    at.selectbox(key="view_row").set_value(2).run()  # the explanation's part alone: it computes it
     assert not at.exception
     ref = reference.forward(tutorial_inputs(), State().resolved_weights())
+    assert f"{ref.hidden[2, 2, 0]:.4f}" in " ".join(drawn_texts(at))  # y2[row 2, neuron 0]
+    at.run()
     np.testing.assert_allclose(heatmap_z(charts(at)["row-2"]), ref.hidden[:, 2, :], atol=1e-9)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State
-from tests.pagetools import charts, heatmap_z, new_app
+from tests.pagetools import charts, drawn_texts, heatmap_z, new_app
 
 
 def expected_hidden(**changes) -> np.ndarray:
@@ -52,8 +52,10 @@ def test_a_weight_scale_edit_reruns_only_the_results():
 def test_a_view_pick_after_a_results_only_edit_keeps_the_new_numbers():
     at = new_app().run()
     edit(at, "seed", 7)
-    at.selectbox(key="view_row").set_value(2).run()
+    at.selectbox(key="view_row").set_value(2).run()  # (drawn by the browser: the explanation alone ran)
     assert not at.exception
+    assert f"{expected_hidden(seed=7)[2, 2, 0]:.4f}" in " ".join(drawn_texts(at))  # the new seed's y2[2, 0]
+    at.run()
     np.testing.assert_allclose(heatmap_z(charts(at)["row-2"]), expected_hidden(seed=7)[:, 2, :], atol=1e-9)
     assert at.selectbox(key="view_neuron").options == [f"neuron {n}" for n in range(8)]
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import re
 
+import numpy as np
 import pytest
 
+from app.sections import hidden as hidden_section
 from bench.stclient import RunResult, Session, widget_state
-from rnn_core.state import decode_link
+from rnn_core import reference
+from rnn_core.state import State, decode_link
+from tests.pagetools import decode_array
 from tests.serving import streamlit_server
 
 RUN_TIMEOUT_S = 120
@@ -106,8 +110,48 @@ def test_a_neuron_pick_and_a_click_in_the_row_shown_are_drawn_by_the_browser(ser
     assert step == [1.0] and neuron_shown == "neuron 3"  # the controls show the clicked cell
 
 
-def test_a_row_pick_and_a_click_in_another_row_redraw_the_charts(server):
+def row_views(spec: dict, step: int) -> list[dict]:
+    """The row views (one per batch row) of a frame of the time charts' spec."""
+    (rows,) = [block for block in spec["frames"][step] if block["kind"] == "rows"]
+    return [spec["figures"][item["figure"]] for item in rows["items"]]
+
+
+def test_a_row_pick_and_a_click_in_another_row_are_drawn_by_the_browser_too(server):
+    """At the tutorial's size the charts hold every row's row view for every step (the reference's
+    numbers): a row pick and a click in another row need nothing new either."""
+
     async def act(session: Session):
+        before = sent(session, "time_charts")
+        row = await session.run({"view_row": "row 2"})
+        session.trigger("time_charts", "click", {"chart": "hidden_1", "x": 4, "y": 1})
+        click = await session.run()
+        shown = session.widget("view_row").value, session.widget("view_step").value
+        return before, row, click, sent(session, "time_charts"), sent(session, "explain_text"), shown
+
+    before, row, click, charts, explanation, shown = picks(server, act)
+    assert row.ok and click.ok, (row.errors, click.errors)
+    hidden = reference.forward(State().inputs, State().resolved_weights()).hidden  # (T, B, N)
+    for t in range(3):
+        views = row_views(before, t)
+        assert len(views) == 3  # one per row
+        for r, figure in enumerate(views):
+            np.testing.assert_allclose(
+                decode_array(figure["data"][0]["z"]), hidden[: t + 1, r, :], atol=1e-12
+            )
+    assert explained(row) == "y2[row 2, neuron 0]"
+    assert charts == before  # neither sent the charts again
+    assert explained(click) == "y1[row 1, neuron 4]"
+    assert explanation["view"] == {"step": 1, "row": 1, "neuron": 4}
+    assert shown == ("row 1", [1.0])  # the controls show the clicked cell
+
+
+def test_with_more_row_views_than_the_charts_hold_a_row_pick_redraws_them(server):
+    """10 steps × 3 rows: past hidden.MAX_ROW_VIEWS the charts hold the picked row's view only; a row
+    pick, or a click in another row, reruns the results part (the charts come again, for the row)."""
+    assert not hidden_section.rows_in_browser(10, 3) and hidden_section.rows_in_browser(3, 3)
+
+    async def act(session: Session):
+        await session.run({"n_steps": 10})
         row = await session.run({"view_row": "row 2"})
         after_row = sent(session, "time_charts")
         session.trigger("time_charts", "click", {"chart": "hidden_1", "x": 4, "y": 1})
@@ -116,7 +160,8 @@ def test_a_row_pick_and_a_click_in_another_row_redraw_the_charts(server):
 
     row, after_row, click, after_click = picks(server, act)
     assert row.ok and click.ok
-    assert after_row["cell"] == [2, 0] and after_row["start"] == 2  # the row views are the row's
+    assert after_row["cell"] == [2, 0] and after_row["start"] == 9  # the row views are the row's
+    assert not any(block["kind"] == "rows" for block in after_row["frames"][9])
     assert after_click["cell"] == [1, 4] and after_click["start"] == 1
     assert explained(click) == "y1[row 1, neuron 4]"
 

@@ -17,6 +17,14 @@ from ..page_state import VIEW_KEYS
 
 MAX_GRID = 12  # heatmap slots shown at once (a window ending at the current step)
 NUMBERS_TABLE = "numbers_popover"  # the key of y_t's numbers table (a popover)
+# The page's charts hold every row's row view (for every step) while there are at most this many:
+# a row pick is then drawn by the browser too. Each costs every edit ~0.2 ms to build (the tutorial:
+# 3 rows × 3 steps); past it a row pick reruns the results part.
+MAX_ROW_VIEWS = 24
+
+
+def rows_in_browser(n_steps: int, batch: int) -> bool:
+    return n_steps * batch <= MAX_ROW_VIEWS
 
 
 def stuck_text(result: Result, activation: str, present: bool, upto: int) -> charts.Text:
@@ -75,7 +83,7 @@ def view_controls(
     return step, row, neuron
 
 
-FREE_PICKS = (VIEW_KEYS["step"], VIEW_KEYS["neuron"])  # picks the browser draws (not a row: its row view)
+FREE_PICKS = (VIEW_KEYS["step"], VIEW_KEYS["neuron"])  # picks the browser draws (a row: Memory.rows_free)
 
 
 def view_picked(key: str, count: int) -> None:
@@ -84,10 +92,13 @@ def view_picked(key: str, count: int) -> None:
     step and follow the view in the browser and nothing else on the page depends on the step or the
     neuron (Memory.view_free, decided at the end of the results part), a step or neuron pick reruns
     only the explanation's part (its element announces the view to the charts; the address bar
-    follows there): docs/PERFORMANCE.md, "View picks in the browser". Anything else (a row, a value
-    out of range, which the results part puts back in range) reruns the results part."""
+    follows there), and so does a row pick while the charts hold every row's row view
+    (Memory.rows_free): docs/PERFORMANCE.md, "View picks in the browser". Anything else (a row of a
+    batch too big for that, a value out of range, which the results part puts back in range) reruns
+    the results part."""
     mem = page_state.memory()
-    if mem.view_free and key in FREE_PICKS and in_range(page_state.get(key), count):
+    free = key in FREE_PICKS or (key == VIEW_KEYS["row"] and mem.rows_free)
+    if mem.view_free and free and in_range(page_state.get(key), count):
         mem.view_picked = True
         page_state.rerun_parts(page_state.EXPLAIN_FRAGMENT)
     mem.view_picked = False
@@ -96,9 +107,10 @@ def view_picked(key: str, count: int) -> None:
 
 def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
     """A click on a cell of y_t ("hidden_t": row, neuron) or of the row view ("row_view": step,
-    neuron) makes it the explained cell (the charts component checked the click first). In the row
-    drawn, while picks are free (view_picked), it reruns only the view's controls (they show the
-    pick) and the explanation; the charts follow in the browser. Else the results part reruns."""
+    neuron) makes it the explained cell (the charts component checked the click first). While picks
+    are free (view_picked: in the row drawn, or any row while the charts hold every row's), it reruns
+    only the view's controls (they show the pick) and the explanation; the charts follow in the
+    browser. Else the results part reruns."""
     row = page_state.get(VIEW_KEYS["row"])
     if chart_id.startswith("hidden_"):
         page_state.put(VIEW_KEYS["step"], int(chart_id.removeprefix("hidden_")))
@@ -108,7 +120,7 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
         page_state.put(VIEW_KEYS["step"], y)
         page_state.put(VIEW_KEYS["neuron"], x)
     mem = page_state.memory()
-    if mem.view_free and page_state.get(VIEW_KEYS["row"]) == row:
+    if mem.view_free and (mem.rows_free or page_state.get(VIEW_KEYS["row"]) == row):
         mem.view_picked = True
         mem.view_clicked = True  # (the controls write the pick again: view_controls)
         page_state.rerun_parts(page_state.CONTROLS_FRAGMENT, page_state.EXPLAIN_FRAGMENT)
@@ -127,7 +139,8 @@ def time_view(
     _, B, _ = state.inputs.shape
     if clickable and player.in_browser(n_steps, B, state.n_neurons):
         built: dict = {}  # y_t's heatmap at a scale, built once for every frame that shows it
-        steps = [time_blocks(state, result, t, row, neuron, style, True, built) for t in range(n_steps)]
+        rows = rows_in_browser(n_steps, B)
+        steps = [time_blocks(state, result, t, row, neuron, style, True, built, rows) for t in range(n_steps)]
         charts.frames(steps, "time_charts", state.seed, step, on_click=pick_clicked_cell, cell=(row, neuron))
     else:
         blocks = time_blocks(state, result, step, row, neuron, style, clickable)
@@ -155,15 +168,24 @@ def time_frames(state: State, result: Result, n_steps: int, start: int, row: int
 
 
 def time_blocks(
-    state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool, built=None
+    state: State,
+    result: Result,
+    step: int,
+    row: int,
+    neuron: int,
+    style,
+    clickable: bool,
+    built=None,
+    all_rows: bool = False,
 ) -> list[charts.Block]:
     """What is stuck by `step` and whether values exploded (words), the diagram at `step`, then y0 …
     y_step (a window of MAX_GRID; later steps are empty slots of the same size), then the picked row
     through time up to `step`. One color scale for the view, drawn once, from the values shown (relu:
     up to the largest value shown). `built`: heatmaps already built for other steps (frames), by
     (t, the scale's range): then the picked cell is outlined by the browser (y_step is marked
-    `outlined`: the outline moves with the view without a new figure)."""
-    T, _, F = state.inputs.shape
+    `outlined`: the outline moves with the view without a new figure). `all_rows`: every row's row
+    view (charts.Rows: the browser shows the view's row's)."""
+    T, B, F = state.inputs.shape
     hidden = result.trace.hidden
     diagram = figures.unrolled_diagram(
         T, F, state.n_neurons, step, state.shared_output, state.activation, style
@@ -192,7 +214,12 @@ def time_blocks(
         if t == step and not in_frames:
             fig = figures.highlight_cell(fig, row, neuron)
         grid.append(charts.Plot(fig, f"hidden_{t}", clickable=clickable, outlined=t == step and in_frames))
-    row_view = figures.row_heatmap(hidden, row, style, state.activation, scale, upto=step, colorbar=False)
+
+    def row_view(r: int) -> charts.Plot:
+        chart = figures.row_heatmap(hidden, r, style, state.activation, scale, upto=step, colorbar=False)
+        return charts.Plot(chart, "row_view", clickable=clickable, caption=True)
+
+    rows: charts.Block = charts.Rows(tuple(map(row_view, range(B)))) if all_rows else row_view(row)
     fixed = figures.heatmap_width(state.n_neurons, style, False, state.inputs.shape[1]) is not None
     # grids that fit the narrowest column: side by side, wrapping; wider ones: one per line, full width
     heatmaps: list[charts.Block] = [charts.Row(tuple(grid))] if fixed else list(grid)
@@ -202,7 +229,7 @@ def time_blocks(
         charts.Plot(diagram, "diagram"),
         charts.Plot(legend, "legend"),
         *heatmaps,
-        charts.Plot(row_view, "row_view", clickable=clickable, caption=True),
+        rows,
     ]
 
 

@@ -107,7 +107,15 @@ class Row:
     items: tuple[Plot | Blank, ...]
 
 
-Block = Plot | Blank | Printout | Text | Heading | Note | Row
+@dataclass(frozen=True)
+class Rows:
+    """One chart per batch row (the row view): in frames with a cell, the browser shows the view's
+    row's, so a row pick needs no new figure."""
+
+    items: tuple[Plot, ...]
+
+
+Block = Plot | Blank | Printout | Text | Heading | Note | Row | Rows
 
 _component = st.components.v2.component(
     "rnn_charts",
@@ -123,6 +131,11 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
     if isinstance(block, Row):
         items = [_spec(item, seed, image_format, figures_seen) for item in block.items]
         return {"kind": "group", "wrap": True, "items": items}
+    if isinstance(block, Rows):
+        return {
+            "kind": "rows",
+            "items": [_spec(item, seed, image_format, figures_seen) for item in block.items],
+        }
     if isinstance(block, Blank):
         return {"kind": "blank", "width": block.width, "height": block.height, "text": block.text}
     if isinstance(block, Printout):
@@ -173,6 +186,8 @@ def first_drawn(spec: dict) -> list[dict]:
     def placed(block: dict) -> dict:
         if block["kind"] == "group":
             return {**block, "items": [placed(item) for item in block["items"]]}
+        if block["kind"] == "rows":  # the spec's row's chart
+            return placed(block["items"][spec.get("cell", [0])[0]])
         return {**block, "figure": figure(block)} if block["kind"] == "chart" else block
 
     blocks = spec["frames"][spec["start"]] if "frames" in spec else spec["blocks"]
@@ -182,7 +197,7 @@ def first_drawn(spec: dict) -> list[dict]:
 def clickable_ids(blocks: Sequence[Block | Sequence[Block]]) -> set[str]:
     found: set[str] = set()
     for block in blocks:
-        if isinstance(block, Row):
+        if isinstance(block, Row | Rows):
             found |= clickable_ids(block.items)
         elif isinstance(block, list | tuple):  # a frame
             found |= clickable_ids(block)

@@ -8,7 +8,8 @@
 // with a revision: a chart whose figure and config did not change is not drawn again.
 // Frames without a clock (spec.follow) follow the page's view: the step (and the explained cell,
 // outlined on the charts marked "outlined") that the explanation element last announced (spec.view),
-// so a step or neuron pick redraws here while the server reruns only the explanation.
+// so a step, neuron or row pick redraws here while the server reruns only the explanation (a row's
+// charts come as "rows": one per batch row).
 
 const PLOTLY_URL = "app/static/plotly-cartesian.min.js"; // served by Streamlit (app/static/README.md)
 let loading = null;
@@ -114,12 +115,16 @@ function noteBox(block) {
   return box;
 }
 
-function build(block, old, plots) {
+function build(block, old, plots, cell) {
   if (block.kind === "group") {
     const group = document.createElement("div");
     group.className = block.wrap ? "rv-group rv-wrap" : "rv-group";
-    for (const item of block.items) group.appendChild(build(item, old, plots));
+    for (const item of block.items) group.appendChild(build(item, old, plots, cell));
     return group;
+  }
+  if (block.kind === "rows") { // one chart per batch row: the view's row's
+    const row = cell ? Math.max(0, Math.min(Number(cell[0]) || 0, block.items.length - 1)) : 0;
+    return build(block.items[row], old, plots, cell);
   }
   if (block.kind === "blank") return blankBox(block);
   if (block.kind === "printout") return printoutBox(block);
@@ -175,7 +180,7 @@ function outlineAt(spec, cell) {
 function draw(Plotly, host, spec, blocks, setTriggerValue, cell) {
   const old = new Map([...host.querySelectorAll("[data-chart]")].map((d) => [d.dataset.chart, d]));
   const plots = [];
-  host.replaceChildren(...blocks.map((block) => build(block, old, plots)));
+  host.replaceChildren(...blocks.map((block) => build(block, old, plots, cell)));
   for (const plot of old.values()) { // charts no longer shown
     if (resizers.has(host)) resizers.get(host).unobserve(plot);
     Plotly.purge(plot);
