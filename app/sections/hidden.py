@@ -191,10 +191,12 @@ def time_blocks(
         T, F, state.n_neurons, step, state.shared_output, state.activation, style
     )
     scale = figures.scale_for(state.activation, hidden[: step + 1])
-    legend = figures.colorbar_chart(scale, style)
     first = max(0, step + 1 - MAX_GRID)
     in_frames = built is not None
     built = {} if built is None else built
+    if ("legend", scale.low, scale.high) not in built:  # (one per scale: every step's, tanh's)
+        built["legend", scale.low, scale.high] = figures.colorbar_chart(scale, style)
+    legend = built["legend", scale.low, scale.high]
 
     def heatmap(t: int, revealed: bool) -> figures.Chart:
         """y_t's heatmap (not revealed: zeros, for its size only) at this view's scale."""

@@ -125,9 +125,28 @@ _component = st.components.v2.component(
 )
 
 
-def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, int]) -> dict:
+class _Figures:
+    """The distinct figures of one spec, in the order of their numbers: their JSON is the key (equal
+    figures are sent once); a chart object met again (a heatmap in every frame after its step) is
+    not written out again."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}  # JSON -> number
+        self._by_chart: dict[int, tuple[figures.Chart, int]] = {}  # id -> (the chart, kept alive; number)
+
+    def number(self, chart: figures.Chart) -> int:
+        known = self._by_chart.get(id(chart))
+        if known is not None:
+            return known[1]
+        figure = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
+        number = self.numbers.setdefault(json.dumps(figure, separators=(",", ":")), len(self.numbers))
+        self._by_chart[id(chart)] = (chart, number)
+        return number
+
+
+def _spec(block: Block, seed: int, image_format: str, figures_seen: _Figures) -> dict:
     """The block as the browser reads it; each figure is a number: its place in the list of distinct
-    figures (their JSON as the key: equal figures are sent once)."""
+    figures."""
     if isinstance(block, Row):
         items = [_spec(item, seed, image_format, figures_seen) for item in block.items]
         return {"kind": "group", "wrap": True, "items": items}
@@ -147,11 +166,10 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
     if isinstance(block, Heading):
         return {"kind": "heading", "text": block.text}
     chart = block.chart
-    figure = {"data": chart.data, "layout": dict(chart.layout)}  # (json.dumps only reads them)
     return {
         "kind": "chart",
         "id": block.id,
-        "figure": figures_seen.setdefault(json.dumps(figure, separators=(",", ":")), len(figures_seen)),
+        "figure": figures_seen.number(chart),
         "config": render.chart_config(chart, seed, image_format),
         "width": chart.width,
         "clickable": block.clickable,
@@ -161,13 +179,14 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: dict[str, in
     }
 
 
-def _sent(head: dict, figures_seen: dict[str, int]) -> str:
+def _sent(head: dict, figures_seen: _Figures) -> str:
     """The spec as sent: `head` (blocks or frames, ...), then the distinct figures (already JSON, in
     the order of their numbers) and a revision of each: a hash of its JSON, which the browser
     compares with what a chart shows to skip redrawing a figure that did not change."""
-    revisions = [hashlib.blake2b(text.encode(), digest_size=8).hexdigest() for text in figures_seen]
+    figures_json = figures_seen.numbers
+    revisions = [hashlib.blake2b(text.encode(), digest_size=8).hexdigest() for text in figures_json]
     start = json.dumps({**head, "revisions": revisions}, separators=(",", ":"))[:-1]
-    return f'{start},"figures":[{",".join(figures_seen)}]}}'
+    return f'{start},"figures":[{",".join(figures_json)}]}}'
 
 
 def first_drawn(spec: dict) -> list[dict]:
@@ -239,7 +258,7 @@ def charts(
     """Draw the blocks as one element. on_click(chart id, y, x) runs before the next run. `view`:
     (step, row, neuron) announced to the elements whose frames follow the page's view."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    seen: dict[str, int] = {}
+    seen = _Figures()
     head: dict[str, Any] = {"blocks": [_spec(block, seed, image_format, seen) for block in blocks]}
     if view is not None:
         head["view"] = dict(zip(("step", "row", "neuron"), view, strict=True))
@@ -277,7 +296,7 @@ def frames(
     the step the explanation element announces. `cell`: (row, neuron) outlined on the charts marked
     `outlined` (the browser moves the outline to the cell the view announces)."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    seen: dict[str, int] = {}
+    seen = _Figures()
     shown = [[_spec(block, seed, image_format, seen) for block in frame] for frame in frames]
     head: dict[str, Any] = {"frames": shown, "start": start}
     if period_s is None:
