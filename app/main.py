@@ -34,6 +34,7 @@ from app.sections.compare import KEEP as compare_keep
 from app.sections.compare import compare_section
 from app.sections.weights import KEEP as weights_keep
 from app.sections.weights import weights_charts, weights_section
+from rnn_core.state import numbers_key
 
 st.set_page_config(page_title="RNN, step by step", page_icon="🔁", layout="wide")
 hardening.install()  # widget states Streamlit cannot read fall back instead of failing every run
@@ -121,20 +122,40 @@ def up_to(state, t: int, row: int, neuron: int, clickable: bool = False) -> None
     shown = results.recall(state)  # the shared cache's (a view pick or a tick computes nothing)
     if shown is None:
         return
+    frames = T_shown if follows(state, clickable) else None
     if guide.shows("hidden"):
-        hidden.time_view(state, shown, t, row, neuron, style, clickable, T_shown)
+        hidden.time_view(state, shown, t, row, neuron, style, clickable, frames)
     if guide.shows("explain"):
         if clickable:
             explain_part(state)
         else:
             explain.explain_section(state, shown, t, row, neuron)
     if guide.shows("outputs"):
-        outputs.outputs_section(state, shown, t, style, T_shown if follows(state, clickable) else None)
+        outputs.outputs_section(state, shown, t, style, frames)
 
 
 def follows(state, clickable: bool) -> bool:
-    """Do the charts hold every step and follow the page's view in the browser?"""
-    return clickable and player.in_browser(T_shown, B, state.n_neurons)
+    """Do the charts hold every step and follow the page's view in the browser? Once the reader has
+    picked something in this network (a step, row, neuron or cell: Memory.frames_key), while every
+    step fits in one message. Until then (a new network: an edit) the current step alone is sent: a
+    reader who edits and does not look costs no more than before (docs/PERFORMANCE.md)."""
+    mem = page_state.memory()
+    return clickable and mem.frames_key == mem.drawn_key and picks_in_browser(state)
+
+
+def picks_in_browser(state) -> bool:
+    """May the browser draw a pick on this page? Nothing but the charts and the explanation shows the
+    view (no lesson, class, presentation or play; the weights, Compare and share chapters closed, the
+    tables one click away closed), and every step fits in one message."""
+    return (
+        chapters
+        and not present
+        and not player.playing()
+        and page_state.memory().classroom is None
+        and not any(is_open(name) for name in ("weights", "compare", "share"))
+        and not any(page_state.get(key) for key in (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE))
+        and player.in_browser(T_shown, B, state.n_neurons)
+    )
 
 
 @st.fragment(key=page_state.CONTROLS_FRAGMENT)
@@ -204,6 +225,9 @@ def view_part() -> None:
         if computed is None:
             return
     now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
+    mem.drawn_key = numbers_key(now)  # (a pick asks for every step of this network: hidden.view_picked)
+    if player.playing():  # a play looks at every step: they stay once it ends
+        mem.frames_key = mem.drawn_key
     in_browser = browser_plays()  # (then Play and Pause rerun only this part)
     step, row, neuron = controls_part(T_shown, B, now.n_neurons, "fragment" if in_browser else "app")
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
@@ -233,15 +257,7 @@ def view_part() -> None:
     elif session.sync_link(viewed) is None and guide.shows("share"):
         share.too_big()  # (the address bar is the share link: say when there can be none)
     classroom.end_of_page(viewed)  # a teacher's page: what the class follows
-    mem.view_free = (  # may a step or neuron pick rerun only the explanation? (hidden.view_picked)
-        chapters
-        and not present
-        and not player.playing()
-        and follows(now, True)
-        and mem.classroom is None
-        and not any(is_open(name) for name in ("weights", "compare", "share"))
-        and not any(page_state.get(key) for key in (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE))
-    )
+    mem.view_free = follows(now, True)  # may the next pick rerun only the explanation? (hidden.view_picked)
     mem.rows_free = mem.view_free and hidden.rows_in_browser(T_shown, B)
 
 

@@ -161,6 +161,8 @@ class Memory:
     view_picked: bool = False  # such a pick asked for it (app/sections/hidden.py view_picked)
     view_clicked: bool = False  # a click on a cell asked for it (the controls show the clicked cell)
     rows_free: bool = False  # a row pick may too: the charts hold every row's row view
+    drawn_key: str = ""  # the numbers key of the network the results part last drew (app/main.py)
+    frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit

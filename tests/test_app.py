@@ -70,10 +70,12 @@ def test_outputs_chart_has_one_line_per_row_matching_the_reference(at):
 def test_row_view_follows_one_row_through_time(at):
     ref = reference.forward(tutorial_inputs(), State().resolved_weights())
     np.testing.assert_allclose(heatmap_z(charts(at)["row-0"]), ref.hidden[:, 0, :], atol=1e-9)
-    at.selectbox(key="view_row").set_value(2).run()  # drawn by the browser: the explanation alone ran
-    assert only_the_explanation_ran(at) and charts_specs(at)["explain_text"]["view"]["row"] == 2
-    at.run()
+    at.selectbox(key="view_row").set_value(2).run()  # (the first pick: the results part, every step)
     np.testing.assert_allclose(heatmap_z(charts(at)["row-2"]), ref.hidden[:, 2, :], atol=1e-9)
+    at.selectbox(key="view_row").set_value(1).run()  # the next: drawn by the browser, the explanation alone
+    assert only_the_explanation_ran(at) and charts_specs(at)["explain_text"]["view"]["row"] == 1
+    at.run()
+    np.testing.assert_allclose(heatmap_z(charts(at)["row-1"]), ref.hidden[:, 1, :], atol=1e-9)
 
 
 def test_editing_a_cell_changes_hidden_states_and_outputs(at):
@@ -229,10 +231,12 @@ def only_the_explanation_ran(at) -> bool:
     return set(charts_specs(at)) == {"explain_text"} and not at.get("slider")
 
 
-def test_a_step_pick_reruns_only_the_explanation_the_charts_hold_every_step(at):
-    held = charts_specs(at)  # the charts follow the view: every step, y2 first
+def test_the_first_pick_sends_every_step_the_next_reruns_only_the_explanation(at):
+    assert "frames" not in charts_specs(at)["time_charts"]  # the page opens with one step: y0 … y2
+    at.slider(key="view_step").set_value(1).run()  # the first pick in this network: the results part
+    held = charts_specs(at)  # the charts follow the view from now on: every step, y1 first
     time_charts, outputs_charts = held["time_charts"], held["output_charts"]
-    assert time_charts["follow"] and time_charts["start"] == 2 and len(time_charts["frames"]) == 3
+    assert time_charts["follow"] and time_charts["start"] == 1 and len(time_charts["frames"]) == 3
     assert frame_chart_ids(time_charts, 0)[:3] == ["diagram", "legend", "hidden_0"]
     assert [i for i in frame_chart_ids(time_charts, 1) if i.startswith("hidden_")] == ["hidden_0", "hidden_1"]
     assert outputs_charts["follow"] and len(outputs_charts["frames"]) == 3
@@ -247,10 +251,9 @@ def test_a_step_pick_reruns_only_the_explanation_the_charts_hold_every_step(at):
 
 
 def test_explain_a_cell_prints_the_heatmap_value(at):
-    at.selectbox(key="view_row").set_value(1).run()  # a row pick: the explanation alone
-    assert only_the_explanation_ran(at)
-    at.run()  # (AppTest keeps only the last run's elements; a browser keeps the rest of the page)
-    at.selectbox(key="view_neuron").set_value(4).run()  # a neuron pick: the same
+    at.selectbox(key="view_row").set_value(1).run()  # the first pick: the results part, every step
+    assert charts_specs(at)["time_charts"]["follow"]
+    at.selectbox(key="view_neuron").set_value(4).run()  # the next: the explanation alone
     assert only_the_explanation_ran(at)
     assert charts_specs(at)["explain_text"]["view"] == {"step": 2, "row": 1, "neuron": 4}
     text = " ".join(drawn_texts(at, marked=True))
@@ -329,6 +332,7 @@ def test_the_warning_that_values_exploded_follows_the_step():
     at = new_app({"s": encode_link(state)}).run()
     assert not at.exception
     assert any(text.startswith(f"The hidden state explodes at step {first}") for text in drawn_texts(at))
+    at.selectbox(key="view_neuron").set_value(1).run()  # a pick: the charts hold every step from now on
     time_charts = charts_specs(at)["time_charts"]  # every step's words, each shown with its step
     assert not any("explodes" in text for text in frame_texts(time_charts, first - 1))
     explodes = f"The hidden state explodes at step {first}"

@@ -1,9 +1,10 @@
-"""View picks drawn by the browser, over Streamlit's protocol on a real server: the page's charts hold
-every step (frames that follow the view); a step or neuron pick, or a click on a cell of the row
-shown, reruns only the explanation's part (and the controls for a click): the charts are not sent
-again, the explanation element announces the view to them, the address bar follows. A row pick, or
-any pick while something else on the page shows the view (an open chapter that does, a table one
-click away), reruns the results part as before."""
+"""View picks drawn by the browser, over Streamlit's protocol on a real server: once the reader picks
+something in a network, the page's charts hold every step (frames that follow the view); a step,
+row or neuron pick, or a click on a cell, then reruns only the explanation's part (and the controls
+for a click): the charts are not sent again, the explanation element announces the view to them, the
+address bar follows. An edit sends the current step alone again (until the next pick). Any pick while
+something else on the page shows the view (an open chapter that does, a table one click away), or
+with more row views than the charts hold for a row, reruns the results part as before."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from app.sections import hidden as hidden_section
 from bench.stclient import RunResult, Session, widget_state
 from rnn_core import reference
 from rnn_core.state import State, decode_link
-from tests.pagetools import decode_array
+from tests.pagetools import decode_array, flat
 from tests.serving import streamlit_server
 
 RUN_TIMEOUT_S = 120
@@ -39,14 +40,18 @@ def explained(result: RunResult) -> str:
     return cells[-1] if cells else ""
 
 
-def picks(server, act, chapters: tuple[str, ...] = ()):
-    """Open the page (with `chapters` open), then act(session) -> anything."""
+def picks(server, act, chapters: tuple[str, ...] = (), look: bool = True):
+    """Open the page (with `chapters` open), with `look` pick a neuron and back (the charts then hold
+    every step), then act(session) -> anything."""
 
     async def go():
         async with Session(server.url, timeout=RUN_TIMEOUT_S) as session:
             await session.run()
             if chapters:
                 await session.run({f"open_{name}": True for name in chapters})
+            if look:
+                await session.run({"view_neuron": "neuron 1"})
+                await session.run({"view_neuron": "neuron 0"})
             return await act(session)
 
     return asyncio.run(go())
@@ -56,6 +61,33 @@ def sent(session: Session, key: str) -> dict:
     spec = session.component_spec(key)
     assert spec is not None, key
     return spec
+
+
+def step_shown(spec: dict) -> int:
+    """The step the time charts show: a spec with frames starts there; a single step's has y0 … y_t."""
+    if "frames" in spec:
+        return spec["start"]
+    ids = [block["id"] for block in flat(spec["blocks"]) if block["kind"] == "chart"]
+    return max(int(i.removeprefix("hidden_")) for i in ids if i.startswith("hidden_"))
+
+
+def test_the_first_pick_in_a_network_sends_every_step_the_next_are_drawn_by_the_browser(server):
+    async def act(session: Session):
+        opened = sent(session, "time_charts")
+        first = await session.run({"view_step": 1})
+        after_first = sent(session, "time_charts")
+        second = await session.run({"view_step": 0})
+        after_second = sent(session, "time_charts")
+        edit = await session.run({"seed": 7})
+        after_edit = sent(session, "time_charts")
+        return opened, first, after_first, second, after_second, edit, after_edit
+
+    opened, first, after_first, second, after_second, edit, after_edit = picks(server, act, look=False)
+    assert "frames" not in opened and step_shown(opened) == 2  # the page opens with one step
+    assert first.ok and after_first["follow"] and after_first["start"] == 1  # the first pick: every step
+    assert second.ok and after_second == after_first and explained(second) == "y0[row 0, neuron 0]"
+    assert second.n_messages < first.n_messages
+    assert edit.ok and "frames" not in after_edit and step_shown(after_edit) == 0  # an edit: one step
 
 
 def test_a_step_pick_sends_the_explanation_alone_and_it_announces_the_view(server):
@@ -179,7 +211,7 @@ def test_with_a_chapter_that_shows_the_view_a_step_pick_redraws_the_results(serv
 
     result, charts = picks(server, act, (chapter,))
     assert result.ok, result.errors
-    assert charts["start"] == 1  # sent again, at the new step
+    assert step_shown(charts) == 1 and "frames" not in charts  # sent again, at the new step
 
 
 def test_with_a_table_open_a_step_pick_redraws_the_results(server):
@@ -189,7 +221,7 @@ def test_with_a_table_open_a_step_pick_redraws_the_results(server):
         return result, sent(session, "time_charts")
 
     result, charts = picks(server, act)
-    assert result.ok and charts["start"] == 0
+    assert result.ok and step_shown(charts) == 0 and "frames" not in charts
 
 
 @pytest.mark.parametrize("value", [-3.0, 7.0, 2.0**40, 0.5])

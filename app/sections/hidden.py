@@ -97,6 +97,7 @@ def view_picked(key: str, count: int) -> None:
     batch too big for that, a value out of range, which the results part puts back in range) reruns
     the results part."""
     mem = page_state.memory()
+    mem.frames_key = mem.drawn_key  # the reader looks: the charts hold every step (until an edit)
     free = key in FREE_PICKS or (key == VIEW_KEYS["row"] and mem.rows_free)
     if mem.view_free and free and in_range(page_state.get(key), count):
         mem.view_picked = True
@@ -120,6 +121,7 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
         page_state.put(VIEW_KEYS["step"], y)
         page_state.put(VIEW_KEYS["neuron"], x)
     mem = page_state.memory()
+    mem.frames_key = mem.drawn_key  # the reader looks: the charts hold every step (until an edit)
     if mem.view_free and (mem.rows_free or page_state.get(VIEW_KEYS["row"]) == row):
         mem.view_picked = True
         mem.view_clicked = True  # (the controls write the pick again: view_controls)
@@ -128,16 +130,22 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
 
 
 def time_view(
-    state: State, result: Result, step: int, row: int, neuron: int, style, clickable: bool, n_steps: int
+    state: State,
+    result: Result,
+    step: int,
+    row: int,
+    neuron: int,
+    style,
+    clickable: bool,
+    n_steps: int | None = None,
 ) -> None:
     """The blocks of time_blocks (what is stuck, whether values exploded, the charts) as one element
-    drawn in the browser (app/components/charts/); then y_step's numbers as a table. With `clickable`
-    (the page's own view, not a server tick) and every step small enough to send at once
-    (player.in_browser), every step's blocks: the element follows the page's view, so a step or
-    neuron pick is drawn by the browser (the explanation announces it)."""
+    drawn in the browser (app/components/charts/); then y_step's numbers as a table. With `n_steps`,
+    every step's blocks (app/main.py follows decides): the element follows the page's view, so a
+    step, neuron or row pick is drawn by the browser (the explanation announces it)."""
     hidden = result.trace.hidden
     _, B, _ = state.inputs.shape
-    if clickable and player.in_browser(n_steps, B, state.n_neurons):
+    if n_steps is not None:
         built: dict = {}  # y_t's heatmap at a scale, built once for every frame that shows it
         rows = rows_in_browser(n_steps, B)
         steps = [time_blocks(state, result, t, row, neuron, style, True, built, rows) for t in range(n_steps)]
