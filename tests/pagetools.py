@@ -92,6 +92,15 @@ def drawn_texts(at: AppTest, marked: bool = False) -> list[str]:
     return found
 
 
+def explained_cell(texts: list[str]) -> str:
+    """The last explained cell the texts write ("y1[2, 5]": step 1, row 2, neuron 5), "" if none: from
+    the line "**Hidden state** y1[2, 5] = ..." as the charts elements' words come over the protocol."""
+    cells = [
+        m.group(1) for body in texts for m in re.finditer(r"\*\*Hidden state\*\* (y\d+\[\d+, \d+\])", body)
+    ]
+    return cells[-1] if cells else ""
+
+
 def printout(at: AppTest) -> str:
     """The tutorial's printout as the page shows it (a block of the outputs' charts element)."""
     (text,) = [block["text"] for block in drawn_blocks(at) if block["kind"] == "printout"]

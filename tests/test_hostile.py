@@ -27,6 +27,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from bench.stclient import RUN_OK, RunResult, Session, user_key, widget_state
 from rnn_core.config import LIMITS
+from tests import pagetools
 from tests.serving import Server, streamlit_server
 
 pytestmark = pytest.mark.browser
@@ -266,12 +267,7 @@ CHART_CLICKS = {  # what a click on the charts drawn in the browser may carry (a
 
 def explained_cell(result: RunResult) -> str:
     """The explained cell as its panel writes it ("y1[2, 5]": step 1, row 2, neuron 5)."""
-    cells = [
-        m.group(1)
-        for body in result.texts
-        for m in re.finditer(r"\*\*Hidden state\*\* (y\d+\[\d+, \d+\])", body)
-    ]
-    return cells[-1] if cells else ""
+    return pagetools.explained_cell(result.texts)
 
 
 def test_a_click_on_a_chart_drawn_in_the_browser_picks_its_cell(server):

@@ -9,7 +9,6 @@ with more row views than the charts hold for a row, reruns the results part as b
 from __future__ import annotations
 
 import asyncio
-import re
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from app.sections import hidden as hidden_section
 from bench.stclient import RunResult, Session, widget_state
 from rnn_core import reference
 from rnn_core.state import State, decode_link
-from tests.pagetools import decode_array, flat
+from tests.pagetools import decode_array, explained_cell, flat
 from tests.serving import streamlit_server
 
 RUN_TIMEOUT_S = 120
@@ -31,13 +30,8 @@ def server(tmp_path_factory):
 
 
 def explained(result: RunResult) -> str:
-    """The explained cell as its heading names it ("y1[row 2, neuron 5]")."""
-    cells = [
-        m.group(1)
-        for body in result.texts
-        for m in re.finditer(r"Explain a cell: (y\d+\[row \d+, neuron \d+\])", body)
-    ]
-    return cells[-1] if cells else ""
+    """The explained cell ("y1[2, 5]": step 1, row 2, neuron 5), "" when the run drew none."""
+    return explained_cell(result.texts)
 
 
 def picks(server, act, chapters: tuple[str, ...] = (), look: bool = True):
@@ -85,7 +79,7 @@ def test_the_first_pick_in_a_network_sends_every_step_the_next_are_drawn_by_the_
     opened, first, after_first, second, after_second, edit, after_edit = picks(server, act, look=False)
     assert "frames" not in opened and step_shown(opened) == 2  # the page opens with one step
     assert first.ok and after_first["follow"] and after_first["start"] == 1  # the first pick: every step
-    assert second.ok and after_second == after_first and explained(second) == "y0[row 0, neuron 0]"
+    assert second.ok and after_second == after_first and explained(second) == "y0[0, 0]"
     assert second.n_messages < first.n_messages
     assert edit.ok and "frames" not in after_edit and step_shown(after_edit) == 0  # an edit: one step
 
@@ -107,7 +101,7 @@ def test_a_step_pick_sends_the_explanation_alone_and_it_announces_the_view(serve
     assert before["follow"] and len(before["frames"]) == 3  # every step was there already
     assert charts == before  # not sent again: the browser shows frame 0 of what it holds
     assert explanation["view"] == {"step": 0, "row": 0, "neuron": 0}
-    assert explained(result) == "y0[row 0, neuron 0]"
+    assert explained(result) == "y0[0, 0]"
     assert decode_link(query.split("s=", 1)[1].split("&")[0]).view.step == 0  # the address bar
     assert result.n_messages < 15  # (the results part: ~25)
 
@@ -132,9 +126,9 @@ def test_a_neuron_pick_and_a_click_in_the_row_shown_are_drawn_by_the_browser(ser
 
     before, neuron, click, charts, explanation, step, neuron_shown = picks(server, act)
     assert neuron.ok and click.ok, (neuron.errors, click.errors)
-    assert explained(neuron) == "y2[row 0, neuron 5]"
+    assert explained(neuron) == "y2[0, 5]"
     assert charts == before  # neither sent the charts again
-    assert explained(click) == "y1[row 0, neuron 3]" and explanation["view"] == {
+    assert explained(click) == "y1[0, 3]" and explanation["view"] == {
         "step": 1,
         "row": 0,
         "neuron": 3,
@@ -170,9 +164,9 @@ def test_a_row_pick_and_a_click_in_another_row_are_drawn_by_the_browser_too(serv
             np.testing.assert_allclose(
                 decode_array(figure["data"][0]["z"]), hidden[: t + 1, r, :], atol=1e-12
             )
-    assert explained(row) == "y2[row 2, neuron 0]"
+    assert explained(row) == "y2[2, 0]"
     assert charts == before  # neither sent the charts again
-    assert explained(click) == "y1[row 1, neuron 4]"
+    assert explained(click) == "y1[1, 4]"
     assert explanation["view"] == {"step": 1, "row": 1, "neuron": 4}
     assert shown == ("row 1", [1.0])  # the controls show the clicked cell
 
@@ -195,7 +189,7 @@ def test_with_more_row_views_than_the_charts_hold_a_row_pick_redraws_them(server
     assert after_row["cell"] == [2, 0] and after_row["start"] == 9  # the row views are the row's
     assert not any(block["kind"] == "rows" for block in after_row["frames"][9])
     assert after_click["cell"] == [1, 4] and after_click["start"] == 1
-    assert explained(click) == "y1[row 1, neuron 4]"
+    assert explained(click) == "y1[1, 4]"
 
 
 @pytest.mark.parametrize("chapter", ["compare", "share", "weights"])
@@ -237,4 +231,4 @@ def test_a_crafted_step_leaves_the_charts_and_the_explanation_on_one_step_in_ran
     result, charts, explanation = picks(server, act)
     assert result.ok, result.errors
     assert explanation["view"]["step"] in range(3) and charts["follow"]
-    assert explained(result) in ("", f"y{explanation['view']['step']}[row 0, neuron 0]")
+    assert explained(result) in ("", f"y{explanation['view']['step']}[0, 0]")

@@ -146,9 +146,7 @@ def time_view(
     hidden = result.trace.hidden
     _, B, _ = state.inputs.shape
     if n_steps is not None:
-        built: dict = {}  # y_t's heatmap at a scale, built once for every frame that shows it
-        rows = rows_in_browser(n_steps, B)
-        steps = [time_blocks(state, result, t, row, neuron, style, True, built, rows) for t in range(n_steps)]
+        steps = every_step(state, result, n_steps, row, neuron, style, True, rows_in_browser(n_steps, B))
         charts.frames(steps, "time_charts", state.seed, step, on_click=pick_clicked_cell, cell=(row, neuron))
     else:
         blocks = time_blocks(state, result, step, row, neuron, style, clickable)
@@ -169,10 +167,20 @@ def time_view(
 
 def time_frames(state: State, result: Result, n_steps: int, start: int, row: int, neuron: int, style) -> None:
     """A play of y0 … y_(n_steps-1) drawn by the browser: time_blocks for every step, sent at once."""
-    built: dict = {}  # y_t's heatmap at a scale, built once for every frame that shows it
-    steps = [time_blocks(state, result, t, row, neuron, style, False, built) for t in range(n_steps)]
+    steps = every_step(state, result, n_steps, row, neuron, style, False, False)
     cell = (row, neuron)
     charts.frames(steps, "time_charts", state.seed, start, player.PLAY_SECONDS, player.played, cell=cell)
+
+
+def every_step(
+    state: State, result: Result, n_steps: int, row: int, neuron: int, style, clickable: bool, all_rows: bool
+) -> list[list[charts.Block]]:
+    """time_blocks for steps 0 … n_steps-1 (frames), y_t's heatmap built once for every frame that
+    shows it."""
+    built: dict = {}
+    return [
+        time_blocks(state, result, t, row, neuron, style, clickable, built, all_rows) for t in range(n_steps)
+    ]
 
 
 def time_blocks(
