@@ -16,7 +16,9 @@ Scenarios:
   sN  a stampede: N sessions open the page at the same instant (a class told "open the link now"),
       then all make their first edit together once everyone has the page (no reading time);
   mN  a class that also looks: as aN, but each action is a seed edit (half of them), a row pick or
-      a step pick (a quarter each: view picks, the result from the cache), drawn at random.
+      a step pick (a quarter each: view picks, the result from the cache), drawn at random;
+  xN  a class that explores: as aN, but each seed edit is followed by three view picks (a step, a
+      row or a neuron, drawn at random): students look at what their edit did.
 In a class (aN) students arrive spread over max(5 s, N/10 s) and read 1-5 s before their first
 edit; firing every first edit at the same instant measures the stampede (sN), not the class.
 --gc compares ways of keeping memory bounded (the a60 class on each): runner.postScriptGC on/off
@@ -71,19 +73,22 @@ class Scenario:
     interval: float | None = None  # open loop: an edit every `interval` seconds, results or not
     stagger: float = 5.0  # sessions open the page spread over this many seconds
     picks: bool = False  # mN: half the actions are view picks (a row or a step)
+    explore: bool = False  # xN: an edit, then three view picks
 
     @staticmethod
     def parse(name: str, quick: bool = False) -> Scenario:
         kind, n = name[0], int(name[1:])
-        if kind in "am":
-            return Scenario(name, n, edits=3 if quick else 10, stagger=max(5.0, n / 10), picks=kind == "m")
+        if kind in "amx":
+            edits = (4 if kind == "x" else 3) if quick else (12 if kind == "x" else 10)
+            stagger = max(5.0, n / 10)
+            return Scenario(name, n, edits=edits, stagger=stagger, picks=kind == "m", explore=kind == "x")
         if kind == "s":
             return Scenario(name, n, edits=1, think=(0.0, 0.0), stagger=0.0)
         if kind == "b":
             return Scenario(name, n, edits=10 if quick else 25, think=None, interval=0.2)
         if kind == "c":
             return Scenario(name, n, edits=10 if quick else 25, think=(0.2, 0.2))
-        raise ValueError(f"unknown scenario {name!r} (a<N>, b<N>, c<N> or s<N>)")
+        raise ValueError(f"unknown scenario {name!r} (a<N>, b<N>, c<N>, m<N>, s<N> or x<N>)")
 
     @property
     def label(self) -> str:
@@ -97,10 +102,23 @@ class Scenario:
             return (
                 f"(m) class: {self.sessions} sessions × {self.edits} actions (half view picks), think 1–5 s"
             )
+        if self.explore:
+            actions = f"{self.sessions} sessions × {self.edits} actions (an edit, three picks)"
+            return f"(x) class: {actions}, think 1–5 s"
         return f"(a) class: {self.sessions} sessions × {self.edits} edits, think 1–5 s"
 
-    def action(self, rng: random.Random) -> tuple[str, dict[str, object]]:
-        """The next action's kind and its widget changes: a seed edit, or in mN a view pick."""
+    def action(self, rng: random.Random, index: int = 0) -> tuple[str, dict[str, object]]:
+        """The `index`-th action's kind and its widget changes: a seed edit, or in mN and xN a view pick."""
+        if self.explore:
+            if index % 4 == 0:
+                return "seed edit", {"seed": rng.randrange(SEED_MAX)}
+            return rng.choice(
+                [
+                    ("row pick", {"view_row": f"row {rng.randrange(3)}"}),
+                    ("step pick", {"view_step": rng.randrange(3)}),
+                    ("neuron pick", {"view_neuron": f"neuron {rng.randrange(8)}"}),
+                ]
+            )
         roll = rng.random() if self.picks else 0.0
         if roll < 0.5:
             return "seed edit", {"seed": rng.randrange(SEED_MAX)}
@@ -203,9 +221,9 @@ async def one_session(url: str, scenario: Scenario, outcome: Outcome, rng: rando
         if scenario.interval:
             await _burst(session, scenario, outcome, rng)
         else:
-            for _ in range(scenario.edits):
+            for index in range(scenario.edits):
                 await asyncio.sleep(rng.uniform(*scenario.think))
-                kind, changes = scenario.action(rng)
+                kind, changes = scenario.action(rng, index)
                 _record(outcome, await session.run(changes), kind)
     except Exception as err:  # a session that breaks is an error, not the end of the benchmark
         outcome.errors.append(f"{type(err).__name__}: {err}")
