@@ -211,9 +211,11 @@ def browser_plays() -> bool:
 
 @st.fragment(key=page_state.RESULTS_FRAGMENT)
 def view_part() -> None:
-    """What a view pick changes (step, row, neuron, a clicked cell): a pick reruns only this part. So
-    does a seed or weight-scale edit while nothing else on the page depends on it (sidebar.results_only):
-    then this part computes the new result itself."""
+    """What a view pick changes (step, row, neuron, a clicked cell). A pick reruns this part when the
+    browser cannot draw it (the first pick after an edit, which sends every step; a lesson, a class,
+    an open chapter that shows the view: follows), else only its explanation part (and its controls
+    for a click). A seed or weight-scale edit reruns this part alone while nothing else on the page
+    depends on it (sidebar.results_only): then it computes the new result itself."""
     mem = page_state.memory()
     mem.view_free = mem.rows_free = False  # (this run's end says whether the next pick may be free)
     if mem.numbers_edited:  # a results-only rerun: the top of the page did not run
