@@ -232,3 +232,20 @@ def test_a_crafted_step_leaves_the_charts_and_the_explanation_on_one_step_in_ran
     assert result.ok, result.errors
     assert explanation["view"]["step"] in range(3) and charts["follow"]
     assert explained(result) in ("", f"y{explanation['view']['step']}[0, 0]")
+
+
+@pytest.mark.parametrize("cell", [{"y": 50, "x": 99}, {"y": 0, "x": 9999}, {"y": 2, "x": 8}])
+def test_a_crafted_click_outside_the_network_leaves_one_cell_that_exists(server, cell):
+    """A click a browser cannot make (a row or neuron past the network's, on a chart it drew): the
+    charts, the explanation and the pickers agree on a cell that exists."""
+
+    async def act(session: Session):
+        session.trigger("time_charts", "click", {"chart": "hidden_1", **cell})
+        result = await session.run()
+        return result, sent(session, "explain_text"), session.widget("view_row").value
+
+    result, explanation, row = picks(server, act)
+    assert result.ok, result.errors
+    view = explanation["view"]
+    assert view["row"] in range(3) and view["neuron"] in range(8) and view["step"] in range(3)
+    assert row == f"row {view['row']}"

@@ -96,13 +96,10 @@ def view_picked(key: str, count: int) -> None:
     (Memory.rows_free): docs/PERFORMANCE.md, "View picks in the browser". Anything else (a row of a
     batch too big for that, a value out of range, which the results part puts back in range) reruns
     the results part."""
-    mem = page_state.memory()
-    mem.frames_key = mem.drawn_key  # the reader looks: the charts hold every step (until an edit)
+    mem = _looked()
     free = key in FREE_PICKS or (key == VIEW_KEYS["row"] and mem.rows_free)
     if mem.view_free and free and in_range(page_state.get(key), count):
-        mem.view_picked = True
-        page_state.rerun_parts(page_state.EXPLAIN_FRAGMENT)
-    mem.view_picked = False
+        _drawn_by_browser(page_state.EXPLAIN_FRAGMENT)
     page_state.rerun_parts(page_state.RESULTS_FRAGMENT)
 
 
@@ -120,13 +117,27 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
     elif chart_id == "row_view":
         page_state.put(VIEW_KEYS["step"], y)
         page_state.put(VIEW_KEYS["neuron"], x)
-    mem = page_state.memory()
-    mem.frames_key = mem.drawn_key  # the reader looks: the charts hold every step (until an edit)
+    mem = _looked()
     if mem.view_free and (mem.rows_free or page_state.get(VIEW_KEYS["row"]) == row):
-        mem.view_picked = True
-        mem.view_clicked = True  # (the controls write the pick again: view_controls)
-        page_state.rerun_parts(page_state.CONTROLS_FRAGMENT, page_state.EXPLAIN_FRAGMENT)
-        mem.view_picked = mem.view_clicked = False
+        _drawn_by_browser(page_state.CONTROLS_FRAGMENT, page_state.EXPLAIN_FRAGMENT, clicked=True)
+
+
+def _looked() -> page_state.Memory:
+    """A pick: the reader looks, so the charts hold every step of this network from now on (until an
+    edit: app/main.py follows)."""
+    mem = page_state.memory()
+    mem.frames_key = mem.drawn_key
+    return mem
+
+
+def _drawn_by_browser(*parts: str, clicked: bool = False) -> None:
+    """Rerun only these parts of the page (Streamlit's rerun ends the callback here); a click's also
+    has the controls write the pick again (view_controls). When a part is not on the page, nothing:
+    the caller goes on."""
+    mem = page_state.memory()
+    mem.view_picked, mem.view_clicked = True, clicked
+    page_state.rerun_parts(*parts)
+    mem.view_picked = mem.view_clicked = False
 
 
 def time_view(
