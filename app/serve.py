@@ -86,7 +86,7 @@ def main() -> None:
     prewarm()  # first: the worker's TensorFlow import (~2-5 s) overlaps Streamlit's import here (~1 s)
     from streamlit.web import cli
 
-    from app import hardening, wakeups
+    from app import hardening
 
     # The page's modules in the background, once Streamlit is imported: importing the streamlit
     # package in two threads at once once ran its __init__ twice ("DeltaGeneratorSingleton instance
@@ -100,8 +100,6 @@ def main() -> None:
     # convoy effect): 0.5 ms lets replies out sooner (bench/train_load.py; RNN_SWITCH_INTERVAL=0.005
     # for the A/B).
     sys.setswitchinterval(float(os.environ.get("RNN_SWITCH_INTERVAL", str(SWITCH_INTERVAL_S))))
-    if os.environ.get("RNN_BATCH_WAKEUPS", "1") != "0":  # 0: a message, a wake-up (benchmarks compare)
-        wakeups.install()
     if os.environ.get("RNN_TCP_NODELAY", "1") != "0":  # 0: Streamlit's own socket (benchmarks compare)
         tcp_nodelay()
     sys.argv = ["streamlit", "run", str(ROOT / "app" / "main.py"), *sys.argv[1:]]
