@@ -8,7 +8,8 @@ from there so it runs its own code), alternating rounds. Per kind of edit: the p
 per edit (from /proc), the messages sent for it and the median time to the end of its run. Kinds: a
 seed edit (every chart changes; the result is computed), a row pick, a step pick, a neuron pick and a
 click on a cell of y2 in the same row (view picks: the result comes from the cache; the last three
-are drawn by the browser since this session, the server reruns only the explanation). A tool for one
+are drawn by the browser, the server reruns only the explanation), and a seed edit followed by a
+step pick (the pair: that pick is the first in its network, so it reruns the results part). A tool for one
 change's effect; the class tables come from bench/lecture.py.
 """
 
@@ -17,18 +18,23 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.before_after import arguments, served
 from bench.common import Table
 from bench.stclient import Session
 
-KINDS = {
+KINDS: dict[str, Callable[[int], Any]] = {
     "seed edit": lambda i: {"seed": 1000 + i},
     "row pick": lambda i: {"view_row": f"row {i % 3}"},  # (a select box sends its option's label)
     "step pick": lambda i: {"view_step": i % 3},
     "neuron pick": lambda i: {"view_neuron": f"neuron {i % 3}"},
     "cell click": lambda i: {"chart": "hidden_2", "y": 1, "x": i % 8},  # (a trigger, not a widget)
+    # a seed edit, then one step pick: the pair (the pick is the first in its network: it reruns the
+    # results part and sends every step, which the picks after it draw in the browser)
+    "edit, then a pick": lambda i: [{"seed": 2000 + i}, {"view_step": i % 3}],
 }
 
 
@@ -46,13 +52,16 @@ async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, floa
         for kind, change in KINDS.items():
             start, messages, seconds = cpu_seconds(pid), [], []
             for i in range(edits):
+                results = []
                 if kind == "cell click":
                     client.trigger("time_charts", "click", change(i))
-                    result = await client.run()
+                    results.append(await client.run())
                 else:
-                    result = await client.run(change(i))
-                messages.append(result.n_messages)
-                seconds.append(result.seconds)
+                    steps = change(i)
+                    for each in steps if isinstance(steps, list) else [steps]:
+                        results.append(await client.run(each))
+                messages.append(sum(result.n_messages for result in results))
+                seconds.append(sum(result.seconds for result in results))
             cpu_ms = (cpu_seconds(pid) - start) / edits * 1000
             found[kind] = (cpu_ms, statistics.median(messages), statistics.median(seconds) * 1000)
     return found
