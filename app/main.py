@@ -135,12 +135,23 @@ def up_to(state, t: int, row: int, neuron: int, clickable: bool = False) -> None
 
 
 def follows(state, clickable: bool) -> bool:
-    """Do the charts hold every step and follow the page's view in the browser? Once the reader has
-    picked something in this network (a step, row, neuron or cell: Memory.frames_key), while every
-    step fits in one message. Until then (a new network: an edit) the current step alone is sent: a
-    reader who edits and does not look costs no more than before (docs/PERFORMANCE.md)."""
+    """Do the charts hold every step and follow the page's view in the browser? While every step fits
+    in one message, for the networks Memory.frames_key names (frames_for)."""
     mem = page_state.memory()
     return clickable and mem.frames_key == mem.drawn_key and picks_in_browser(state)
+
+
+def frames_for(key: str) -> None:
+    """The results part draws the network `key` (Memory.drawn_key). Its charts hold every step once
+    the reader picks something in it (a step, row, neuron or cell: hidden.view_picked), and at once
+    when the reader picked in the network before (an edit after a look: the next pick is drawn by the
+    browser too). A reader who edits twice without looking gets the current step alone again, as one
+    who never looks: an edit with every step costs ~6 ms more CPU, the first pick after an edit without
+    them ~28 ms (a results rerun that builds them; docs/PERFORMANCE.md)."""
+    mem = page_state.memory()
+    if key != mem.drawn_key and mem.looked and mem.frames_key == mem.drawn_key:
+        mem.frames_key, mem.looked = key, False
+    mem.drawn_key = key
 
 
 def picks_in_browser(state) -> bool:
@@ -227,7 +238,7 @@ def view_part() -> None:
         if computed is None:
             return
     now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
-    mem.drawn_key = numbers_key(now)  # (a pick asks for every step of this network: hidden.view_picked)
+    frames_for(numbers_key(now))  # (every step of this network, or the current one: follows)
     if player.playing():  # a play looks at every step: they stay once it ends
         mem.frames_key = mem.drawn_key
     in_browser = browser_plays()  # (then Play and Pause rerun only this part)

@@ -163,6 +163,7 @@ class Memory:
     rows_free: bool = False  # a row pick may too: the charts hold every row's row view
     drawn_key: str = ""  # the numbers key of the network the results part last drew (app/main.py)
     frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
+    looked: bool = False  # a pick was made in the network frames_key names (app/main.py carries it)
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit

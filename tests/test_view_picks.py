@@ -2,7 +2,8 @@
 something in a network, the page's charts hold every step (frames that follow the view); a step,
 row or neuron pick, or a click on a cell, then reruns only the explanation's part (and the controls
 for a click): the charts are not sent again, the explanation element announces the view to them, the
-address bar follows. An edit sends the current step alone again (until the next pick). Any pick while
+address bar follows. An edit after such a look sends every step of the new network too; two edits
+without a look between, the current step alone (until the next pick). Any pick while
 something else on the page shows the view (an open chapter that does, a table one click away), or
 with more row views than the charts hold for a row, reruns the results part as before."""
 
@@ -72,16 +73,38 @@ def test_the_first_pick_in_a_network_sends_every_step_the_next_are_drawn_by_the_
         after_first = sent(session, "time_charts")
         second = await session.run({"view_step": 0})
         after_second = sent(session, "time_charts")
-        edit = await session.run({"seed": 7})
-        after_edit = sent(session, "time_charts")
-        return opened, first, after_first, second, after_second, edit, after_edit
+        return opened, first, after_first, second, after_second
 
-    opened, first, after_first, second, after_second, edit, after_edit = picks(server, act, look=False)
+    opened, first, after_first, second, after_second = picks(server, act, look=False)
     assert "frames" not in opened and step_shown(opened) == 2  # the page opens with one step
     assert first.ok and after_first["follow"] and after_first["start"] == 1  # the first pick: every step
     assert second.ok and after_second == after_first and explained(second) == "y0[0, 0]"
     assert second.n_messages < first.n_messages
-    assert edit.ok and "frames" not in after_edit and step_shown(after_edit) == 0  # an edit: one step
+
+
+def test_an_edit_after_a_look_sends_every_step_two_edits_without_one_the_current_step(server):
+    """A reader who picked in a network gets every step of the next one with the edit, so that the
+    first pick there is drawn by the browser too; one who edits again without looking, one step."""
+
+    async def act(session: Session):
+        looked = await session.run({"seed": 7})
+        after_looked = sent(session, "time_charts")
+        pick = await session.run({"view_step": 1})
+        after_pick = sent(session, "time_charts")
+        again = await session.run({"seed": 8})
+        after_again = sent(session, "time_charts")
+        blind = await session.run({"seed": 9})
+        after_blind = sent(session, "time_charts")
+        return looked, after_looked, pick, after_pick, again, after_again, blind, after_blind
+
+    looked, after_looked, pick, after_pick, again, after_again, blind, after_blind = picks(server, act)
+    assert looked.ok and after_looked["follow"] and len(after_looked["frames"]) == 3
+    assert after_looked["start"] == 2 and explained(looked) == "y2[0, 0]"
+    assert pick.ok and after_pick == after_looked and explained(pick) == "y1[0, 0]"  # drawn by the browser
+    assert pick.n_messages < looked.n_messages
+    assert again.ok and after_again["follow"] and after_again != after_looked  # looked in seed 7's
+    assert after_again["start"] == 1
+    assert blind.ok and "frames" not in after_blind and step_shown(after_blind) == 1  # no look in seed 8's
 
 
 def test_a_step_pick_sends_the_explanation_alone_and_it_announces_the_view(server):

@@ -123,10 +123,10 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
 
 
 def _looked() -> page_state.Memory:
-    """A pick: the reader looks, so the charts hold every step of this network from now on (until an
-    edit: app/main.py follows)."""
+    """A pick: the reader looks, so the charts hold every step of this network from now on, and of the
+    next network too (app/main.py frames_for)."""
     mem = page_state.memory()
-    mem.frames_key = mem.drawn_key
+    mem.frames_key, mem.looked = mem.drawn_key, True
     return mem
 
 
