@@ -407,7 +407,7 @@ def test_the_step_slider_and_play_reveal_fewer_heatmaps(new_page):
 
 
 def play_frame(page: Page) -> str | None:
-    """The step a play drawn by the browser shows (app/components/charts/charts.js), None if none (the
+    """The step a play drawn by the browser shows (app/static/charts.js), None if none (the
     page's frames that follow the view are not a play)."""
     return page.evaluate(
         "() => { const host = document.querySelector('[data-chart=\"diagram\"]').closest('.rv');"

@@ -4,8 +4,10 @@ trace type the page sends it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+import urllib.request
 from pathlib import Path
 
 import plotly
@@ -13,9 +15,11 @@ import pytest
 
 from app import figures
 from app.components import charts
+from bench.stclient import Session
 from rnn_core import reference
 from rnn_core.activations import NAMES
 from rnn_core.state import State
+from tests.serving import streamlit_server
 
 STATIC = Path(__file__).resolve().parents[1] / "app" / "static"
 BUNDLE = STATIC / "plotly-cartesian.min.js"
@@ -72,5 +76,35 @@ def test_every_trace_type_the_page_sends_is_in_the_bundle(activation, shared_out
 
 
 def test_the_charts_element_loads_the_bundle():
-    js = (Path(charts.__file__).parent / "charts.js").read_text(encoding="utf-8")
+    js = charts.CODE.read_text(encoding="utf-8")
     assert f'"app/static/{BUNDLE.name}"' in js
+
+
+def test_each_charts_element_carries_a_loader_of_the_code_the_server_serves(tmp_path):
+    """Streamlit copies a component's JavaScript into every element: the charts' code (12 KB) is
+    served once at app/static/charts.js instead, and each element carries only the few lines that
+    import it, under a URL naming the served file's hash (a new version is never read from a cache)."""
+
+    async def elements(url: str) -> list[str]:
+        async with Session(url, timeout=120) as session:
+            await session.run()
+            await session.run({"view_step": 1})  # (a pick: the explanation's element comes too)
+            return [
+                msg.delta.new_element.bidi_component.js_content
+                for msg in session.elements.values()
+                if msg.delta.new_element.WhichOneof("type") == "bidi_component"
+            ]
+
+    with streamlit_server(tmp_path) as server:
+        served = urllib.request.urlopen(f"{server.url}/app/static/charts.js", timeout=30)
+        body = served.read()
+        carried = asyncio.run(elements(server.url))
+    assert served.headers["Content-Type"].split(";")[0] in ("text/javascript", "application/javascript")
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert body == charts.CODE.read_bytes() and b"export default function" in body
+    assert len(carried) >= 3  # the time charts, the outputs, the explanation
+    version = hashlib.sha256(body).hexdigest()[:16]
+    for js in carried:
+        assert len(js) < 1500, len(js)
+        assert f'"app/static/charts.js?v={version}"' in js
+        assert "import(url)" in js

@@ -152,7 +152,7 @@ def test_build_context_holds_only_what_the_image_runs():
     always_sent = {"Dockerfile", ".dockerignore"}  # the client sends these whatever the patterns
     runs = r"(app|rnn_core)/[\w/]+\.py|requirements\.txt|pyproject\.toml|\.streamlit/config\.toml"
     runs += r"|lessons/[\w-]+\.(yaml|json)"  # the shipped lessons
-    runs += r"|app/components/charts/charts\.(js|css)"  # the charts drawn in the browser
+    runs += r"|app/components/charts/charts\.css|app/static/charts\.js"  # the charts drawn in the browser
     runs += r"|app/static/(plotly-cartesian\.min\.js|LICENSE\.plotly\.txt)"  # (and its license)
     for path in context - always_sent:
         assert re.fullmatch(runs, path), path

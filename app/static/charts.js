@@ -10,6 +10,8 @@
 // outlined on the charts marked "outlined") that the explanation element last announced (spec.view),
 // so a step, neuron or row pick redraws here while the server reruns only the explanation (a row's
 // charts come as "rows": one per batch row).
+// Served at app/static/charts.js; the component's own JavaScript is a loader that imports this module
+// once per page (app/components/charts/__init__.py loader()).
 
 const PLOTLY_URL = "app/static/plotly-cartesian.min.js"; // served by Streamlit (app/static/README.md)
 let loading = null;
