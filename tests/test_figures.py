@@ -194,6 +194,21 @@ def test_the_click_layer_covers_every_cell_of_small_grids_only():
     assert trace_named(figures.hidden_heatmap(np.zeros((32, 256)), 0), "cells") is None
 
 
+def test_the_charts_the_page_draws_itself_have_no_click_layer():
+    """The charts component hears plotly.js's click on the heatmap itself (tests/test_browser.py
+    clicks cells): the layer is only for st.plotly_chart, and without it the time charts' JSON is
+    an eighth smaller."""
+    hidden = np.zeros((3, 3, 8))
+    drawn = [
+        figures.hidden_heatmap(hidden[0], 0, click_layer=False),
+        figures.row_heatmap(hidden, 1, upto=1, click_layer=False),
+    ]
+    for chart in drawn:
+        assert chart.data[0]["type"] == "heatmap"
+        assert trace_named(chart, "cells") is None
+    assert trace_named(figures.hidden_heatmap(hidden[0], 0), "cells") is not None  # (the default)
+
+
 def test_highlight_outlines_the_cell():
     chart = figures.highlight_cell(figures.hidden_heatmap(np.zeros((3, 8)), 2), 1, 4)
     (shape,) = chart.layout["shapes"]

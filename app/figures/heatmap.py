@@ -131,6 +131,10 @@ def heatmap(
     width: the figure's fixed width in px, or None to stretch (decided at style.narrowest_px).
     n_rows: rows on the axis (more than z has: rows not shown yet stay empty, the size stays put).
     axes: (x title, y title); hover names them. stuck: a mask of cells to flag in their corner.
+    clickable: a click layer (invisible points on the cells, up to MAX_CLICKABLE_CELLS) for
+    st.plotly_chart, whose selection returns no heatmap cell. The charts drawn by the page's own
+    component (app/components/charts) hear plotly.js's click on the heatmap itself at any size: they
+    need none (a quarter of the time charts' build and an eighth of their JSON at the tutorial's size).
     """
     z = np.asarray(z, dtype=np.float64)
     shown_rows, n_cols = z.shape
@@ -298,9 +302,10 @@ def hidden_heatmap(
     width: int | str | None = "auto",
     colorbar: bool = True,
     cell: tuple[float, float] | None = None,
+    click_layer: bool = True,
 ) -> Chart:
     """y_t for every row (down) and neuron (across). width "auto": fixed while the grid fits the
-    narrowest column (heatmap_width), else stretched."""
+    narrowest column (heatmap_width), else stretched. click_layer: see heatmap's `clickable`."""
     B, N = hidden_t.shape
     scale = scale or scale_for(activation, hidden_t)
     width_px = heatmap_width(N, style, colorbar, B) if width == "auto" else width
@@ -321,6 +326,7 @@ def hidden_heatmap(
         stuck=mask,
         colorbar=colorbar,
         cell=cell,
+        clickable=click_layer,
         alt=(
             f"Heatmap of the hidden state y{step}: {B} rows × {N} neurons, values "
             f"{_range_words(hidden_t)} on the {scale.label} scale; {n_stuck} of {hidden_t.size} units "
@@ -338,9 +344,11 @@ def row_heatmap(
     upto: int | None = None,
     width: int | None = None,
     colorbar: bool = True,
+    click_layer: bool = True,
 ) -> Chart:
     """One row's hidden state through time: steps (down) by neurons (across), steps 0 … upto only
-    (later steps: empty rows, so playing the steps gives nothing away and the size stays put)."""
+    (later steps: empty rows, so playing the steps gives nothing away and the size stays put).
+    click_layer: see heatmap's `clickable`."""
     T, _, N = hidden.shape
     upto = T - 1 if upto is None else min(upto, T - 1)
     z = hidden[: upto + 1, row, :]
@@ -363,6 +371,7 @@ def row_heatmap(
         hover=hover,
         stuck=mask,
         colorbar=colorbar,
+        clickable=click_layer,
         alt=(
             f"Heatmap of row {row}'s hidden state through steps 0 to {upto}: {N} neurons per step, values "
             f"{_range_words(z)} on the {scale.label} scale; {int(mask.sum())} of {z.size} units "

@@ -230,7 +230,9 @@ def time_blocks(
         key = (t, revealed, scale.low, scale.high)
         if key not in built:
             values = hidden[t] if revealed else hidden[0] * 0
-            built[key] = figures.hidden_heatmap(values, t, style, state.activation, scale, colorbar=False)
+            built[key] = figures.hidden_heatmap(
+                values, t, style, state.activation, scale, colorbar=False, click_layer=False
+            )  # (drawn by the charts component: it hears clicks on the heatmap itself)
         return built[key]
 
     grid: list[charts.Plot | charts.Blank] = []
@@ -245,7 +247,9 @@ def time_blocks(
         grid.append(charts.Plot(fig, f"hidden_{t}", clickable=clickable, outlined=t == step and in_frames))
 
     def row_view(r: int) -> charts.Plot:
-        chart = figures.row_heatmap(hidden, r, style, state.activation, scale, upto=step, colorbar=False)
+        chart = figures.row_heatmap(
+            hidden, r, style, state.activation, scale, upto=step, colorbar=False, click_layer=False
+        )
         return charts.Plot(chart, "row_view", clickable=clickable, caption=True)
 
     rows: charts.Block = charts.Rows(tuple(map(row_view, range(B)))) if all_rows else row_view(row)

@@ -137,7 +137,9 @@ def _blocks(name: str, state: State, result: Result, style, step: int, row: int)
         )
         plot = charts.Plot(chart, "diagram")
     else:
-        chart = figures.row_heatmap(hidden_states, row, style, state.activation, scale, step, SLIDE_WIDTH_PX)
+        chart = figures.row_heatmap(
+            hidden_states, row, style, state.activation, scale, step, SLIDE_WIDTH_PX, click_layer=False
+        )
         chart = chart.with_layout(
             width=None, height=max(SLIDE_HEIGHT_PX, min(chart.height, 2 * SLIDE_HEIGHT_PX))
         )
