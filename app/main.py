@@ -170,10 +170,24 @@ def picks_in_browser(state) -> bool:
 
 
 @st.fragment(key=page_state.CONTROLS_FRAGMENT)
-def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope) -> tuple[int, int, int]:
-    """The step player and the row and neuron pickers, (step, row, neuron): a part of its own, so that
-    a click on a cell the browser draws reruns only it (it shows the pick) and the explanation."""
-    return hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked)
+def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope) -> None:
+    """The step player and the row and neuron pickers: a part of their own, just before the results
+    part, which reads the view from them (Memory.controls_view). An edit reruns the results part
+    alone: the pickers stay as drawn (~10 of an edit's ~30 messages); a click on a cell the browser
+    draws reruns this part (it shows the pick) and the explanation; a change of the view by anything
+    else reruns this part and the results part (page_state.rerun_view)."""
+    view = hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked)
+    page_state.memory().controls_view = view
+
+
+def picked_view(state) -> tuple[int, int, int]:
+    """(step, row, neuron) as the pickers show them. A view changed by something else, which did not
+    rerun them (page_state.rerun_view), reruns the page: the pickers must show it."""
+    view = session.with_current_view(state).view
+    shown = (min(view.step, T_shown - 1), view.row, view.neuron)
+    if shown != page_state.memory().controls_view:
+        st.rerun()
+    return shown
 
 
 @st.fragment(key=page_state.EXPLAIN_FRAGMENT)
@@ -223,10 +237,11 @@ def browser_plays() -> bool:
 @st.fragment(key=page_state.RESULTS_FRAGMENT)
 def view_part() -> None:
     """What a view pick changes (step, row, neuron, a clicked cell). A pick reruns this part when the
-    browser cannot draw it (the first pick after an edit, which sends every step; a lesson, a class,
-    an open chapter that shows the view: follows), else only its explanation part (and its controls
-    for a click). A seed or weight-scale edit reruns this part alone while nothing else on the page
-    depends on it (sidebar.results_only): then it computes the new result itself."""
+    browser cannot draw it (the first pick in a network not looked at, which sends every step; a
+    lesson, a class, an open chapter that shows the view: follows), with the pickers' part before it,
+    else only its explanation part (and the pickers' part for a click). A seed or weight-scale edit
+    reruns this part alone while nothing else on the page depends on it (sidebar.results_only): then
+    it computes the new result itself."""
     mem = page_state.memory()
     mem.view_free = mem.rows_free = False  # (this run's end says whether the next pick may be free)
     if mem.numbers_edited:  # a results-only rerun: the top of the page did not run
@@ -241,8 +256,8 @@ def view_part() -> None:
     frames_for(numbers_key(now))  # (every step of this network, or the current one: follows)
     if player.playing():  # a play looks at every step: they stay once it ends
         mem.frames_key = mem.drawn_key
-    in_browser = browser_plays()  # (then Play and Pause rerun only this part)
-    step, row, neuron = controls_part(T_shown, B, now.n_neurons, "fragment" if in_browser else "app")
+    in_browser = browser_plays()  # (then Play and Pause rerun only this part and the pickers)
+    step, row, neuron = picked_view(now)
     guide.pick_bar(T_shown)  # a lesson's "click the cell" question: the pick, and the answer button
     if player.playing() and in_browser:
         play_frames(now, row, neuron)
@@ -278,6 +293,7 @@ if player.playing() and not browser_plays():  # (too big to send at once: the se
     step, row, neuron = hidden.view_controls(T_shown, B, state.n_neurons)
     player.play(T_shown, lambda t: up_to(state, t, row, neuron))
 else:
+    controls_part(T_shown, B, state.n_neurons, "fragment" if browser_plays() else "app")
     view_part()
 if guide.shows("code") and (box := chapter("code", (page_state.CODE_OPEN_KEY,), lazy=chapters)) is not None:
     with box:

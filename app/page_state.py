@@ -29,7 +29,7 @@ MEMORY_KEY = "page"
 LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): lesson_<what>_<step id>
 RESULTS_FRAGMENT = "results"  # the key of the page's part drawn from the result (app/main.py)
 EXPLAIN_FRAGMENT = "explain"  # the key of the explanation's part, inside it (app/main.py)
-CONTROLS_FRAGMENT = "view_controls"  # the key of the view's controls' part, inside it too
+CONTROLS_FRAGMENT = "view_controls"  # the key of the view's controls' part, just before it
 CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 CHAPTERS = {  # the page's chapters (app/components/chapter.py): closed ones are not built
     # name: (its heading when a lesson step shows it, what its closed title says is inside)
@@ -164,6 +164,7 @@ class Memory:
     drawn_key: str = ""  # the numbers key of the network the results part last drew (app/main.py)
     frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
     looked: bool = False  # a pick was made in the network frames_key names (app/main.py carries it)
+    controls_view: tuple[int, int, int] | None = None  # (step, row, neuron) the pickers last drew
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit
@@ -171,6 +172,13 @@ class Memory:
         self.results_only = self.numbers_edited = False
         self.view_free = self.view_picked = self.view_clicked = self.rows_free = False
         self.results_state = None
+
+
+def rerun_view() -> None:
+    """From a callback that changes the view (step, row, neuron) other than through the pickers: rerun
+    the pickers (they show it) and the results part (app/main.py: the pickers are a part of their own,
+    which an edit does not rerun)."""
+    rerun_parts(CONTROLS_FRAGMENT, RESULTS_FRAGMENT)
 
 
 def rerun_parts(*keys: str) -> None:

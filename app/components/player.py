@@ -101,7 +101,7 @@ def rerun(scope: Scope) -> None:
     """From a callback: rerun the results part of the page ("fragment": it draws a play in the
     browser) or the whole page ("app"; also when the results part is not on the page)."""
     if scope == "fragment":
-        page_state.rerun_parts(page_state.RESULTS_FRAGMENT)
+        page_state.rerun_view()  # (Play becomes Pause: the pickers' part too)
     st.rerun()
 
 
@@ -128,6 +128,7 @@ def played() -> None:
     if player.playing:
         player.playing, player.started = False, None
         player.pending_step = max(0, player.known_steps - 1)
+        page_state.rerun_view()  # (the slider shows the last step, Pause becomes Play)
 
 
 def playing() -> bool:

@@ -70,6 +70,8 @@ def pick_cell(key: str) -> None:
     if cell is not None:
         page_state.put(VIEW_KEYS["row"], cell[0])
         page_state.put(VIEW_KEYS["neuron"], cell[1])
+        page_state.memory().view_clicked = True  # (the pickers write it again: view_controls)
+        page_state.rerun_view()
 
 
 # ---- the section --------------------------------------------------------------------------------------

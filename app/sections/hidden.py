@@ -94,13 +94,13 @@ def view_picked(key: str, count: int) -> None:
     only the explanation's part (its element announces the view to the charts; the address bar
     follows there), and so does a row pick while the charts hold every row's row view
     (Memory.rows_free): docs/PERFORMANCE.md, "View picks in the browser". Anything else (a row of a
-    batch too big for that, a value out of range, which the results part puts back in range) reruns
-    the results part."""
+    batch too big for that, a value out of range, which the pickers put back in range) reruns the
+    pickers' part and the results part (page_state.rerun_view)."""
     mem = _looked()
     free = key in FREE_PICKS or (key == VIEW_KEYS["row"] and mem.rows_free)
     if mem.view_free and free and in_range(page_state.get(key), count):
         _drawn_by_browser(page_state.EXPLAIN_FRAGMENT)
-    page_state.rerun_parts(page_state.RESULTS_FRAGMENT)
+    page_state.rerun_view()  # (the pickers too: they put a crafted value back in range)
 
 
 def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
@@ -108,7 +108,7 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
     neuron) makes it the explained cell (the charts component checked the click first). While picks
     are free (view_picked: in the row drawn, or any row while the charts hold every row's), it reruns
     only the view's controls (they show the pick) and the explanation; the charts follow in the
-    browser. Else the results part reruns."""
+    browser. Else the pickers' part and the results part rerun."""
     row = page_state.get(VIEW_KEYS["row"])
     if chart_id.startswith("hidden_"):
         page_state.put(VIEW_KEYS["step"], int(chart_id.removeprefix("hidden_")))
@@ -120,6 +120,8 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
     mem = _looked()
     if mem.view_free and (mem.rows_free or page_state.get(VIEW_KEYS["row"]) == row):
         _drawn_by_browser(page_state.CONTROLS_FRAGMENT, page_state.EXPLAIN_FRAGMENT, clicked=True)
+    mem.view_clicked = True
+    page_state.rerun_view()
 
 
 def _looked() -> page_state.Memory:
