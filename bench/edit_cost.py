@@ -5,12 +5,12 @@
 One session over Streamlit's protocol (bench/stclient.py: a widget drawn in a fragment reruns that
 fragment, as in a browser) on a real server of this checkout and of REV (a git worktree, started
 from there so it runs its own code), alternating rounds. Per kind of edit: the page process's CPU
-per edit (from /proc), the messages sent for it and the median time to the end of its run. Kinds: a
-seed edit (every chart changes; the result is computed), a row pick, a step pick, a neuron pick and a
-click on a cell of y2 in the same row (view picks: the result comes from the cache; the last three
-are drawn by the browser, the server reruns only the explanation), and a seed edit followed by a
-step pick (the pair: that pick is the first in its network, so it reruns the results part). A tool for one
-change's effect; the class tables come from bench/lecture.py.
+per edit (from /proc), the messages and kilobytes sent for it and the median time to the end of its
+run. Kinds: a seed edit (every chart changes; the result is computed), a row pick, a step pick, a
+neuron pick and a click on a cell of y2 in the same row (view picks: the result comes from the
+cache; the last three are drawn by the browser, the server reruns only the explanation), and a seed
+edit followed by a step pick (the pair). A tool for one change's effect; the class tables come from
+bench/lecture.py.
 """
 
 from __future__ import annotations
@@ -43,14 +43,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, float, float]]:
+async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, float, float, float]]:
     found = {}
     async with Session(url, timeout=60) as client:
         await client.run()
         await client.run({"seed": 5})  # the worker warm, every widget seen
         await client.run({"view_row": "row 1"})
         for kind, change in KINDS.items():
-            start, messages, seconds = cpu_seconds(pid), [], []
+            start, messages, sizes, seconds = cpu_seconds(pid), [], [], []
             for i in range(edits):
                 results = []
                 if kind == "cell click":
@@ -61,25 +61,27 @@ async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, floa
                     for each in steps if isinstance(steps, list) else [steps]:
                         results.append(await client.run(each))
                 messages.append(sum(result.n_messages for result in results))
+                sizes.append(sum(result.n_bytes for result in results) / 1000)
                 seconds.append(sum(result.seconds for result in results))
             cpu_ms = (cpu_seconds(pid) - start) / edits * 1000
-            found[kind] = (cpu_ms, statistics.median(messages), statistics.median(seconds) * 1000)
+            median = statistics.median
+            found[kind] = (cpu_ms, median(messages), median(sizes), median(seconds) * 1000)
     return found
 
 
-def measure(checkout: Path, edits: int) -> dict[str, tuple[float, float, float]]:
+def measure(checkout: Path, edits: int) -> dict[str, tuple[float, float, float, float]]:
     with served(checkout) as (url, pid):
         return asyncio.run(session(url, pid, edits))
 
 
 def main() -> None:
     args, checkouts = arguments(__doc__, edits=40)
-    columns = ["round", "code", *[f"{kind}: CPU ms / messages / ms" for kind in KINDS]]
+    columns = ["round", "code", *[f"{kind}: CPU ms / messages / KB / ms" for kind in KINDS]]
     table = Table("One edit on a real server, by kind (one session)", columns)
     for round_ in range(1, args.rounds + 1):
         for name, checkout in checkouts.items():
             found = measure(checkout, args.edits)
-            cells = [f"{cpu:.1f} / {n:.0f} / {wall:.1f}" for cpu, n, wall in found.values()]
+            cells = [f"{cpu:.1f} / {n:.0f} / {kb:.1f} / {wall:.1f}" for cpu, n, kb, wall in found.values()]
             table.add(round_, name, *cells)
     print(table.markdown())
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rnn_core import reference
-from rnn_core.state import State, View, decode_link
+from rnn_core.state import State, View, decode_link, encode_link
 from tests.pagetools import decode_array
 from tests.serving import chromium_path, streamlit_server
 
@@ -454,6 +454,27 @@ def test_a_step_pick_a_click_and_a_row_pick_are_drawn_by_the_browser(new_page):
     page.wait_for_function("() => /[?&]s=/.test(location.search)")
     token = query_token(page.url)
     assert token is not None and decode_link(token).view == View(step=0, row=2, neuron=6)
+
+
+def test_a_click_on_a_cell_of_a_large_grid_explains_it(new_page):
+    """32 rows × 48 neurons (1,536 cells): the charts element hears plotly.js's click on the heatmap
+    itself (no invisible click layer, which st.plotly_chart needed and which stopped at 1,024 cells)."""
+    rng = np.random.default_rng(3)
+    state = State(inputs=rng.normal(size=(3, 32, 2)).round(2), n_neurons=48, seed=5)
+    page = new_page("/?s=" + encode_link(state))
+    found = wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0", "hidden-y1", "hidden-y2"])
+    assert z_of(found, "hidden-y2").shape == (32, 48)
+    index = page.evaluate(CHARTS_INDEX_JS).index("hidden-y2")
+    plot = page.locator(".js-plotly-plot").nth(index)
+    plot.scroll_into_view_if_needed()
+    assert page.evaluate(f"() => document.querySelectorAll('.js-plotly-plot')[{index}].data.length") <= 2
+    box = plot.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 30.5 / 48, box["y"] + box["height"] * 20.5 / 32)  # row 20
+    expect(page.get_by_text("Explain a cell: y2[row 20, neuron 30]")).to_be_visible()
+    found = wait_charts(page, lambda c: outlined(c, "hidden-y2", 20, 30))
+    hidden = reference.forward(state.inputs, state.resolved_weights()).hidden
+    _, value = explained_value(page, step=2, row=20, neuron=30)
+    assert value == pytest.approx(hidden[2, 20, 30], abs=5e-5)
 
 
 def test_clicking_a_heatmap_cell_explains_it(new_page):
