@@ -172,22 +172,21 @@ def picks_in_browser(state) -> bool:
 @st.fragment(key=page_state.CONTROLS_FRAGMENT)
 def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope) -> None:
     """The step player and the row and neuron pickers: a part of their own, just before the results
-    part, which reads the view from them (Memory.controls_view). An edit reruns the results part
+    part, which reads the view from them (page_state.pickers_drawn). An edit reruns the results part
     alone: the pickers stay as drawn (~10 of an edit's ~30 messages); a click on a cell the browser
     draws reruns this part (it shows the pick) and the explanation; a change of the view by anything
     else reruns this part and the results part (page_state.rerun_view)."""
-    view = hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked)
-    page_state.memory().controls_view = view
+    hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked)
+    page_state.pickers_drawn()
 
 
 def picked_view(state) -> tuple[int, int, int]:
-    """(step, row, neuron) as the pickers show them. A view changed by something else, which did not
-    rerun them (page_state.rerun_view), reruns the page: the pickers must show it."""
-    view = session.with_current_view(state).view
-    shown = (min(view.step, T_shown - 1), view.row, view.neuron)
-    if shown != page_state.memory().controls_view:
+    """(step, row, neuron) as the pickers show them. A view changed by something else that did not
+    redraw them (page_state.rerun_view) reruns the page: the pickers must show it."""
+    if not page_state.pickers_show_the_view():
         st.rerun()
-    return shown
+    view = session.with_current_view(state).view
+    return min(view.step, T_shown - 1), view.row, view.neuron
 
 
 @st.fragment(key=page_state.EXPLAIN_FRAGMENT)

@@ -23,6 +23,7 @@ from rnn_core.state import SPECS, WIDGET_FIELDS, State, View
 
 SIZE_KEYS = ("n_steps", "batch", "n_inputs")  # the inputs grid's size controls
 VIEW_KEYS = {"step": "view_step", "row": "view_row", "neuron": "view_neuron", "present": "present"}
+PICKER_KEYS = (VIEW_KEYS["step"], VIEW_KEYS["row"], VIEW_KEYS["neuron"])  # the pickers' widgets
 UPLOAD_KEY = "state_file"
 IMAGE_FORMAT_KEY = "image_format"
 MEMORY_KEY = "page"
@@ -164,7 +165,7 @@ class Memory:
     drawn_key: str = ""  # the numbers key of the network the results part last drew (app/main.py)
     frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
     looked: bool = False  # a pick was made in the network frames_key names (app/main.py carries it)
-    controls_view: tuple[int, int, int] | None = None  # (step, row, neuron) the pickers last drew
+    pickers_show: dict[str, Any] = field(default_factory=dict)  # PICKER_KEYS' values the pickers show
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit
@@ -172,6 +173,16 @@ class Memory:
         self.results_only = self.numbers_edited = False
         self.view_free = self.view_picked = self.view_clicked = self.rows_free = False
         self.results_state = None
+
+
+def pickers_drawn(*keys: str) -> None:
+    """The pickers were drawn (or, with keys, the reader moved these): they show these values now."""
+    memory().pickers_show |= {key: get(key) for key in keys or PICKER_KEYS}
+
+
+def pickers_show_the_view() -> bool:
+    """Do the pickers show the view the page holds (nothing else changed it without redrawing them)?"""
+    return memory().pickers_show == {key: get(key) for key in PICKER_KEYS}
 
 
 def rerun_view() -> None:

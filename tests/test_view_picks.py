@@ -98,6 +98,9 @@ def test_an_edit_after_a_look_sends_every_step_two_edits_without_one_the_current
         return looked, after_looked, pick, after_pick, again, after_again, blind, after_blind
 
     looked, after_looked, pick, after_pick, again, after_again, blind, after_blind = picks(server, act)
+    # each edit reruns the results part alone: not the pickers (a part of their own, which show the
+    # picks made in the browser), not the page (~70 messages)
+    assert [looked.n_messages, again.n_messages, blind.n_messages] == [21, 21, 21]
     assert looked.ok and after_looked["follow"] and len(after_looked["frames"]) == 3
     assert after_looked["start"] == 2 and explained(looked) == "y2[0, 0]"
     assert pick.ok and after_pick == after_looked and explained(pick) == "y1[0, 0]"  # drawn by the browser

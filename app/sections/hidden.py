@@ -69,7 +69,7 @@ def view_controls(
     mem = page_state.memory()
     if mem.view_clicked:  # a click set the view in a run Streamlit replaced by this part's own: a value
         mem.view_clicked = False  # written in this run is what makes the widgets show it
-        for key in (VIEW_KEYS["step"], VIEW_KEYS["row"], VIEW_KEYS["neuron"]):
+        for key in page_state.PICKER_KEYS:
             page_state.put(key, page_state.get(key))
     bar, play, row_pick, neuron_pick = st.columns([3.2, 0.8, 1, 1], vertical_alignment="bottom")
 
@@ -97,6 +97,7 @@ def view_picked(key: str, count: int) -> None:
     batch too big for that, a value out of range, which the pickers put back in range) reruns the
     pickers' part and the results part (page_state.rerun_view)."""
     mem = _looked()
+    page_state.pickers_drawn(key)  # (the reader moved this one: it shows the new value)
     free = key in FREE_PICKS or (key == VIEW_KEYS["row"] and mem.rows_free)
     if mem.view_free and free and in_range(page_state.get(key), count):
         _drawn_by_browser(page_state.EXPLAIN_FRAGMENT)
