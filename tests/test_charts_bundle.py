@@ -78,6 +78,8 @@ def test_every_trace_type_the_page_sends_is_in_the_bundle(activation, shared_out
 def test_the_charts_element_loads_the_bundle():
     js = charts.CODE.read_text(encoding="utf-8")
     assert f'"app/static/{BUNDLE.name}"' in js
+    assert f"app/static/{BUNDLE.name}" == charts.PLOTLY_JS  # (the loader fetches it meanwhile)
+    assert f'new URL("{charts.PLOTLY_JS}"' in charts.loader(b"")
 
 
 def test_each_charts_element_carries_a_loader_of_the_code_the_server_serves(tmp_path):

@@ -118,6 +118,7 @@ class Rows:
 Block = Plot | Blank | Printout | Text | Heading | Note | Row | Rows
 
 CODE = HERE.parents[1] / "static" / "charts.js"  # served at app/static/charts.js (static serving)
+PLOTLY_JS = "app/static/plotly-cartesian.min.js"  # the bundle charts.js loads (app/static/README.md)
 
 
 def loader(code: bytes) -> str:
@@ -125,11 +126,21 @@ def loader(code: bytes) -> str:
     once per page (the browser's module map) and cached between visits. Streamlit copies a component's
     JavaScript into every element it draws: the code itself (12 KB) made most of a pick's message
     (docs/PERFORMANCE.md). The URL names the code's hash, so a new version is never read from a cache.
-    Until it has loaded, the element's box says it is drawing (`pending`, which the tests wait on)."""
+    Until it has loaded, the element's box says it is drawing (`pending`, which the tests wait on).
+    plotly.js, which the code loads next, is fetched meanwhile (a preload): on a cold start the
+    server answers both while it runs the first visitor's page."""
     version = hashlib.sha256(code).hexdigest()[:16]
     return f"""// app/components/charts/__init__.py loader(): the code is app/static/charts.js
 const url = new URL("app/static/charts.js?v={version}", window.location.href).href;
 let code = null;
+if (!window.Plotly && !document.querySelector("link[data-rv-plotly]")) {{
+  const link = document.createElement("link");
+  link.rel = "preload";
+  link.as = "script";
+  link.href = new URL("{PLOTLY_JS}", window.location.href).href;
+  link.dataset.rvPlotly = "1";
+  document.head.appendChild(link);
+}}
 export default function (component) {{
   const root = component.parentElement;
   let host = root.querySelector(":scope > .rv");
