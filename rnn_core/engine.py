@@ -28,9 +28,11 @@ import heapq
 import itertools
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -191,6 +193,15 @@ class _Worker:
     conn: Connection
     generation: int
     ready_at: float
+    scratch: str  # the worker's TMPDIR, removed once it is reaped (_forget)
+
+
+def _forget(process: subprocess.Popen, scratch: str) -> None:
+    """After the worker exited (reaped): remove its temporary directory. TensorFlow's autograph writes
+    a source file there for every function it converts, and deletes them only at a normal exit; a
+    worker is killed, or leaves with os._exit when its parent is gone (tens of files per worker)."""
+    if process.poll() is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @dataclass(eq=False)
@@ -351,6 +362,7 @@ class Engine:
                     if worker is not None:
                         worker.process.kill()
                         worker.process.wait()
+                        _forget(worker.process, worker.scratch)
                     self._start_error = error
                     self._start_round += 1
                     self._supervisor = None
@@ -361,6 +373,7 @@ class Engine:
                 self._start_seconds = worker.ready_at - self._start_began
                 self._life.notify_all()
             worker.process.wait()  # returns (and reaps) the moment the worker dies
+            _forget(worker.process, worker.scratch)
             with self._life:
                 if self._worker is worker:
                     self._worker = None
@@ -394,8 +407,10 @@ class Engine:
         """
         ours, theirs = socket.socketpair()
         package_root = str(Path(__file__).resolve().parents[1])
+        scratch = tempfile.mkdtemp(prefix="rnn-worker-")
         env = {
             **os.environ,
+            "TMPDIR": scratch,  # (its own: _forget)
             "RNN_WORKER_FD": str(theirs.fileno()),
             "RNN_WORKER_PARENT": str(os.getpid()),
             "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
@@ -416,6 +431,7 @@ class Engine:
         except (EOFError, OSError, EngineError) as err:
             process.kill()
             process.wait()
+            _forget(process, scratch)
             conn.close()
             if isinstance(err, EngineError):
                 raise
@@ -425,7 +441,7 @@ class Engine:
                 self._spawning = None
         with self._life:
             self._generation += 1
-            return _Worker(process, conn, self._generation, time.monotonic())
+            return _Worker(process, conn, self._generation, time.monotonic(), scratch)
 
     def _await_worker(self, deadline: float, notices: list[str]) -> _Worker:
         """The running worker, starting one if needed, waiting at most until `deadline`."""

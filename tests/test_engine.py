@@ -291,6 +291,22 @@ def test_a_killed_worker_is_reaped_at_once_and_replaced_without_a_call(engine):
     assert reply.notices == ()  # the replacement was ready: nothing delayed this call
 
 
+def test_a_killed_workers_temporary_files_are_removed_once_it_is_reaped(engine):
+    """TensorFlow's autograph writes a source file for each function it converts and deletes them only
+    at a normal exit; a worker is killed, or leaves with os._exit. Each worker has its own TMPDIR,
+    removed when it is reaped (they piled up in /tmp: thousands after many test runs)."""
+    X, weights = tutorial()
+    engine.forward(X, weights)
+    scratch = Path(engine._worker.scratch)
+    assert any(scratch.glob("__autograph_generated_file*.py"))  # (the files are written there)
+    old_pid = engine.pid
+    os.kill(old_pid, signal.SIGKILL)
+    assert engine.wait_for(lambda: engine.pid != old_pid, timeout=30)
+    assert engine.wait_for(lambda: not scratch.exists(), timeout=30)
+    assert engine.wait_for(lambda: engine.ready, timeout=90)
+    assert Path(engine._worker.scratch) != scratch and Path(engine._worker.scratch).is_dir()
+
+
 def test_the_restart_notice_goes_only_to_the_call_it_broke(engine):
     X, weights = tutorial()
     engine.forward(X, weights)
