@@ -231,6 +231,30 @@ def test_presentation_first_screen_holds_every_hidden_state(browser, server, wid
         page.close()
 
 
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720)])
+def test_the_explanation_slide_fits_the_screen(browser, server, width, height):
+    """Every line of the explained cell, the output's 8-term sum included, on the projected screen
+    (the products table's button may sit below it)."""
+    page = open_page(browser, server, "/?present=1", width, height)
+    try:
+        page.get_by_text("Explain a cell", exact=True).first.click()
+        output = page.locator(".rv-text", has_text="Output").last
+        output.wait_for(timeout=LOAD_S * 1000)
+        page.wait_for_function(  # (no chart on this slide: SETTLED_JS waits for one)
+            "() => document.querySelector('[data-testid=stApp]').getAttribute('data-test-script-state')"
+            " === 'notRunning'"
+            " && [...document.querySelectorAll('.rv')].every(h => h.dataset.pending === '0')",
+            timeout=LOAD_S * 1000,
+            polling=100,
+        )
+        heading = page.locator(".rv-heading").first.bounding_box()
+        last = output.bounding_box()
+        assert heading is not None and last is not None and heading["y"] >= 0
+        assert last["y"] + last["height"] <= height, (last, height)  # the output's sum, its last line
+    finally:
+        page.close()
+
+
 # ---- Play gives nothing away -----------------------------------------------------------------------
 
 

@@ -26,14 +26,21 @@ Line = tuple[tuple[str, bool], ...]  # a line of the explanation: (text, bold) p
 
 
 def explain_section(
-    state: State, result: Result, step: int, row: int, neuron: int, announce: bool = False
+    state: State,
+    result: Result,
+    step: int,
+    row: int,
+    neuron: int,
+    announce: bool = False,
+    hint: bool = True,
 ) -> None:
     """The picked cell explained, drawn with the charts (so a play shows each step's), then every
     product as a table one click away. `announce`: the element tells the page's charts that follow
-    the view (app/components/charts) to show this step and cell."""
+    the view (app/components/charts) to show this step and cell. `hint`: the line saying how to pick
+    a cell (not on a slide: the room is the sums')."""
     cell, out = _explained(state, result, step, row, neuron)
     view = (step, row, neuron) if announce else None
-    charts.charts(_blocks(result, cell, out), "explain_text", state.seed, view=view)
+    charts.charts(_blocks(result, cell, out, hint), "explain_text", state.seed, view=view)
     _products_table(cell, "terms_popover")
 
 
@@ -41,30 +48,34 @@ def explain_frames(
     state: State, result: Result, n_steps: int, start: int, row: int, neuron: int, on_played=None, warn=False
 ) -> None:
     """A play: the picked row and neuron explained at every step, shown by the browser with the charts
-    (the products table follows when it stops; with `warn`, the warning that values exploded from the
-    step it is about: a slide)."""
+    (the products table follows when it stops; with `warn`, a slide: the warning that values
+    exploded from the step it is about, and no line on how to pick a cell)."""
     steps = [
         [
             *(hidden.exploded(state, result, t) if warn else []),
-            *_blocks(result, *_explained(state, result, t, row, neuron)),
+            *_blocks(result, *_explained(state, result, t, row, neuron), hint=not warn),
         ]
         for t in range(n_steps)
     ]
     charts.frames(steps, "explain_text", state.seed, start, PLAY_SECONDS, on_played)
 
 
-def _explained(state: State, result: Result, step: int, row: int, neuron: int):
+def _explained(
+    state: State, result: Result, step: int, row: int, neuron: int
+) -> tuple[CellExplanation, OutputExplanation]:
     trace, weights = result.trace, result.weights
     cell = explain_cell(state.inputs, weights, trace.hidden, state.activation, step, row, neuron)
     return cell, explain_output(weights, trace.hidden, step, row)
 
 
-def _blocks(result: Result, cell: CellExplanation, out: OutputExplanation) -> list[charts.Block]:
+def _blocks(
+    result: Result, cell: CellExplanation, out: OutputExplanation, hint: bool = True
+) -> list[charts.Block]:
     t, r, n = cell.step, cell.row, cell.neuron
     lines = explain_lines(cell, out, float(result.trace.hidden[t, r, n]), float(result.trace.outputs[t, r]))
     return [
         charts.Heading(f"Explain a cell: y{t}[row {r}, neuron {n}]"),
-        charts.Text(((HOW, False),), small=True),
+        *([charts.Text(((HOW, False),), small=True)] if hint else []),
         *(charts.Text(line) for line in lines),
     ]
 

@@ -91,7 +91,7 @@ def _draw(name: str, state: State, result: Result, style, step: int, row: int, n
         charts.charts(_blocks(name, state, result, style, step, row), "slide_charts", state.seed)
     elif name == "Explain a cell":
         _warn(state, result, step)
-        explain.explain_section(state, result, step, row, neuron)
+        explain.explain_section(state, result, step, row, neuron, hint=False)
     elif name == "Outputs":
         _warn(state, result, step)
         outputs.outputs_section(state, result, step, style)
