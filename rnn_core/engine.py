@@ -410,7 +410,8 @@ class Engine:
         scratch = tempfile.mkdtemp(prefix="rnn-worker-")
         env = {
             **os.environ,
-            "TMPDIR": scratch,  # (its own: _forget)
+            "TMPDIR": scratch,  # (its own: _forget; the worker removes it itself when we are gone)
+            "RNN_WORKER_SCRATCH": scratch,
             "RNN_WORKER_FD": str(theirs.fileno()),
             "RNN_WORKER_PARENT": str(os.getpid()),
             "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),

@@ -31,6 +31,7 @@ parent is gone (a watchdog thread sees the parent pid change; see _exit_with_par
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 import traceback
@@ -186,9 +187,18 @@ def _exit_with_parent(parent: int, every: float = 0.2) -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(every)  # polling the parent's pid, not synchronising with anything
+        _remove_scratch()  # (the parent, which would have, is gone)
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True, name="rnn-worker-parent-watch").start()
+
+
+def _remove_scratch() -> None:
+    """Remove the temporary directory the engine made for this worker (its TMPDIR: TensorFlow's
+    autograph files), named by RNN_WORKER_SCRATCH; only a directory of the engine's making."""
+    scratch = os.environ.get("RNN_WORKER_SCRATCH", "")
+    if os.path.basename(scratch).startswith("rnn-worker-"):
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def serve(conn) -> None:

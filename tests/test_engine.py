@@ -471,19 +471,21 @@ from rnn_core.engine import Engine
 
 engine = Engine(call_timeout=600, command=[sys.executable, "-c", sys.argv[1]])
 engine.start()
-print("worker", engine.pid, flush=True)
+print("worker", engine.pid, engine._worker.scratch, flush=True)
 engine.call("spin", seconds=600)
 """
 
 
 def test_the_worker_exits_when_its_parent_is_killed_during_a_long_computation():
+    """... and removes its temporary directory, which the killed parent cannot."""
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT_SCRIPT, BUSY_WORKER], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     try:
         line = parent.stdout.readline()
         assert line.startswith("worker "), line
-        worker_pid = int(line.split()[1])
+        worker_pid, scratch = int(line.split()[1]), Path(line.split()[2])
+        assert scratch.is_dir() and scratch.name.startswith("rnn-worker-")
         assert parent.stdout.readline().strip() == "spinning"  # the worker is busy for 600 s
         exited = os.pidfd_open(worker_pid)  # opened while it surely lives: no pid reuse can fool it
         try:
@@ -493,6 +495,7 @@ def test_the_worker_exits_when_its_parent_is_killed_during_a_long_computation():
             assert select.select([exited], [], [], 20)[0], "the worker outlived its parent"
         finally:
             os.close(exited)
+        assert not scratch.exists()  # (removed by the worker before it left)
         assert parent.stdout.read() == ""  # EOF: every holder of the pipe, the worker too, is gone
     finally:
         parent.kill()
