@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from rnn_core.config import LIMITS, StateError, check_size
 from rnn_core.state import SPECS, WIDGET_FIELDS, State, View
@@ -183,6 +184,22 @@ def pickers_drawn(*keys: str) -> None:
 def pickers_show_the_view() -> bool:
     """Do the pickers show the view the page holds (nothing else changed it without redrawing them)?"""
     return memory().pickers_show == {key: get(key) for key in PICKER_KEYS}
+
+
+def a_timers_run() -> bool:
+    """Is this the run of a part's timer (a class's follow, a play's tick, training's poll), neither the
+    whole page's nor the pickers' part's? A timer's request carries every widget value the browser
+    holds, and one it held from before the page's last run (a teacher's snapshot that moved the view)
+    reads as a change: a pick's callback in such a run is not the reader's."""
+    ctx = get_script_run_ctx()
+    ran = ctx.fragment_ids_this_run if ctx is not None else None
+    if not ran:
+        return False
+    try:
+        pickers = ctx.fragment_storage.resolve_target(CONTROLS_FRAGMENT)
+    except StreamlitAPIException:  # (no pickers' part on the page)
+        return True
+    return not set(pickers) & set(ran)
 
 
 def rerun_view() -> None:

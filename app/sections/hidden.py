@@ -95,7 +95,13 @@ def view_picked(key: str, count: int) -> None:
     follows there), and so does a row pick while the charts hold every row's row view
     (Memory.rows_free): docs/PERFORMANCE.md, "View picks in the browser". Anything else (a row of a
     batch too big for that, a value out of range, which the pickers put back in range) reruns the
-    pickers' part and the results part (page_state.rerun_view)."""
+    pickers' part and the results part (page_state.rerun_view). A change that came with a timer's run
+    is a value the browser held from before the last run, not a pick: the pickers' value stays."""
+    if page_state.a_timers_run():
+        shown = page_state.memory().pickers_show
+        if key in shown:
+            page_state.put(key, shown[key])
+        return
     mem = _looked()
     page_state.pickers_drawn(key)  # (the reader moved this one: it shows the new value)
     free = key in FREE_PICKS or (key == VIEW_KEYS["row"] and mem.rows_free)
