@@ -192,9 +192,9 @@ def a_timers_run() -> bool:
     holds, and one it held from before the page's last run (a teacher's snapshot that moved the view)
     reads as a change: a pick's callback in such a run is not the reader's."""
     ctx = get_script_run_ctx()
-    ran = ctx.fragment_ids_this_run if ctx is not None else None
-    if not ran:
+    if ctx is None or not ctx.fragment_ids_this_run:
         return False
+    ran = ctx.fragment_ids_this_run
     try:
         pickers = ctx.fragment_storage.resolve_target(CONTROLS_FRAGMENT)
     except StreamlitAPIException:  # (no pickers' part on the page)
