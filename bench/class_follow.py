@@ -50,8 +50,7 @@ class ClassClient(Session):
     by label, and the moment each value of a watched widget first arrived."""
 
     def __init__(self, url: str, query_string: str = "", cookie: str | None = None, timeout: float = 120.0):
-        super().__init__(url, query_string, timeout)
-        self.cookie = cookie
+        super().__init__(url, query_string, timeout, cookie=f"st_route={cookie}" if cookie else None)
         self.timers: dict[str, asyncio.Task] = {}
         self.intervals: dict[str, float] = {}
         self.fragment_of: dict[str, str] = {}  # widget key -> the fragment it is drawn in
@@ -59,22 +58,6 @@ class ClassClient(Session):
         self.seen: dict[tuple[str, object], float] = {}  # (widget key, value) -> perf_counter at arrival
         self.fragment_runs = 0  # fragment runs the server started for this tab
         self.texts: list[str] = []  # the last run's markdown
-
-    async def connect(self) -> None:
-        import websockets
-
-        ws_url = self.url.replace("http://", "ws://").replace("https://", "wss://") + "/_stcore/stream"
-        self.ws = await websockets.connect(
-            ws_url,
-            subprotocols=["streamlit"],
-            origin=self.url,
-            max_size=None,
-            ping_interval=None,
-            open_timeout=self.timeout,
-            compression=None,
-            additional_headers={"Cookie": f"st_route={self.cookie}"} if self.cookie else None,
-        )
-        self._reader = asyncio.create_task(self._read_forever())
 
     async def close(self) -> None:
         for task in self.timers.values():

@@ -2,14 +2,18 @@
 memory that sessions leave behind.
 
     .venv/bin/python -m bench.lecture ab [--scenario a200] [--replicas 1] [--rounds 2] [--env K=V ...]
-    .venv/bin/python -m bench.lecture one --scenario a200 [--replicas 2] [--label after]
-    .venv/bin/python -m bench.lecture stampede [--scenario s60]
+    .venv/bin/python -m bench.lecture one --scenario a200 [--replicas 2 [--proxy]] [--label after]
+    .venv/bin/python -m bench.lecture stampede [--scenario s60] [--replicas 2 [--proxy]]
     .venv/bin/python -m bench.lecture leave [--sessions 200] [--watch 200]
 
 ab: the same scenario on fresh servers, variant A (as committed) and variant B (the environment
 given with --env, default RNN_TCP_NODELAY=0: Streamlit's own listening socket), alternating rounds so
 that a busy machine weighs on both alike. Reported per round: edit latency percentiles, the page
 process's CPU per finished run (steadier than latency under load) and the load average at the start.
+
+--proxy: the replicas run as the image does behind deploy/'s nginx (on the same 2 cores), and each
+student reaches theirs through it with the affinity cookie, as in a deployment; without it, each goes
+straight to its replica. `one` then adds nginx's CPU per run.
 
 leave: N sessions open the page at the size caps (50×32×8×256, each its own seed: no shared cached
 result), make one edit, and close; the page process's RSS is then sampled for --watch seconds.
@@ -62,10 +66,10 @@ def ab(scenario: str, replicas: int, rounds: int, env_b: dict[str, str]) -> None
             print(f"|  errors e.g. | {s['error_examples'][:2]} |")
 
 
-def one(scenario: str, replicas: int, label: str) -> None:
+def one(scenario: str, replicas: int, label: str, proxy: bool = False) -> None:
     """One scenario once, as one table row (a shell loop alternates checkouts: before and after)."""
     avg = loadavg()
-    (outcome,) = load.run_on_server([load.Scenario.parse(scenario)], replicas=replicas)
+    (outcome,) = load.run_on_server([load.Scenario.parse(scenario)], replicas=replicas, proxy=proxy)
     s = outcome.summary()
     print(
         f"| {label} | {scenario} | {replicas} | {s['edits_done']} | {ms(s['p50_ms'] / 1000)} "
@@ -78,15 +82,19 @@ def one(scenario: str, replicas: int, label: str) -> None:
         print(
             "p95 by kind: " + ", ".join(f"{k} {v:.0f} ms" for k, v in s["p95_ms_by_kind"].items()), flush=True
         )
+    if proxy:
+        cpu = s["proxy_cpu_ms_per_run"]
+        print(f"nginx: {'–' if cpu is None else f'{cpu:.2f}'} ms of CPU per run", flush=True)
     if s["errors"]:
         print(f"errors e.g. {s['error_examples'][:3]}", flush=True)
 
 
-def stampede(scenario: str, replicas: int) -> None:
+def stampede(scenario: str, replicas: int, proxy: bool = False) -> None:
     avg = loadavg()
-    (outcome,) = load.run_on_server([load.Scenario.parse(scenario)], replicas=replicas)
+    (outcome,) = load.run_on_server([load.Scenario.parse(scenario)], replicas=replicas, proxy=proxy)
     s = outcome.summary()
-    print(f"\n#### {outcome.scenario.label}, {replicas} process(es); load avg {avg} / {loadavg()}\n")
+    through = " behind nginx" if proxy else ""
+    print(f"\n#### {outcome.scenario.label}, {replicas} process(es){through}; load avg {avg} / {loadavg()}\n")
     print("| first load p50 | first load p95 | edit p50 | edit p95 | errors | page CPU ms per run |")
     print("|---|---|---|---|---|---|")
     print(
@@ -157,6 +165,7 @@ def main() -> None:
     parser.add_argument("--scenario", default=None)
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--proxy", action="store_true", help="the replicas behind deploy/'s nginx")
     parser.add_argument("--env", action="append", default=[], help="variant B's environment, K=V")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--watch", type=float, default=200.0)
@@ -168,9 +177,9 @@ def main() -> None:
     if args.what == "ab":
         ab(args.scenario or "a200", args.replicas, args.rounds, env or {"RNN_TCP_NODELAY": "0"})
     elif args.what == "one":
-        one(args.scenario or "a200", args.replicas, args.label)
+        one(args.scenario or "a200", args.replicas, args.label, args.proxy)
     elif args.what == "stampede":
-        stampede(args.scenario or "s60", args.replicas)
+        stampede(args.scenario or "s60", args.replicas, args.proxy)
     else:
         leave(args.sessions, args.watch, args.period, args.parallel, env)
 

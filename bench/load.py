@@ -36,6 +36,7 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import tempfile
 import threading
 import time
@@ -46,6 +47,7 @@ from bench.common import (
     Report,
     Table,
     add_common_args,
+    children,
     cpu_seconds,
     find_worker,
     finish,
@@ -139,6 +141,7 @@ class Outcome:
     client_cpu: float = 0.0
     page_cpu: float | None = None  # CPU seconds the page process used during the scenario
     worker_cpu: float | None = None
+    proxy_cpu: float | None = None  # nginx's (master and workers), when the replicas run behind it
     rss: dict[str, int | None] = field(default_factory=dict)
     full_collections: list[dict] = field(default_factory=list)
     replicas: int = 1
@@ -166,6 +169,7 @@ class Outcome:
             "runs_started": self.runs_started,
             "page_cpu_ms_per_run": _per(self.page_cpu, self.runs),
             "worker_cpu_ms_per_run": _per(self.worker_cpu, self.runs),
+            "proxy_cpu_ms_per_run": _per(self.proxy_cpu, self.runs),
             "rss": self.rss,
             "full_collections": len(self.full_collections),
             "full_collection_ms_total": sum(c["ms"] for c in self.full_collections),
@@ -209,9 +213,14 @@ class MemorySampler(threading.Thread):
 # ---- sessions ---------------------------------------------------------------------------------
 
 
-async def one_session(url: str, scenario: Scenario, outcome: Outcome, rng: random.Random, start_line) -> None:
+Door = tuple[str, str | None]  # how a student's browser reaches a replica: (URL, Cookie header)
+
+
+async def one_session(
+    door: Door, scenario: Scenario, outcome: Outcome, rng: random.Random, start_line
+) -> None:
     await asyncio.sleep(rng.uniform(0, scenario.stagger))
-    session = Session(url, timeout=120)
+    session = Session(door[0], timeout=120, cookie=door[1])
     try:
         first = await session.open()
         outcome.first_loads.append(first.seconds)
@@ -257,13 +266,13 @@ def _record(outcome: Outcome, result, kind: str = "seed edit") -> None:
         outcome.errors.append("; ".join(result.errors) or f"status {result.status}")
 
 
-async def drive(urls: list[str], scenario: Scenario, seed: int = 0) -> Outcome:
+async def drive(doors: list[Door], scenario: Scenario, seed: int = 0) -> Outcome:
     outcome = Outcome(scenario)
     rng = random.Random(seed)
     start_line = asyncio.Event()
     tasks = [
         asyncio.create_task(
-            one_session(urls[i % len(urls)], scenario, outcome, random.Random(rng.random()), start_line)
+            one_session(doors[i % len(doors)], scenario, outcome, random.Random(rng.random()), start_line)
         )
         for i in range(scenario.sessions)
     ]
@@ -286,16 +295,25 @@ def run_on_server(
     env: dict | None = None,
     gc_log: Path | None = None,
     replicas: int = 1,
+    proxy: bool = False,
 ) -> list[Outcome]:
-    """Start fresh servers (replicas: sessions spread round-robin, as a sticky proxy would), warm
-    them (start the workers), run each scenario, sample memory and CPU. RSS is per process (the
-    largest replica); CPU is summed over the replicas."""
+    """Start fresh servers (replicas: sessions spread round-robin), warm them (start the workers), run
+    each scenario, sample memory and CPU. With `proxy`, the replicas run as the image does (its ENV)
+    behind deploy/'s nginx, on the same machine, and each student's browser reaches its replica
+    through it with the affinity cookie, as a deployment's would; else each goes straight to its
+    replica. RSS is per process (the largest replica); CPU is summed over the replicas (nginx's is
+    Outcome.proxy_cpu)."""
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        env = {**deployed_env(), **(env or {})} if proxy else env
         servers = [
             stack.enter_context(streamlit_server(Path(tmp), script, flags, env)) for _ in range(replicas)
         ]
         urls = [server.url for server in servers]
+        doors: list[Door] = [(url, None) for url in urls]
+        nginx_pids: list[int | None] = []
+        if proxy:
+            doors, nginx_pids = behind_nginx(stack, Path(tmp), servers)
         pids = [server.process.pid for server in servers]
         warm = max(asyncio.run(_warm(url)) for url in urls)
         samplers = [MemorySampler(pid) for pid in pids]
@@ -305,13 +323,14 @@ def run_on_server(
         try:
             for i, scenario in enumerate(scenarios):
                 workers = [find_worker(pid) for pid in pids]
-                page_cpu0, worker_cpu0 = _cpu(pids), _cpu(workers)
+                page_cpu0, worker_cpu0, proxy_cpu0 = _cpu(pids), _cpu(workers), _cpu(nginx_pids)
                 cpu0, t0 = time.process_time(), time.perf_counter()
-                outcome = asyncio.run(drive(urls, scenario, seed=i))
+                outcome = asyncio.run(drive(doors, scenario, seed=i))
                 outcome.seconds = time.perf_counter() - t0
                 outcome.client_cpu = time.process_time() - cpu0
                 outcome.page_cpu = _delta(_cpu(pids), page_cpu0)
                 outcome.worker_cpu = _delta(_cpu(workers), worker_cpu0)
+                outcome.proxy_cpu = _delta(_cpu(nginx_pids), proxy_cpu0) if proxy else None
                 outcome.replicas = replicas
                 end = [sampler.sample() for sampler in samplers]
                 outcome.rss = {
@@ -332,6 +351,31 @@ def run_on_server(
             for sampler in samplers:
                 sampler.stop()
     return outcomes
+
+
+def deployed_env() -> dict[str, str]:
+    """What every replica of the image runs with: the Dockerfile's ENV, one cookie secret, the hosts
+    the tests' nginx allows (tests/test_deploy.py)."""
+    from tests.test_deploy import ALLOWED_HOSTS, image_env
+
+    return {
+        **image_env(),
+        "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
+        "STREAMLIT_SERVER_ALLOWED_HOSTS": ALLOWED_HOSTS,
+    }
+
+
+def behind_nginx(
+    stack: contextlib.ExitStack, tmp: Path, servers: list
+) -> tuple[list[Door], list[int | None]]:
+    """deploy/'s nginx in front of the servers: a door per replica (the proxy's URL and the affinity
+    cookie that lands there) and nginx's processes (its master and workers, for their CPU)."""
+    from tests.test_deploy import first_visits, nginx_proxy
+
+    proxy = stack.enter_context(nginx_proxy(tmp / "nginx", [server.port for server in servers]))
+    cookies = first_visits(proxy, {server.port for server in servers})
+    doors: list[Door] = [(proxy.url, f"st_route={cookies[server.port]}") for server in servers]
+    return doors, [proxy.process.pid, *children(proxy.process.pid)]
 
 
 def _cpu(pids: list[int | None]) -> float | None:

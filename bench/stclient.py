@@ -172,8 +172,9 @@ class _Pending:
 class Session:
     """One browser tab: a websocket, a reader task, and what the page showed last."""
 
-    def __init__(self, url: str, query_string: str = "", timeout: float = 120.0):
+    def __init__(self, url: str, query_string: str = "", timeout: float = 120.0, cookie: str | None = None):
         self.url = url.rstrip("/")
+        self.cookie = cookie  # the Cookie header the browser would send (a proxy's affinity cookie)
         self.query_string = query_string
         self.timeout = timeout
         self.widgets: dict[str, Widget] = {}  # by widget id
@@ -206,6 +207,7 @@ class Session:
             ping_interval=None,
             open_timeout=self.timeout,
             compression=None,  # Streamlit's browser client does not negotiate permessage-deflate
+            additional_headers={"Cookie": self.cookie} if self.cookie else None,
         )
         self._reader = asyncio.create_task(self._read_forever())
 

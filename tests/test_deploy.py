@@ -118,10 +118,10 @@ def main_config(tmp: Path, conf_d: Path) -> str:
     user = "user root;" if os.geteuid() == 0 else ""  # workers as nobody could not write in tmp
     return f"""
 {user}
-worker_processes 1;
+worker_processes auto;
 pid {tmp / "nginx.pid"};
 error_log {tmp / "error.log"} info;
-events {{ worker_connections 256; }}
+events {{ worker_connections 1024; }}
 http {{
 {temp_paths}
     # Which replica served each request ($upstream_addr), for the tests; the template logs nothing.
