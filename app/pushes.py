@@ -9,10 +9,10 @@ a page's timer only beats (the store's presence count) and catches what a push m
 seconds. The push carries no widget values (a timer's request carries the browser's, stale when the
 page reran just before: page_state.a_timers_run).
 
-Streamlit has no public way to rerun a session from outside its own run: this uses what its own
-`st.rerun` and the browser's timer use (AppSession.request_rerun on the event loop, Runtime's
-get_app_session), as app/gc_policy.py does for expired sessions. Without a runtime (AppTest) there
-are no pushes, and the pages poll as before (`live()` says which)."""
+Streamlit has no public way to rerun a session from outside its own run: this asks its script
+runner as `st.rerun` does, on the event loop, through Runtime's get_app_session and AppSession's
+runner (private in Streamlit 1.67, as app/gc_policy.py's expired sessions are). Without a runtime
+(AppTest) there are no pushes, and the pages poll as before (`live()` says which)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
 
 _LOG = logging.getLogger(__name__)
@@ -36,19 +35,22 @@ Version = Callable[[str], int]  # a class code -> its version (the store's; may 
 @dataclass
 class _Page:
     code: str
-    fragment_id: str  # the page's follow part
+    fragment_id: str | None  # the page's follow part; None: the whole page (it follows the teacher)
     query_string: str
     page_script_hash: str
     seen: float  # time.monotonic() of its follow part's last run
 
 
 class _Watcher:
-    def __init__(self, version: Version) -> None:
-        self.version = version
+    def __init__(self, version: Version, push: Callable[[list[tuple[str, _Page]]], None]) -> None:
+        self.version, self.push = version, push
         self.pages: dict[str, _Page] = {}  # by session id
         self.versions: dict[str, int] = {}  # by class code: the last version read
         self.lock = threading.Lock()
+
+    def start(self) -> _Watcher:
         threading.Thread(target=self._forever, name="class-pushes", daemon=True).start()
+        return self
 
     def watch(self, session_id: str, page: _Page, version: int) -> None:
         with self.lock:
@@ -84,7 +86,7 @@ class _Watcher:
                 self.versions[code] = version
         pushed = [(sid, page) for sid, page in pages.items() if page.code in changed]
         if pushed:
-            _on_event_loop(_rerun_follow_parts, pushed)
+            self.push(pushed)
 
 
 _watcher: _Watcher | None = None
@@ -98,9 +100,11 @@ def live() -> bool:
     return runtime.exists()
 
 
-def watch(code: str, version: int, store_version: Version) -> None:
+def watch(code: str, version: int, store_version: Version, following: bool) -> None:
     """From a page's follow part (in its run, full or its own): push to this page when class `code`
-    moves past `version`. A page that stops calling this is dropped after STALE_S."""
+    moves past `version`: a rerun of the whole page when it follows the teacher (its run takes the
+    new snapshot: app/sections/classroom.py class_bar), else of its follow part (which checks what
+    the page shows of the class). A page that stops calling this is dropped after STALE_S."""
     global _watcher
     ctx = get_script_run_ctx()
     fragment_id = ThreadState.get().fragment_id  # (the fragment running this call)
@@ -108,30 +112,45 @@ def watch(code: str, version: int, store_version: Version) -> None:
         return
     with _start:
         if _watcher is None:
-            _watcher = _Watcher(store_version)
-    page = _Page(code, fragment_id, ctx.query_string, ctx.page_script_hash, time.monotonic())
+            _watcher = _Watcher(store_version, _push).start()
+    rerun = None if following else fragment_id
+    page = _Page(code, rerun, ctx.query_string, ctx.page_script_hash, time.monotonic())
     _watcher.watch(ctx.session_id, page, version)
 
 
-def _on_event_loop(call: Callable, *args) -> None:
+def _push(pushed: list[tuple[str, _Page]]) -> None:
     """Streamlit's sessions are not thread-safe: their reruns are asked for on its event loop."""
     from streamlit import runtime
 
-    runtime.get_instance()._get_async_objs().eventloop.call_soon_threadsafe(call, *args)
+    runtime.get_instance()._get_async_objs().eventloop.call_soon_threadsafe(_rerun_follow_parts, pushed)
 
 
 def _rerun_follow_parts(pushed: list[tuple[str, _Page]]) -> None:
-    from streamlit import runtime
+    """On the event loop: each page's rerun, as its own st.rerun would ask for it (no widget values:
+    a request with some, even none, first settles what the page wrote in an interrupted run, and a
+    value the snapshot set would then not reach the browser). AppSession.request_rerun's own path,
+    which always passes the browser's widget values."""
+    from streamlit import config, runtime
+    from streamlit.runtime.app_session import AppSessionState
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
     rt = runtime.get_instance()
     for session_id, page in pushed:
         session = rt.get_app_session(session_id)
-        if session is None:  # (gone: dropped after STALE_S)
-            continue
-        request = ClientState(
-            fragment_id=page.fragment_id,
+        if session is None or session._state == AppSessionState.SHUTDOWN_REQUESTED:
+            continue  # (gone: dropped after STALE_S)
+        if page.fragment_id is not None and not session.has_fragment(page.fragment_id):
+            continue  # (the page was drawn again since: its next follow run says where the part is)
+        rerun = RerunData(
             query_string=page.query_string,
             page_script_hash=page.page_script_hash,
+            fragment_id=page.fragment_id,
             is_auto_rerun=True,
         )
-        session.request_rerun(request)
+        runner = session._scriptrunner
+        if runner is not None and (page.fragment_id or not config.get_option("runner.fastReruns")):
+            if runner.request_rerun(rerun):
+                continue
+        elif runner is not None:
+            runner.request_stop()
+        session._create_scriptrunner(rerun)

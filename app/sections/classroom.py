@@ -436,7 +436,7 @@ def _follow() -> None:
         return
     store = _store()
     if store is not None:
-        pushes.watch(seat.code, seat.version, store.version)
+        pushes.watch(seat.code, seat.version, store.version, seat.following)
     if _fragment_run():
         _undo_stale_widgets(seat)
     if _check_for_update(seat) or seat.pending:  # (pending: a rerun asked for earlier was lost)
