@@ -14,7 +14,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -295,3 +295,36 @@ def find_worker(server_pid: int) -> int | None:
                 return child
             todo.append(child)
     return None
+
+
+def _burn(share: float, period: float = 0.05) -> None:
+    """Busy `share` of every `period` seconds, asleep for the rest (a process of its own)."""
+    while True:
+        start = time.perf_counter()
+        while time.perf_counter() - start < share * period:
+            pass
+        time.sleep(max(0.0, period - (time.perf_counter() - start)))
+
+
+@contextlib.contextmanager
+def slower_machine(share: float) -> Iterator[None]:
+    """One process per core that takes `share` of it (busy share × 50 ms of every 50 ms, at the same
+    priority): the machine as a busier host or a slower hour of a shared VM leaves it, 1 / (1 - share)
+    times slower for everything else (share 0.33: 1.5×, what this VM's slow hours measured)."""
+    if share <= 0:
+        yield
+        return
+    import multiprocessing
+
+    procs = [
+        multiprocessing.get_context("spawn").Process(target=_burn, args=(share,), daemon=True)
+        for _ in range(os.cpu_count() or 1)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.join()

@@ -11,6 +11,9 @@ given with --env, default RNN_TCP_NODELAY=0: Streamlit's own listening socket), 
 that a busy machine weighs on both alike. Reported per round: edit latency percentiles, the page
 process's CPU per finished run (steadier than latency under load) and the load average at the start.
 
+--slower S: one process per core busy S of its time (bench/common.py slower_machine; 0.33: the
+machine 1.5× slower, as this VM's slow hours measured).
+
 --proxy: the replicas run as the image does behind deploy/'s nginx (on the same 2 cores), and each
 student reaches theirs through it with the affinity cookie, as in a deployment; without it, each goes
 straight to its replica. `one` then adds nginx's CPU per run.
@@ -32,7 +35,7 @@ import time
 from pathlib import Path
 
 from bench import load
-from bench.common import mb, ms, rss_bytes
+from bench.common import mb, ms, rss_bytes, slower_machine
 from bench.payload import caps_query
 from bench.stclient import Session
 from tests.serving import streamlit_server
@@ -66,10 +69,11 @@ def ab(scenario: str, replicas: int, rounds: int, env_b: dict[str, str]) -> None
             print(f"|  errors e.g. | {s['error_examples'][:2]} |")
 
 
-def one(scenario: str, replicas: int, label: str, proxy: bool = False) -> None:
+def one(scenario: str, replicas: int, label: str, proxy: bool = False, slower: float = 0.0) -> None:
     """One scenario once, as one table row (a shell loop alternates checkouts: before and after)."""
     avg = loadavg()
-    (outcome,) = load.run_on_server([load.Scenario.parse(scenario)], replicas=replicas, proxy=proxy)
+    with slower_machine(slower):
+        (outcome,) = load.run_on_server([load.Scenario.parse(scenario)], replicas=replicas, proxy=proxy)
     s = outcome.summary()
     print(
         f"| {label} | {scenario} | {replicas} | {s['edits_done']} | {ms(s['p50_ms'] / 1000)} "
@@ -166,6 +170,9 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--proxy", action="store_true", help="the replicas behind deploy/'s nginx")
+    parser.add_argument(
+        "--slower", type=float, default=0.0, help="one: a process per core takes this share of it"
+    )
     parser.add_argument("--env", action="append", default=[], help="variant B's environment, K=V")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--watch", type=float, default=200.0)
@@ -177,7 +184,7 @@ def main() -> None:
     if args.what == "ab":
         ab(args.scenario or "a200", args.replicas, args.rounds, env or {"RNN_TCP_NODELAY": "0"})
     elif args.what == "one":
-        one(args.scenario or "a200", args.replicas, args.label, args.proxy)
+        one(args.scenario or "a200", args.replicas, args.label, args.proxy, args.slower)
     elif args.what == "stampede":
         stampede(args.scenario or "s60", args.replicas, args.proxy)
     else:
