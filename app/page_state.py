@@ -32,6 +32,7 @@ LESSON_KEY_PREFIX = "lesson_"  # the lesson's widgets (app/sections/lesson.py): 
 RESULTS_FRAGMENT = "results"  # the key of the page's part drawn from the result (app/main.py)
 EXPLAIN_FRAGMENT = "explain"  # the key of the explanation's part, inside it (app/main.py)
 CONTROLS_FRAGMENT = "view_controls"  # the key of the view's controls' part, just before it
+FOLLOW_FRAGMENT = "class_follow"  # the key of a student's follow part (app/sections/classroom.py)
 CODE_OPEN_KEY = "code_open"  # the Code panel's "show the scripts" toggle
 CHAPTERS = {  # the page's chapters (app/components/chapter.py): closed ones are not built
     # name: (its heading when a lesson step shows it, what its closed title says is inside)
@@ -121,6 +122,7 @@ class ClassSeat:
     snapshot: dict[str, Any] | None = None  # the teacher's last snapshot taken
     loaded: str | None = None  # the teacher's state token now in this page
     pending: bool = False  # the snapshot is loaded into the page at the start of the next run
+    view_only: bool = False  # ... and it differs from the page's only in the view (step, row, neuron)
     baseline: Any = None  # the page's state key right after a load: a change means the student edited
     last_beat: float = 0.0  # time.monotonic() of the last heartbeat
     published: str | None = None  # teacher: the JSON of the last snapshot published
@@ -200,6 +202,18 @@ def a_timers_run() -> bool:
     except StreamlitAPIException:  # (no pickers' part on the page)
         return True
     return not set(pickers) & set(ran)
+
+
+def parts_in_this_run(*keys: str) -> bool:
+    """Does this run run the page's parts (keyed fragments) with these keys (a fragment run that names
+    them, not the whole page)?"""
+    ctx = get_script_run_ctx()
+    if ctx is None or not ctx.fragment_ids_this_run:
+        return False
+    try:
+        return set(ctx.fragment_storage.resolve_target(list(keys))) <= set(ctx.fragment_ids_this_run)
+    except StreamlitAPIException:
+        return False
 
 
 def rerun_view() -> None:

@@ -22,7 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
+
+from . import page_state
 
 _LOG = logging.getLogger(__name__)
 
@@ -32,10 +35,14 @@ STALE_S = 12.0  # a page whose follow part has not run for this long is in no cl
 Version = Callable[[str], int]  # a class code -> its version (the store's; may raise)
 
 
+VIEW_PARTS = (page_state.CONTROLS_FRAGMENT, page_state.RESULTS_FRAGMENT)  # what a view drawn anew reruns
+
+
 @dataclass
 class _Page:
     code: str
-    fragment_id: str | None  # the page's follow part; None: the whole page (it follows the teacher)
+    fragment_id: str  # its follow part (as drawn in the run that called watch)
+    following: bool  # the page shows the teacher's snapshot (else its follow part checks the questions)
     query_string: str
     page_script_hash: str
     seen: float  # time.monotonic() of its follow part's last run
@@ -102,19 +109,19 @@ def live() -> bool:
 
 def watch(code: str, version: int, store_version: Version, following: bool) -> None:
     """From a page's follow part (in its run, full or its own): push to this page when class `code`
-    moves past `version`: a rerun of the whole page when it follows the teacher (its run takes the
-    new snapshot: app/sections/classroom.py class_bar), else of its follow part (which checks what
-    the page shows of the class). A page that stops calling this is dropped after STALE_S."""
+    moves past `version`. A follower's push reruns its follow part and then its view's parts, in one
+    run: the follow part loads a snapshot that moved only the view, and reruns the whole page for
+    anything else (app/sections/classroom.py `_follow`). A page that does not follow gets its follow
+    part alone (it checks the questions). A page that stops calling this is dropped after STALE_S."""
     global _watcher
     ctx = get_script_run_ctx()
-    fragment_id = ThreadState.get().fragment_id  # (the fragment running this call)
+    fragment_id = ThreadState.get().fragment_id  # (this follow part's, where it is drawn now)
     if ctx is None or fragment_id is None or not live():
         return
     with _start:
         if _watcher is None:
             _watcher = _Watcher(store_version, _push).start()
-    rerun = None if following else fragment_id
-    page = _Page(code, rerun, ctx.query_string, ctx.page_script_hash, time.monotonic())
+    page = _Page(code, fragment_id, following, ctx.query_string, ctx.page_script_hash, time.monotonic())
     _watcher.watch(ctx.session_id, page, version)
 
 
@@ -139,16 +146,25 @@ def _rerun_follow_parts(pushed: list[tuple[str, _Page]]) -> None:
         session = rt.get_app_session(session_id)
         if session is None or session._state == AppSessionState.SHUTDOWN_REQUESTED:
             continue  # (gone: dropped after STALE_S)
-        if page.fragment_id is not None and not session.has_fragment(page.fragment_id):
-            continue  # (the page was drawn again since: its next follow run says where the part is)
+        parts = [page.fragment_id]
+        if page.following:
+            try:  # (the ids of the view's parts as the page drew them last)
+                parts += session._fragment_storage.resolve_target(list(VIEW_PARTS))
+            except StreamlitAPIException:  # (not drawn)
+                parts = []
+        if not all(session.has_fragment(part) for part in parts):  # (drawn elsewhere since)
+            if not page.following:
+                continue  # (its next follow run says where its follow part is now)
+            parts = []
         rerun = RerunData(
             query_string=page.query_string,
             page_script_hash=page.page_script_hash,
-            fragment_id=page.fragment_id,
+            fragment_id_queue=parts,
+            is_fragment_scoped_rerun=bool(parts),
             is_auto_rerun=True,
         )
         runner = session._scriptrunner
-        if runner is not None and (page.fragment_id or not config.get_option("runner.fastReruns")):
+        if runner is not None and (parts or not config.get_option("runner.fastReruns")):
             if runner.request_rerun(rerun):
                 continue
         elif runner is not None:

@@ -57,6 +57,7 @@ class ClassClient(Session):
         self.buttons: dict[str, str] = {}  # label -> widget id (the last run's)
         self.seen: dict[tuple[str, object], float] = {}  # (widget key, value) -> perf_counter at arrival
         self.fragment_runs = 0  # fragment runs the server started for this tab
+        self.full_runs = 0  # ... and runs of the whole page
         self.texts: list[str] = []  # the last run's markdown
 
     async def close(self) -> None:
@@ -112,6 +113,7 @@ class ClassClient(Session):
             if msg.metadata.run.fragment_ids:  # a fragment run replaces only its own elements
                 self.fragment_runs += 1
                 return
+            self.full_runs += 1
             self.texts = []
         super()._receive(raw)
 
@@ -133,10 +135,11 @@ class ClassClient(Session):
             self.buttons[element.button.label] = element.button.id
         elif kind == "markdown":
             self.texts.append(element.markdown.body)
-        elif kind == "number_input":
-            key = user_key(element.number_input.id)
+        elif kind in ("number_input", "selectbox"):
+            widget_id = getattr(element, kind).id
+            key = user_key(widget_id)
             if key is not None:
-                widget = self.widgets.get(element.number_input.id)
+                widget = self.widgets.get(widget_id)
                 if widget is not None:
                     self.seen.setdefault((key, widget.value), time.perf_counter())
 
@@ -252,6 +255,7 @@ async def drive(
                 latencies.append(at - sent)
         await asyncio.sleep(2.0)
     found["follow_s"], found["follow_missed"] = latencies, missed
+    found["view_s"], found["view_missed"] = await view_picks(teacher, students, rounds)
     # CPU the replicas spent per follower page rerun (the idle checks in the same time deducted later)
     found["follow_cpu_s"] = sum((cpu_seconds(x.process.pid) or 0.0) for x in (a, b)) - sum(cpu_start)
     found["follow_wall_s"] = time.perf_counter() - follow_start
@@ -325,6 +329,30 @@ async def drive(
     return found
 
 
+async def view_picks(
+    teacher: ClassClient, students: list[ClassClient], rounds: int
+) -> tuple[list[float], int]:
+    """The teacher picks another row, `rounds` times: the time to each student's page showing it."""
+    latencies: list[float] = []
+    missed = 0
+    rows = teacher.widget("view_row").options
+    for r in range(rounds):
+        row = rows[(r + 1) % len(rows)]
+        for c in students:
+            c.seen.pop(("view_row", row), None)
+        sent = time.perf_counter()
+        await teacher.edit_in_fragment({"view_row": row})
+        await wait_until(lambda v=row: all(("view_row", v) in c.seen for c in students), 15)
+        for c in students:
+            at = c.seen.get(("view_row", row))
+            if at is None:
+                missed += 1
+            else:
+                latencies.append(at - sent)
+        await asyncio.sleep(2.0)
+    return latencies, missed
+
+
 def run(quick: bool, n_students: int) -> Report:
     from app.classroom.redis_store import RedisStore
     from tests.redis_server import redis_server
@@ -366,6 +394,13 @@ def run(quick: bool, n_students: int) -> Report:
         f"{max(follow, default=float('nan')):.2f} s; {found['follow_missed']}",
         "0",
     )
+    view = found["view_s"]
+    table.add(
+        f"teacher's view pick (a row) → on each student's page, median / p95 ({rounds} × {n_students})",
+        f"{median(view):.2f} s / {p95(view):.2f} s",
+        "≤ 2 s",
+    )
+    table.add("… pages that never showed it", f"{found['view_missed']}", "0")
     table.add(
         f"idle following, CPU of replica A, B ({found['idle_s']:.0f} s)",
         f"{cpu[0]:.1%}, {cpu[1]:.1%} of a core",
@@ -422,7 +457,7 @@ def run(quick: bool, n_students: int) -> Report:
     report.target(
         "60 answers within 5 s: distribution complete and exact, zero errors", "yes" if ok else "no", ok
     )
-    report.data = {k: v for k, v in found.items() if k not in ("follow_s", "answer_s")}
+    report.data = {k: v for k, v in found.items() if k not in ("follow_s", "answer_s", "view_s")}
     return report
 
 

@@ -12,8 +12,9 @@ from app import pushes
 from app.classroom import ClassNotFound
 
 
-def page(code: str, fragment_id: str | None = "follow", seen: float | None = None) -> pushes._Page:
-    return pushes._Page(code, fragment_id, f"class={code}", "", time.monotonic() if seen is None else seen)
+def page(code: str, following: bool = True, seen: float | None = None) -> pushes._Page:
+    at = time.monotonic() if seen is None else seen
+    return pushes._Page(code, "follow", following, f"class={code}", "", at)
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def watched():
 
 def test_a_change_is_pushed_to_the_pages_of_that_class_once(watched):
     watcher, versions, pushed = watched
-    watcher.watch("s1", page("AAAA", None), 1)
-    watcher.watch("s2", page("AAAA"), 1)
+    watcher.watch("s1", page("AAAA"), 1)
+    watcher.watch("s2", page("AAAA", following=False), 1)
     watcher.watch("s3", page("BBBB"), 7)
     watcher._once()
     assert pushed == []  # nothing changed

@@ -248,14 +248,30 @@ def _check_for_update(seat: ClassSeat) -> bool:
     if snapshot is None:
         return False
     if seat.following:
+        seat.view_only = _only_the_view(seat.loaded, old, snapshot)
         seat.pending = True
         return True
     return snapshot.get("revealed") != old.get("revealed") or snapshot.get("question") != old.get("question")
 
 
+def _only_the_view(loaded: str | None, old: dict, new: dict) -> bool:
+    """Is the new snapshot the page's (`loaded`, from `old`) with only another view: the teacher moved
+    the step, the row or the neuron?"""
+    token = new.get("state")
+    if loaded is None or old.get("state") != loaded or not isinstance(token, str):
+        return False
+    if any(old.get(name) != new.get(name) for name in (set(old) | set(new)) - {"state", "view"}):
+        return False
+    try:
+        state = decode_link(token)
+        return encode_link(decode_link(loaded).with_changes(view=state.view)) == token
+    except StateError:
+        return False
+
+
 def _load_snapshot(seat: ClassSeat) -> None:
     """The teacher's network and view into this page (the student keeps their own presentation mode)."""
-    seat.pending, seat.baseline = False, None
+    seat.pending, seat.view_only, seat.baseline = False, False, None
     snapshot = seat.snapshot or {}
     token = snapshot.get("state")
     if not isinstance(token, str) or token == seat.loaded:
@@ -273,6 +289,7 @@ def _load_snapshot(seat: ClassSeat) -> None:
     player = page_state.memory().player
     player.playing, player.known_steps = False, int(state.inputs.shape[0])
     seat.loaded = token
+    _remember_widgets(seat)  # (the page's values now: a timer's stale ones are put back to these)
 
 
 # ---- the class on the page: sidebar panel, class bar, live fragments ----------------------------------
@@ -414,17 +431,23 @@ def student_bar(seat: ClassSeat, state: State) -> None:
             seat.following = False
             _beat(seat, force=True)
     text, button = st.columns([4, 1], vertical_alignment="center")
-    code = format_code(seat.code)
     if seat.following:
-        text.markdown(f"**Class {code}**: your page follows the teacher's (update {seat.version}).")
         button.button("Explore on my own", on_click=detach, width="stretch")
     else:
-        text.markdown(
-            f"**Class {code}**: you are exploring on your own; the teacher's changes are not applied."
-        )
         button.button("Back to the class", on_click=reattach, width="stretch", type="primary")
     every = HEARTBEAT_EVERY_S if pushes.live() else FOLLOW_EVERY_S
-    st.fragment(_follow, run_every=every)()
+    with text:  # (the follow part writes the bar's words: a view it loads changes the update's number)
+        st.fragment(_follow, run_every=every, key=page_state.FOLLOW_FRAGMENT)()
+
+
+def _bar_words(seat: ClassSeat) -> None:
+    code = format_code(seat.code)
+    if seat.following:
+        st.markdown(f"**Class {code}**: your page follows the teacher's (update {seat.version}).")
+    else:
+        st.markdown(
+            f"**Class {code}**: you are exploring on your own; the teacher's changes are not applied."
+        )
 
 
 def _follow() -> None:
@@ -440,10 +463,14 @@ def _follow() -> None:
     if _fragment_run():
         _undo_stale_widgets(seat)
     if _check_for_update(seat) or seat.pending:  # (pending: a rerun asked for earlier was lost)
-        st.rerun()
+        if seat.view_only and page_state.parts_in_this_run(*pushes.VIEW_PARTS):
+            _load_snapshot(seat)  # the teacher moved the view: the view's parts run next (app/pushes.py)
+        else:
+            st.rerun()
     _beat(seat)
     if _seat() is None:
         st.rerun()
+    _bar_words(seat)
 
 
 def _undo_stale_widgets(seat: ClassSeat) -> None:
