@@ -122,7 +122,6 @@ class ClassSeat:
     snapshot: dict[str, Any] | None = None  # the teacher's last snapshot taken
     loaded: str | None = None  # the teacher's state token now in this page
     pending: bool = False  # the snapshot is loaded into the page at the start of the next run
-    view_only: bool = False  # ... and it differs from the page's only in the view (step, row, neuron)
     baseline: Any = None  # the page's state key right after a load: a change means the student edited
     last_beat: float = 0.0  # time.monotonic() of the last heartbeat
     published: str | None = None  # teacher: the JSON of the last snapshot published
@@ -189,31 +188,26 @@ def pickers_show_the_view() -> bool:
 
 
 def a_timers_run() -> bool:
-    """Is this the run of a part's timer (a class's follow, a play's tick, training's poll), neither the
-    whole page's nor the pickers' part's? A timer's request carries every widget value the browser
-    holds, and one it held from before the page's last run (a teacher's snapshot that moved the view)
-    reads as a change: a pick's callback in such a run is not the reader's."""
+    """Is this the run of a part's timer (a class's follow part, a play's tick, training's poll),
+    rather than of the reader's pickers or of the whole page? A timer's request carries every widget
+    value the browser holds, and one it held from before the page's last run (a teacher's snapshot
+    that moved the view) reads as a change: a pick's callback in such a run is not the reader's. A run
+    with the follow part in it is one (Streamlit merges requests that arrive during a run: a pick's
+    with the timer's, which the follow part then undoes, app/sections/classroom.py)."""
     ctx = get_script_run_ctx()
     if ctx is None or not ctx.fragment_ids_this_run:
         return False
-    ran = ctx.fragment_ids_this_run
-    try:
-        pickers = ctx.fragment_storage.resolve_target(CONTROLS_FRAGMENT)
-    except StreamlitAPIException:  # (no pickers' part on the page)
+    ran = set(ctx.fragment_ids_this_run)
+    if _ids(ctx, FOLLOW_FRAGMENT) & ran:
         return True
-    return not set(pickers) & set(ran)
+    return not _ids(ctx, CONTROLS_FRAGMENT) & ran
 
 
-def parts_in_this_run(*keys: str) -> bool:
-    """Does this run run the page's parts (keyed fragments) with these keys (a fragment run that names
-    them, not the whole page)?"""
-    ctx = get_script_run_ctx()
-    if ctx is None or not ctx.fragment_ids_this_run:
-        return False
+def _ids(ctx, key: str) -> set[str]:
     try:
-        return set(ctx.fragment_storage.resolve_target(list(keys))) <= set(ctx.fragment_ids_this_run)
-    except StreamlitAPIException:
-        return False
+        return set(ctx.fragment_storage.resolve_target(key))
+    except StreamlitAPIException:  # (no such part on the page)
+        return set()
 
 
 def rerun_view() -> None:

@@ -46,14 +46,13 @@ from app.classroom import (
 )
 from rnn_core.state import WIDGET_FIELDS, State, StateError, decode_link, encode_link, numbers_key
 
-from .. import page_state, pushes, session
+from .. import page_state, session
 from ..page_state import VIEW_KEYS, ClassSeat
 from ..text import plain
 
 CLIENT_COOKIE = "rnn_class_client"  # this browser's anonymous id in classes (app/classroom/codes.py)
 FOLLOW_EVERY_S = 0.75  # a student's check for the teacher's next change (~4 ms each: bench/class_follow.py)
 HEARTBEAT_EVERY_S = 3.0  # the store counts a student connected for 10 s after a heartbeat
-# (with pushes, app/pushes.py, a student's follow part runs at the teacher's changes and beats in between)
 TEACHER_EVERY_S = 2.0  # the teacher's live counts and distribution
 MAX_REVEALED = 100  # revealed question ids carried in a snapshot (the newest)
 JOIN_CODE_KEY = "class_join_code"  # the sidebar's "join with a code" box
@@ -248,30 +247,14 @@ def _check_for_update(seat: ClassSeat) -> bool:
     if snapshot is None:
         return False
     if seat.following:
-        seat.view_only = _only_the_view(seat.loaded, old, snapshot)
         seat.pending = True
         return True
     return snapshot.get("revealed") != old.get("revealed") or snapshot.get("question") != old.get("question")
 
 
-def _only_the_view(loaded: str | None, old: dict, new: dict) -> bool:
-    """Is the new snapshot the page's (`loaded`, from `old`) with only another view: the teacher moved
-    the step, the row or the neuron?"""
-    token = new.get("state")
-    if loaded is None or old.get("state") != loaded or not isinstance(token, str):
-        return False
-    if any(old.get(name) != new.get(name) for name in (set(old) | set(new)) - {"state", "view"}):
-        return False
-    try:
-        state = decode_link(token)
-        return encode_link(decode_link(loaded).with_changes(view=state.view)) == token
-    except StateError:
-        return False
-
-
 def _load_snapshot(seat: ClassSeat) -> None:
     """The teacher's network and view into this page (the student keeps their own presentation mode)."""
-    seat.pending, seat.view_only, seat.baseline = False, False, None
+    seat.pending, seat.baseline = False, None
     snapshot = seat.snapshot or {}
     token = snapshot.get("state")
     if not isinstance(token, str) or token == seat.loaded:
@@ -289,7 +272,6 @@ def _load_snapshot(seat: ClassSeat) -> None:
     player = page_state.memory().player
     player.playing, player.known_steps = False, int(state.inputs.shape[0])
     seat.loaded = token
-    _remember_widgets(seat)  # (the page's values now: a timer's stale ones are put back to these)
 
 
 # ---- the class on the page: sidebar panel, class bar, live fragments ----------------------------------
@@ -431,46 +413,31 @@ def student_bar(seat: ClassSeat, state: State) -> None:
             seat.following = False
             _beat(seat, force=True)
     text, button = st.columns([4, 1], vertical_alignment="center")
-    if seat.following:
-        button.button("Explore on my own", on_click=detach, width="stretch")
-    else:
-        button.button("Back to the class", on_click=reattach, width="stretch", type="primary")
-    every = HEARTBEAT_EVERY_S if pushes.live() else FOLLOW_EVERY_S
-    with text:  # (the follow part writes the bar's words: a view it loads changes the update's number)
-        st.fragment(_follow, run_every=every, key=page_state.FOLLOW_FRAGMENT)()
-
-
-def _bar_words(seat: ClassSeat) -> None:
     code = format_code(seat.code)
     if seat.following:
-        st.markdown(f"**Class {code}**: your page follows the teacher's (update {seat.version}).")
+        text.markdown(f"**Class {code}**: your page follows the teacher's (update {seat.version}).")
+        button.button("Explore on my own", on_click=detach, width="stretch")
     else:
-        st.markdown(
+        text.markdown(
             f"**Class {code}**: you are exploring on your own; the teacher's changes are not applied."
         )
+        button.button("Back to the class", on_click=reattach, width="stretch", type="primary")
+    st.fragment(_follow, run_every=FOLLOW_EVERY_S)()
 
 
 def _follow() -> None:
-    """At each change of the class (a push: app/pushes.py), and on its timer: one version read (and a
-    heartbeat every few seconds); the page reruns only when the teacher changed something this page
-    shows. Without pushes (AppTest) the timer is the check, every FOLLOW_EVERY_S."""
+    """Once a second: one version read (and a heartbeat every few seconds); the page reruns only
+    when the teacher changed something this page shows."""
     seat = _seat()
     if seat is None or seat.teacher_key is not None:
         return
-    store = _store()
-    if store is not None:
-        pushes.watch(seat.code, seat.version, store.version, seat.following)
     if _fragment_run():
         _undo_stale_widgets(seat)
     if _check_for_update(seat) or seat.pending:  # (pending: a rerun asked for earlier was lost)
-        if seat.view_only and page_state.parts_in_this_run(*pushes.VIEW_PARTS):
-            _load_snapshot(seat)  # the teacher moved the view: the view's parts run next (app/pushes.py)
-        else:
-            st.rerun()
+        st.rerun()
     _beat(seat)
     if _seat() is None:
         st.rerun()
-    _bar_words(seat)
 
 
 def _undo_stale_widgets(seat: ClassSeat) -> None:
