@@ -1,5 +1,6 @@
 """A following student's page over Streamlit's protocol (a real server, a real redis-server), with the
-browser's follow timer driven by hand so that a race can be played out exactly.
+browser's follow timer driven by hand: the teacher's change reaches the page by the server's push
+alone (app/pushes.py), and a race can be played out exactly.
 
 The race: the teacher's snapshot reruns the student's page, and the browser's follow timer fires
 before that run's values arrive. Its request carries every widget value the browser held, from before
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable
 
 import pytest
 
@@ -47,17 +47,6 @@ def explained(client: ClassClient) -> str:
     return explained_cell(words)
 
 
-async def follow_until(client: ClassClient, done: Callable[[], bool]) -> None:
-    """The follow timer fires until the page shows what `done` checks (each tick waited for)."""
-    for _ in range(40):
-        if done():
-            return
-        count = client.runs_finished
-        await tick(client, list(client.intervals)[-1])  # (a full run registers the fragment again)
-        assert await runs_finished(client, count + 1)
-    raise AssertionError("the student's page did not follow the teacher")
-
-
 async def stale_follow_tick(server_url: str, code: str, key: str) -> tuple[str, str, str]:
     teacher = ClassClient(server_url, f"class={code}&teacher={key}")
     student = ClassClient(server_url, f"class={code}")
@@ -67,7 +56,8 @@ async def stale_follow_tick(server_url: str, code: str, key: str) -> tuple[str, 
     rows = student.widget("view_row").options
 
     await teacher.edit_in_fragment({"view_row": rows[2]})  # the teacher picks row 2: a new snapshot
-    await follow_until(student, lambda: student.value("view_row") == rows[2])
+    pushed = await wait_until(lambda: student.value("view_row") == rows[2], WAIT_S)
+    assert pushed, "the server reruns a following page (app/pushes.py): it has no timer of its own here"
     assert (await student.run()).ok  # (the page as it is now, nothing in flight)
     before = explained(student)
 

@@ -46,13 +46,14 @@ from app.classroom import (
 )
 from rnn_core.state import WIDGET_FIELDS, State, StateError, decode_link, encode_link, numbers_key
 
-from .. import page_state, session
+from .. import page_state, pushes, session
 from ..page_state import VIEW_KEYS, ClassSeat
 from ..text import plain
 
 CLIENT_COOKIE = "rnn_class_client"  # this browser's anonymous id in classes (app/classroom/codes.py)
 FOLLOW_EVERY_S = 0.75  # a student's check for the teacher's next change (~4 ms each: bench/class_follow.py)
 HEARTBEAT_EVERY_S = 3.0  # the store counts a student connected for 10 s after a heartbeat
+# (with pushes, app/pushes.py, a student's follow part runs at the teacher's changes and beats in between)
 TEACHER_EVERY_S = 2.0  # the teacher's live counts and distribution
 MAX_REVEALED = 100  # revealed question ids carried in a snapshot (the newest)
 JOIN_CODE_KEY = "class_join_code"  # the sidebar's "join with a code" box
@@ -422,15 +423,20 @@ def student_bar(seat: ClassSeat, state: State) -> None:
             f"**Class {code}**: you are exploring on your own; the teacher's changes are not applied."
         )
         button.button("Back to the class", on_click=reattach, width="stretch", type="primary")
-    st.fragment(_follow, run_every=FOLLOW_EVERY_S)()
+    every = HEARTBEAT_EVERY_S if pushes.live() else FOLLOW_EVERY_S
+    st.fragment(_follow, run_every=every, key=page_state.FOLLOW_FRAGMENT)()
 
 
 def _follow() -> None:
-    """Once a second: one version read (and a heartbeat every few seconds); the page reruns only
-    when the teacher changed something this page shows."""
+    """At each change of the class (a push: app/pushes.py) and on its timer: one version read (and a
+    heartbeat every few seconds); the page reruns only when the teacher changed something this page
+    shows. Without pushes (AppTest) the timer is the check, every FOLLOW_EVERY_S."""
     seat = _seat()
     if seat is None or seat.teacher_key is not None:
         return
+    store = _store()
+    if store is not None:
+        pushes.watch(seat.code, seat.version, store.version)
     if _fragment_run():
         _undo_stale_widgets(seat)
     if _check_for_update(seat) or seat.pending:  # (pending: a rerun asked for earlier was lost)
