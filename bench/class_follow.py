@@ -246,13 +246,7 @@ async def drive(
         sent = time.perf_counter()
         result = await teacher.run({"seed": seed})
         found["errors"] += result.errors
-        await wait_until(lambda s=seed: all(("seed", s) in c.seen for c in students), 15)
-        for c in students:
-            at = c.seen.get(("seed", seed))
-            if at is None:
-                missed += 1
-            else:
-                latencies.append(at - sent)
+        missed += await arrivals(students, ("seed", seed), sent, latencies)
         await asyncio.sleep(2.0)
     found["follow_s"], found["follow_missed"] = latencies, missed
     found["view_s"], found["view_missed"] = await view_picks(teacher, students, rounds)
@@ -342,15 +336,20 @@ async def view_picks(
             c.seen.pop(("view_row", row), None)
         sent = time.perf_counter()
         await teacher.edit_in_fragment({"view_row": row})
-        await wait_until(lambda v=row: all(("view_row", v) in c.seen for c in students), 15)
-        for c in students:
-            at = c.seen.get(("view_row", row))
-            if at is None:
-                missed += 1
-            else:
-                latencies.append(at - sent)
+        missed += await arrivals(students, ("view_row", row), sent, latencies)
         await asyncio.sleep(2.0)
     return latencies, missed
+
+
+async def arrivals(
+    students: list[ClassClient], value: tuple[str, object], sent: float, latencies: list
+) -> int:
+    """Waits (15 s at most) until every page showed `value` (a widget key and its value); each page's
+    time since `sent` goes to `latencies`. The number of pages that never showed it."""
+    await wait_until(lambda: all(value in c.seen for c in students), 15)
+    shown = [c.seen[value] - sent for c in students if value in c.seen]
+    latencies.extend(shown)
+    return len(students) - len(shown)
 
 
 def run(quick: bool, n_students: int) -> Report:
