@@ -168,6 +168,8 @@ class Memory:
     frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
     looked: bool = False  # a pick was made in the network frames_key names (app/main.py carries it)
     pickers_show: dict[str, Any] = field(default_factory=dict)  # PICKER_KEYS' values the pickers show
+    browser_behind: bool = False  # a timer's run found the browser showing a picker value the page
+    # does not hold (hidden.view_picked): a class's follow part reruns the page to send it again
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit
@@ -175,6 +177,7 @@ class Memory:
         self.results_only = self.numbers_edited = False
         self.view_free = self.view_picked = self.view_clicked = self.rows_free = False
         self.results_state = None
+        self.browser_behind = False
 
 
 def pickers_drawn(*keys: str) -> None:

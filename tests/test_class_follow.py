@@ -3,8 +3,10 @@ browser's follow timer driven by hand: the teacher's change reaches the page by 
 alone (app/pushes.py), and a race can be played out exactly.
 
 The race: the teacher's snapshot reruns the student's page, and the browser's follow timer fires
-before that run's values arrive. Its request carries every widget value the browser held, from before
-the snapshot. Such a value is not the student's pick: the page keeps the teacher's view."""
+before that run's values arrive (or they never arrive: Streamlit drops what a run left unsent when the
+next run of the whole page starts). Its request carries every widget value the browser held, from
+before the snapshot. Such a value is not the student's pick: the page keeps the teacher's, and sends
+it again. A student's own pick of the view is theirs, though, and stays."""
 
 from __future__ import annotations
 
@@ -47,43 +49,84 @@ def explained(client: ClassClient) -> str:
     return explained_cell(words)
 
 
-async def stale_follow_tick(server_url: str, code: str, key: str) -> tuple[str, str, str]:
+async def stale_follow_tick(server_url: str, code: str, key: str, widget: str) -> tuple[str, str, str, bool]:
     teacher = ClassClient(server_url, f"class={code}&teacher={key}")
     student = ClassClient(server_url, f"class={code}")
     assert (await teacher.open()).ok and (await student.open()).ok
     for task in student.timers.values():  # this test is the student's timer
         task.cancel()
-    rows = student.widget("view_row").options
-
-    await teacher.edit_in_fragment({"view_row": rows[2]})  # the teacher picks row 2: a new snapshot
-    pushed = await wait_until(lambda: student.value("view_row") == rows[2], WAIT_S)
+    if widget == "view_row":  # the teacher picks row 2 (in the pickers' part): a new snapshot
+        old, new = student.value("view_row"), student.widget("view_row").options[2]
+        await teacher.edit_in_fragment({"view_row": new})
+        stale = widget_state(string_value=old)
+    else:  # the teacher changes the seed (the whole page)
+        old, new = student.value("seed"), 1234
+        assert (await teacher.run({"seed": new})).ok
+        stale = widget_state(double_value=float(old))
+    pushed = await wait_until(lambda: student.value(widget) == new, WAIT_S)
     assert pushed, "the server reruns a following page (app/pushes.py): it has no timer of its own here"
     assert (await student.run()).ok  # (the page as it is now, nothing in flight)
     before = explained(student)
 
-    # the timer fires with the row the browser held before the snapshot's run: row 0
-    student.override("view_row", widget_state(string_value=rows[0]))
-    count = student.runs_finished
+    # the timer fires with the value the browser held before the snapshot's run: in flight, or lost
+    student.override(widget, stale)
     await tick(student, list(student.intervals)[-1])
-    assert await runs_finished(student, count + 1)
+    sent_again = await wait_until(lambda: not student.overrides, WAIT_S)  # the page set it: set_value
     after = explained(student)
 
-    student.overrides.clear()  # the whole page again, with the row the browser shows
-    assert (await student.run()).ok
+    assert (await student.run()).ok  # the whole page, with the value the browser shows now
     held = explained(student)
+    following = any("your page follows the teacher's" in text for text in student.texts)
     for client in (teacher, student):
         await client.close()
-    return before, after, held
+    assert sent_again, "the page sent the teacher's value again"
+    assert student.value(widget) == new
+    return before, after, held, following
 
 
-def test_a_stale_value_in_the_follow_timers_request_does_not_move_the_students_view(redis_url, tmp_path):
+@pytest.mark.parametrize("widget", ["view_row", "seed"])
+def test_a_stale_value_in_the_follow_timers_request_is_sent_again_and_the_page_keeps_the_teachers(
+    widget, redis_url, tmp_path
+):
     store = RedisStore(redis_url)
     try:
         code, key = store.create_class()
         with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
-            before, after, held = asyncio.run(stale_follow_tick(server.url, code, key))
+            before, after, held, following = asyncio.run(stale_follow_tick(server.url, code, key, widget))
     finally:
         store.close()
-    assert re.fullmatch(r"y\d+\[2, \d+\]", before), before  # the teacher's row, explained
-    assert after == before, "the stale row did not redraw the student's view"
-    assert held == before, "the server kept the teacher's row"
+    if widget == "view_row":
+        assert re.fullmatch(r"y\d+\[2, \d+\]", before), before  # the teacher's row, explained
+    assert after == before, "the stale value did not redraw the student's view"
+    assert held == before, "the server kept the teacher's value"
+    assert following, "a stale value is not the student's edit: the page still follows"
+
+
+async def own_pick_then_tick(server_url: str, code: str) -> tuple[str, str]:
+    student = ClassClient(server_url, f"class={code}")
+    assert (await student.open()).ok
+    for task in student.timers.values():  # this test is the student's timer
+        task.cancel()
+    rows = student.widget("view_row").options
+    count = student.runs_finished
+    await student.edit_in_fragment({"view_row": rows[1]})  # the student's own pick: its part reruns
+    assert await runs_finished(student, count + 1)
+    count = student.runs_finished
+    await tick(student, list(student.intervals)[-1])
+    assert await runs_finished(student, count + 1)
+    assert (await student.run()).ok  # the whole page, with what the browser shows
+    shown = student.value("view_row")
+    cell = explained(student)
+    await student.close()
+    return str(shown), cell
+
+
+def test_a_following_students_own_view_pick_stays_when_the_follow_timer_ticks(redis_url, tmp_path):
+    store = RedisStore(redis_url)
+    try:
+        code, _key = store.create_class()
+        with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
+            shown, cell = asyncio.run(own_pick_then_tick(server.url, code))
+    finally:
+        store.close()
+    assert re.fullmatch(r"y\d+\[1, \d+\]", cell), (shown, cell)

@@ -437,23 +437,30 @@ def _follow() -> None:
     store = _store()
     if store is not None:
         pushes.watch(seat.code, seat.version, store.version)
-    if _fragment_run():
-        _undo_stale_widgets(seat)
-    if _check_for_update(seat) or seat.pending:  # (pending: a rerun asked for earlier was lost)
+    behind = _fragment_run() and _undo_stale_widgets(seat)
+    if _check_for_update(seat) or seat.pending or behind:  # (pending: a rerun asked for earlier was lost)
         st.rerun()
     _beat(seat)
     if _seat() is None:
         st.rerun()
 
 
-def _undo_stale_widgets(seat: ClassSeat) -> None:
-    """A browser's timer sends the fragment's rerun with every widget value it holds. Sent while the
-    page was rerunning with the teacher's snapshot, those are the values from before it, and
-    Streamlit applies them. No edit of the student arrives this way (an edit reruns the whole page
-    first), so in a fragment run any widget that differs from the end of the last full run is put back."""
+def _undo_stale_widgets(seat: ClassSeat) -> bool:
+    """A browser's timer sends the fragment's rerun with every widget value it holds, and Streamlit
+    applies them. Values other than the page's mean the browser is behind: the timer fired while the
+    page was rerunning with the teacher's snapshot, or that run's values never reached it (Streamlit
+    drops what a run left unsent when the next run of the whole page starts: at 200 students some
+    pages never showed a change, docs/PERFORMANCE.md). No edit of the student arrives this way (an
+    edit reruns the whole page first), so in a fragment run any widget that differs from the end of
+    the last full run is put back, and the view's pickers were put back by their callback
+    (hidden.view_picked, which knows the student's own picks). True when the browser is behind: the
+    page reruns, and its widgets send the values again."""
+    behind = page_state.memory().browser_behind
     for key, value in seat.widgets.items():
         if page_state.get(key) != value:
             page_state.put(key, value)
+            behind = True
+    return behind
 
 
 def _fragment_run() -> bool:
@@ -463,7 +470,7 @@ def _fragment_run() -> bool:
 
 
 def _remember_widgets(seat: ClassSeat) -> None:
-    keys = (*WIDGET_FIELDS, *page_state.SIZE_KEYS, *VIEW_KEYS.values())
+    keys = (*WIDGET_FIELDS, *page_state.SIZE_KEYS)  # (not the view: a student's pick reruns a part)
     seat.widgets = {key: page_state.get(key) for key in keys}
 
 
