@@ -131,6 +131,9 @@ class ClassSeat:
     widgets: dict[str, Any] = field(
         default_factory=dict
     )  # student: widget values at the end of the last full run
+    behind: dict[str, tuple[Any, float]] = field(
+        default_factory=dict
+    )  # student: widget key -> (the stale value its browser shows, first seen: time.monotonic())
 
 
 @dataclass
@@ -168,8 +171,9 @@ class Memory:
     frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
     looked: bool = False  # a pick was made in the network frames_key names (app/main.py carries it)
     pickers_show: dict[str, Any] = field(default_factory=dict)  # PICKER_KEYS' values the pickers show
-    browser_behind: bool = False  # a timer's run found the browser showing a picker value the page
-    # does not hold (hidden.view_picked): a class's follow part reruns the page to send it again
+    pickers_behind: dict[str, Any] = field(default_factory=dict)  # picker key -> a value the browser
+    # shows that the page does not hold, found by this timer's run (hidden.view_picked; read by a class's
+    # follow part, app/sections/classroom.py)
 
     def begin_full_run(self) -> None:
         """A run of the whole page begins: what a results-only rerun left is void (also when Streamlit
@@ -177,7 +181,7 @@ class Memory:
         self.results_only = self.numbers_edited = False
         self.view_free = self.view_picked = self.view_clicked = self.rows_free = False
         self.results_state = None
-        self.browser_behind = False
+        self.pickers_behind = {}
 
 
 def pickers_drawn(*keys: str) -> None:

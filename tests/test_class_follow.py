@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 
 import pytest
 
@@ -49,7 +50,9 @@ def explained(client: ClassClient) -> str:
     return explained_cell(words)
 
 
-async def stale_follow_tick(server_url: str, code: str, key: str, widget: str) -> tuple[str, str, str, bool]:
+async def stale_follow_tick(
+    server_url: str, code: str, key: str, widget: str, then: str
+) -> tuple[str, str, str, bool]:
     teacher = ClassClient(server_url, f"class={code}&teacher={key}")
     student = ClassClient(server_url, f"class={code}")
     assert (await teacher.open()).ok and (await student.open()).ok
@@ -68,31 +71,45 @@ async def stale_follow_tick(server_url: str, code: str, key: str, widget: str) -
     assert (await student.run()).ok  # (the page as it is now, nothing in flight)
     before = explained(student)
 
-    # the timer fires with the value the browser held before the snapshot's run: in flight, or lost
+    # the timer fires with the value the browser held before the snapshot's run: on its way, or lost
     student.override(widget, stale)
-    await tick(student, list(student.intervals)[-1])
-    sent_again = await wait_until(lambda: not student.overrides, WAIT_S)  # the page set it: set_value
+    follow = list(student.intervals)[-1]
+    full_runs = student.full_runs
+    await tick(student, follow)
+    assert await runs_finished(student, count := student.runs_finished + 1)
+    resent_at_once = not student.overrides or student.full_runs > full_runs
     after = explained(student)
+    if then == "ticks":  # the browser still shows it at the next ticks: the page sends it again
+        deadline = time.monotonic() + WAIT_S
+        while student.overrides and time.monotonic() < deadline:
+            await tick(student, follow)
+            assert await runs_finished(student, count := count + 1)
+    else:  # a run of the whole page with it (a timer's request merged into one): not an edit either
+        assert (await student.run()).ok
+    sent_again = not student.overrides  # (the page set the widget's value: set_value)
 
     assert (await student.run()).ok  # the whole page, with the value the browser shows now
     held = explained(student)
     following = any("your page follows the teacher's" in text for text in student.texts)
     for client in (teacher, student):
         await client.close()
-    assert sent_again, "the page sent the teacher's value again"
+    assert not resent_at_once, "a value on its way is not sent again (a page run per student)"
+    assert sent_again, "the page sends the teacher's value again (after BEHIND_S of ticks, or in a whole run)"
     assert student.value(widget) == new
     return before, after, held, following
 
 
-@pytest.mark.parametrize("widget", ["view_row", "seed"])
+@pytest.mark.parametrize(("widget", "then"), [("view_row", "ticks"), ("seed", "ticks"), ("seed", "full run")])
 def test_a_stale_value_in_the_follow_timers_request_is_sent_again_and_the_page_keeps_the_teachers(
-    widget, redis_url, tmp_path
+    widget, then, redis_url, tmp_path
 ):
     store = RedisStore(redis_url)
     try:
         code, key = store.create_class()
         with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
-            before, after, held, following = asyncio.run(stale_follow_tick(server.url, code, key, widget))
+            before, after, held, following = asyncio.run(
+                stale_follow_tick(server.url, code, key, widget, then)
+            )
     finally:
         store.close()
     if widget == "view_row":

@@ -53,6 +53,8 @@ from ..text import plain
 CLIENT_COOKIE = "rnn_class_client"  # this browser's anonymous id in classes (app/classroom/codes.py)
 FOLLOW_EVERY_S = 0.75  # a student's check for the teacher's next change (~4 ms each: bench/class_follow.py)
 HEARTBEAT_EVERY_S = 3.0  # the store counts a student connected for 10 s after a heartbeat
+BEHIND_S = 2.5  # a browser still showing a value this long after its follow timer first showed it: resent
+FORGET_BEHIND_S = 30.0  # a stale value not seen again for this long is forgotten
 # (with pushes, app/pushes.py, a student's follow part runs at the teacher's changes and beats in between)
 TEACHER_EVERY_S = 2.0  # the teacher's live counts and distribution
 MAX_REVEALED = 100  # revealed question ids carried in a snapshot (the newest)
@@ -146,6 +148,8 @@ def arrive():
         _read_link()
     seat = mem.classroom
     if seat is not None and seat.teacher_key is None:
+        if seat.following:
+            _keep_what_the_browser_missed(seat)
         _check_for_update(seat)  # a full run takes a new version here: no extra rerun
         if seat is mem.classroom and seat.pending:
             _load_snapshot(seat)
@@ -437,7 +441,7 @@ def _follow() -> None:
     store = _store()
     if store is not None:
         pushes.watch(seat.code, seat.version, store.version)
-    behind = _fragment_run() and _undo_stale_widgets(seat)
+    behind = _fragment_run() and _browser_behind(seat)
     if _check_for_update(seat) or seat.pending or behind:  # (pending: a rerun asked for earlier was lost)
         st.rerun()
     _beat(seat)
@@ -445,22 +449,37 @@ def _follow() -> None:
         st.rerun()
 
 
-def _undo_stale_widgets(seat: ClassSeat) -> bool:
-    """A browser's timer sends the fragment's rerun with every widget value it holds, and Streamlit
-    applies them. Values other than the page's mean the browser is behind: the timer fired while the
-    page was rerunning with the teacher's snapshot, or that run's values never reached it (Streamlit
-    drops what a run left unsent when the next run of the whole page starts: at 200 students some
-    pages never showed a change, docs/PERFORMANCE.md). No edit of the student arrives this way (an
-    edit reruns the whole page first), so in a fragment run any widget that differs from the end of
-    the last full run is put back, and the view's pickers were put back by their callback
-    (hidden.view_picked, which knows the student's own picks). True when the browser is behind: the
-    page reruns, and its widgets send the values again."""
-    behind = page_state.memory().browser_behind
-    for key, value in seat.widgets.items():
-        if page_state.get(key) != value:
-            page_state.put(key, value)
-            behind = True
-    return behind
+def _browser_behind(seat: ClassSeat) -> bool:
+    """In the follow part's own run. A browser's timer sends it with every widget value the browser
+    holds, and Streamlit applies them. A value other than the page's is not the student's edit (an
+    edit reruns the whole page first): the browser is behind. Either the timer fired while the page's
+    run with the teacher's snapshot was on its way, or that run's values never reached it (Streamlit
+    drops what a run left unsent when the next run of the whole page starts before they went out: at
+    200 students, some pages never showed a change; docs/PERFORMANCE.md). Each such value is put back
+    (the view's pickers were put back by their callback, hidden.view_picked, which knows the student's
+    own picks) and noted in `seat.behind`. True when one has been shown for BEHIND_S: the page reruns,
+    and its widgets send their values again (a page rerun for a value on its way would cost the
+    server a run per student at every change when it is busiest)."""
+    now, mem = time.monotonic(), page_state.memory()
+    shown = {key: page_state.get(key) for key, value in seat.widgets.items() if page_state.get(key) != value}
+    shown |= mem.pickers_behind
+    mem.pickers_behind = {}
+    for key in shown.keys() & seat.widgets.keys():
+        page_state.put(key, seat.widgets[key])
+    old = {key: seen for key, seen in seat.behind.items() if now - seen[1] < FORGET_BEHIND_S}
+    # (a run without the browser's values, a push's, says nothing of keys not shown stale in it)
+    seen = {key: old[key][1] if key in old and old[key][0] == value else now for key, value in shown.items()}
+    seat.behind = old | {key: (value, seen[key]) for key, value in shown.items()}
+    return any(now - first >= BEHIND_S for first in seen.values())
+
+
+def _keep_what_the_browser_missed(seat: ClassSeat) -> None:
+    """At the start of a following student's full run: a value its browser was seen showing stale
+    (seat.behind) came with this run's request (Streamlit merges a timer's request into a run of the
+    whole page asked for while it waited): not the student's edit either. Put back, and sent again."""
+    for key, (value, _) in seat.behind.items():
+        if key in seat.widgets and page_state.get(key) == value != seat.widgets[key]:
+            page_state.put(key, seat.widgets[key])
 
 
 def _fragment_run() -> bool:

@@ -97,12 +97,12 @@ def view_picked(key: str, count: int) -> None:
     batch too big for that, a value out of range, which the pickers put back in range) reruns the
     pickers' part and the results part (page_state.rerun_view). A change that came with a timer's run
     is a value the browser held from before the last run, not a pick: the pickers' value stays, and
-    the page notes that the browser is behind (Memory.browser_behind)."""
+    the page notes that the browser is behind (Memory.pickers_behind)."""
     if page_state.a_timers_run():
         mem = page_state.memory()
         if key in mem.pickers_show:
+            mem.pickers_behind[key] = page_state.get(key)
             page_state.put(key, mem.pickers_show[key])
-            mem.browser_behind = True
         return
     mem = _looked()
     page_state.pickers_drawn(key)  # (the reader moved this one: it shows the new value)
