@@ -110,6 +110,16 @@ class Training:
 
 
 @dataclass
+class Behind:
+    """A value a student's browser was seen showing that its page no longer holds."""
+
+    value: Any
+    first: float  # time.monotonic() when first seen
+    last: float  # ... and last
+    resent: int = 0  # how often the page reran to send the page's value again
+
+
+@dataclass
 class ClassSeat:
     """This session's place in a class (app/sections/classroom.py). The teacher key lives only here
     (and in the teacher's own link); a student has a random anonymous client id instead."""
@@ -131,9 +141,8 @@ class ClassSeat:
     widgets: dict[str, Any] = field(
         default_factory=dict
     )  # student: widget values at the end of the last full run
-    behind: dict[str, tuple[Any, float]] = field(
-        default_factory=dict
-    )  # student: widget key -> (the stale value its browser shows, first seen: time.monotonic())
+    behind: dict[str, Behind] = field(default_factory=dict)  # student: widget key -> the stale value its
+    # browser shows (app/sections/classroom.py _browser_behind)
 
 
 @dataclass

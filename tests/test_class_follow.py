@@ -18,6 +18,7 @@ import time
 import pytest
 
 from app.classroom.redis_store import RedisStore
+from app.sections.classroom import BEHIND_S, MAX_RESENDS
 from bench.class_follow import ClassClient, wait_until
 from bench.stclient import _drawn_words, widget_state
 from tests.pagetools import explained_cell
@@ -147,3 +148,37 @@ def test_a_following_students_own_view_pick_stays_when_the_follow_timer_ticks(re
     finally:
         store.close()
     assert re.fullmatch(r"y\d+\[1, \d+\]", cell), (shown, cell)
+
+
+async def deaf_client_ticks(server_url: str, code: str, key: str) -> int:
+    """A client that keeps sending an old seed whatever the page sets (as a browser would for a widget
+    no longer on the page): the whole-page reruns the follow part asks for to send it again."""
+    teacher = ClassClient(server_url, f"class={code}&teacher={key}")
+    student = ClassClient(server_url, f"class={code}")
+    assert (await teacher.open()).ok and (await student.open()).ok
+    for task in student.timers.values():
+        task.cancel()
+    old = student.value("seed")
+    assert (await teacher.run({"seed": 1234})).ok
+    assert await wait_until(lambda: student.value("seed") == 1234, WAIT_S)
+    follow, full_runs, count = list(student.intervals)[-1], student.full_runs, student.runs_finished
+    end = time.monotonic() + (MAX_RESENDS + 2) * BEHIND_S
+    while time.monotonic() < end:  # (the rule is one of time: BEHIND_S between resends at most)
+        student.override("seed", widget_state(double_value=float(old)))
+        await tick(student, follow)
+        assert await runs_finished(student, count := count + 1)
+    resends = student.full_runs - full_runs
+    for client in (teacher, student):
+        await client.close()
+    return resends
+
+
+def test_a_value_the_client_never_takes_is_sent_again_at_most_max_resends_times(redis_url, tmp_path):
+    store = RedisStore(redis_url)
+    try:
+        code, key = store.create_class()
+        with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
+            resends = asyncio.run(deaf_client_ticks(server.url, code, key))
+    finally:
+        store.close()
+    assert resends == MAX_RESENDS

@@ -47,7 +47,7 @@ from app.classroom import (
 from rnn_core.state import WIDGET_FIELDS, State, StateError, decode_link, encode_link, numbers_key
 
 from .. import page_state, pushes, session
-from ..page_state import VIEW_KEYS, ClassSeat
+from ..page_state import VIEW_KEYS, Behind, ClassSeat
 from ..text import plain
 
 CLIENT_COOKIE = "rnn_class_client"  # this browser's anonymous id in classes (app/classroom/codes.py)
@@ -55,6 +55,7 @@ FOLLOW_EVERY_S = 0.75  # a student's check for the teacher's next change (~4 ms 
 HEARTBEAT_EVERY_S = 3.0  # the store counts a student connected for 10 s after a heartbeat
 BEHIND_S = 2.5  # a browser still showing a value this long after its follow timer first showed it: resent
 FORGET_BEHIND_S = 30.0  # a stale value not seen again for this long is forgotten
+MAX_RESENDS = 2  # a value sent again that often and still stale is on no widget of the page: left
 # (with pushes, app/pushes.py, a student's follow part runs at the teacher's changes and beats in between)
 TEACHER_EVERY_S = 2.0  # the teacher's live counts and distribution
 MAX_REVEALED = 100  # revealed question ids carried in a snapshot (the newest)
@@ -459,26 +460,34 @@ def _browser_behind(seat: ClassSeat) -> bool:
     (the view's pickers were put back by their callback, hidden.view_picked, which knows the student's
     own picks) and noted in `seat.behind`. True when one has been shown for BEHIND_S: the page reruns,
     and its widgets send their values again (a page rerun for a value on its way would cost the
-    server a run per student at every change when it is busiest)."""
+    server a run per student at every change when it is busiest), at most MAX_RESENDS times."""
     now, mem = time.monotonic(), page_state.memory()
     shown = {key: page_state.get(key) for key, value in seat.widgets.items() if page_state.get(key) != value}
     shown |= mem.pickers_behind
     mem.pickers_behind = {}
     for key in shown.keys() & seat.widgets.keys():
         page_state.put(key, seat.widgets[key])
-    old = {key: seen for key, seen in seat.behind.items() if now - seen[1] < FORGET_BEHIND_S}
+    old = {key: seen for key, seen in seat.behind.items() if now - seen.last < FORGET_BEHIND_S}
     # (a run without the browser's values, a push's, says nothing of keys not shown stale in it)
-    seen = {key: old[key][1] if key in old and old[key][0] == value else now for key, value in shown.items()}
-    seat.behind = old | {key: (value, seen[key]) for key, value in shown.items()}
-    return any(now - first >= BEHIND_S for first in seen.values())
+    seat.behind = old | {
+        key: old[key] if key in old and old[key].value == value else Behind(value, now, now)
+        for key, value in shown.items()
+    }
+    stale = [seat.behind[key] for key in shown]
+    resend = [seen for seen in stale if now - seen.first >= BEHIND_S and seen.resent < MAX_RESENDS]
+    for seen in resend:  # (sent again and still shown: no widget of the page shows it; a client's own)
+        seen.resent += 1
+    for seen in stale:
+        seen.last = now
+    return bool(resend)
 
 
 def _keep_what_the_browser_missed(seat: ClassSeat) -> None:
     """At the start of a following student's full run: a value its browser was seen showing stale
     (seat.behind) came with this run's request (Streamlit merges a timer's request into a run of the
     whole page asked for while it waited): not the student's edit either. Put back, and sent again."""
-    for key, (value, _) in seat.behind.items():
-        if key in seat.widgets and page_state.get(key) == value != seat.widgets[key]:
+    for key, seen in seat.behind.items():
+        if key in seat.widgets and page_state.get(key) == seen.value != seat.widgets[key]:
             page_state.put(key, seat.widgets[key])
 
 
