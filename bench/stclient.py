@@ -183,6 +183,7 @@ class Session:
         self.elements: dict[tuple[int, ...], ForwardMsg] = {}  # the page's elements by delta path (as a
         # browser keeps them: a full run's, with what later fragment runs replaced)
         self._drawn: set[tuple[int, ...]] = set()  # the paths the current run drew
+        self._drawn_widgets: set[str] = set()  # ... and the widgets' ids
         self.ws = None
         self._reader: asyncio.Task | None = None
         self._pending: list[_Pending] = []
@@ -362,6 +363,8 @@ class Session:
             self.runs_finished += 1
             if msg.script_finished == Status.FINISHED_SUCCESSFULLY:  # as a browser: a full run's end
                 self.elements = {p: m for p, m in self.elements.items() if p in self._drawn}  # drops the rest
+                self.widgets = {i: w for i, w in self.widgets.items() if i in self._drawn_widgets}  # (and
+                # their values: Streamlit's WidgetStateManager.removeInactive)
             now = time.perf_counter()
             done = [p for p in self._pending if p.started]
             self._pending = [p for p in self._pending if not p.started]
@@ -398,6 +401,7 @@ class Session:
             self.page_script_hash = msg.new_session.page_script_hash
             self.session_id = msg.new_session.initialize.session_id or self.session_id
             self._drawn = set()  # the paths this run draws (a full run's end drops the others)
+            self._drawn_widgets = set()  # ... and the widgets' ids
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
         elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
@@ -408,6 +412,7 @@ class Session:
                 opened = proto.expanded if kind == "expandable" else proto.open
                 if proto.id and proto.id not in self.widgets:  # open or closed, as the browser sends it
                     self.widgets[proto.id] = Widget(proto.id, "expander", bool(opened))
+                self._drawn_widgets.add(proto.id)
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
             path = tuple(msg.metadata.delta_path)
@@ -432,6 +437,7 @@ class Session:
                 if widget is None:
                     return
                 widget.fragment_id = msg.delta.fragment_id
+                self._drawn_widgets.add(widget.id)
                 known = self.widgets.get(widget.id)
                 # A browser keeps what the user set; only a value the script set (set_value) wins.
                 forced = getattr(getattr(element, element_type), "set_value", False)
