@@ -49,6 +49,35 @@ def tcp_nodelay() -> None:
     starlette_server._bind_socket = bind_tcp
 
 
+def theme_once() -> None:
+    """Build the theme part of Streamlit's new-session message once per process, not at every run.
+
+    Streamlit 1.67 starts each run's message (`AppSession._create_new_session_message`) by reading
+    every config option six times over (`config.get_options_for_section` for theme, theme.light, ...,
+    all 367 options each time, under a lock): ~1 ms of the event loop's time per seed edit (py-spy
+    --gil on a real server; a seed edit is two runs). The theme cannot change while the server runs
+    (fileWatcherType is "none", the page sets no theme option), so each section's message is built by
+    Streamlit's own code the first time and copied afterwards."""
+    from streamlit.runtime import app_session
+
+    populate = app_session._populate_theme_msg
+    if getattr(populate, "cached", False):
+        return
+    built: dict[str, bytes] = {}
+
+    def populate_once(msg, section: str = "theme") -> None:
+        if section not in built:
+            fresh = type(msg)()
+            populate(fresh, section)
+            built[section] = fresh.SerializeToString()
+        if built[section]:  # (merging nothing would still mark an unset section as present)
+            msg.MergeFromString(built[section])
+
+    populate_once.cached = True  # type: ignore[attr-defined]
+    populate_once.original = populate  # type: ignore[attr-defined]
+    app_session._populate_theme_msg = populate_once
+
+
 def page_modules() -> list[str]:
     """The modules app/main.py imports (read from its source: the page itself is not run here), and
     the emoji table Streamlit loads for the page icon."""
@@ -102,6 +131,8 @@ def main() -> None:
     sys.setswitchinterval(float(os.environ.get("RNN_SWITCH_INTERVAL", str(SWITCH_INTERVAL_S))))
     if os.environ.get("RNN_TCP_NODELAY", "1") != "0":  # 0: Streamlit's own socket (benchmarks compare)
         tcp_nodelay()
+    if os.environ.get("RNN_THEME_ONCE", "1") != "0":  # 0: Streamlit's own (benchmarks compare)
+        theme_once()
     sys.argv = ["streamlit", "run", str(ROOT / "app" / "main.py"), *sys.argv[1:]]
     cli.main(prog_name="streamlit")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import asyncio
 import socket
 import subprocess
@@ -101,3 +102,41 @@ def test_streamlit_is_imported_before_the_background_imports_start():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_the_theme_message_is_built_once_and_is_streamlits_own(monkeypatch):
+    """serve.theme_once: the new-session message's theme, with a theme set (a primary color, a dark
+    sidebar), equals what Streamlit's own code writes, and is built once per section."""
+    from streamlit import config
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime import app_session
+
+    monkeypatch.setattr(app_session, "_populate_theme_msg", app_session._populate_theme_msg)  # (restored)
+    original = app_session._populate_theme_msg
+    calls: list[str] = []
+
+    def counted(msg, section="theme"):
+        calls.append(section)
+        original(msg, section)
+
+    app_session._populate_theme_msg = counted
+    options = config.get_config_options()
+    for key, value in (("theme.primaryColor", "#aa3377"), ("theme.dark.sidebar.backgroundColor", "#102030")):
+        monkeypatch.setitem(options, key, copy.deepcopy(options[key]))  # (the original comes back)
+        config._set_option(key, value, "test")
+
+    def theme_part() -> bytes:
+        msg = ForwardMsg()
+        theme = msg.new_session.custom_theme
+        app_session._populate_theme_msg(theme)
+        for section, part in (("theme.light", theme.light), ("theme.dark.sidebar", theme.dark.sidebar)):
+            app_session._populate_theme_msg(part, section)
+        return msg.SerializeToString()
+
+    expected = theme_part()
+    assert b"#aa3377" in expected and b"#102030" in expected  # (the options were read)
+    serve.theme_once()
+    serve.theme_once()  # twice: still one wrapper
+    calls.clear()
+    assert [theme_part() for _ in range(3)] == [expected] * 3
+    assert calls == ["theme", "theme.light", "theme.dark.sidebar"]  # built once, then copied
