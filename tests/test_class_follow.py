@@ -3,10 +3,10 @@ browser's follow timer driven by hand: the teacher's change reaches the page by 
 alone (app/pushes.py), and a race can be played out exactly.
 
 The race: the teacher's snapshot reruns the student's page, and the browser's follow timer fires
-before that run's values arrive (or they never arrive: Streamlit drops what a run left unsent when the
-next run of the whole page starts). Its request carries every widget value the browser held, from
-before the snapshot. Such a value is not the student's pick: the page keeps the teacher's, and sends
-it again. A student's own pick of the view is theirs, though, and stays."""
+before that run's values arrive (or they never arrive, as at 200 students: docs/PERFORMANCE.md). Its
+request carries every widget value the browser held, from before the snapshot. Such a value is not
+the student's pick: the page keeps the teacher's, and sends it again. A student's own pick of the
+view is theirs, though, and stays."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ast
-import copy
 import asyncio
+import copy
 import socket
 import subprocess
 import sys

@@ -454,9 +454,9 @@ def _browser_behind(seat: ClassSeat) -> bool:
     """In the follow part's own run. A browser's timer sends it with every widget value the browser
     holds, and Streamlit applies them. A value other than the page's is not the student's edit (an
     edit reruns the whole page first): the browser is behind. Either the timer fired while the page's
-    run with the teacher's snapshot was on its way, or that run's values never reached it (Streamlit
-    drops what a run left unsent when the next run of the whole page starts before they went out: at
-    200 students, some pages never showed a change; docs/PERFORMANCE.md). Each such value is put back
+    run with the teacher's snapshot was on its way, or that run's values never reached it (at 200
+    students some pages never showed a change; likely Streamlit dropping what a run left unsent when
+    the next run of the whole page starts: docs/PERFORMANCE.md). Each such value is put back
     (the view's pickers were put back by their callback, hidden.view_picked, which knows the student's
     own picks) and noted in `seat.behind`. True when one has been shown for BEHIND_S: the page reruns,
     and its widgets send their values again (a page rerun for a value on its way would cost the
