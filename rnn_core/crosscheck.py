@@ -95,10 +95,13 @@ def crosscheck(
     if simple_rnn is not None:  # each (step, row) as its own one-step sequence from TF's y_{t-1}
         one_step = simple_rnn(X.reshape(1, T * B, F), weights, activation, prev.reshape(T * B, -1))
         diff_simple = largest(trace.hidden, one_step.reshape(trace.hidden.shape))
-    drift = np.array(
-        [
-            max(largest(trace.hidden[t], free.hidden[t]), largest(trace.outputs[t], free.outputs[t]))
-            for t in range(T)
-        ]
-    )
+    drift = np.maximum(by_step(trace.hidden, free.hidden), by_step(trace.outputs, free.outputs))  # (T,)
     return CrossCheck(diff_numpy, diff_simple, drift)
+
+
+def by_step(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(T,): the largest relative difference of each step (a, b: (T, ...)); 0 for a step of no values."""
+    T = a.shape[0]
+    if a.size == 0:
+        return np.zeros(T)
+    return relative_diff(a, b).reshape(T, -1).max(axis=1)

@@ -236,3 +236,19 @@ def test_biases_start_at_zero():
         assert weights.bo.shape == ((1,) if shared else (7,))
         assert not weights.b.any()
         assert not weights.bo.any()
+
+
+def test_the_cross_checks_drift_by_step_is_each_steps_largest_difference():
+    """rnn_core.crosscheck.by_step against a loop over the steps, with infinities and NaNs in it."""
+    from rnn_core.crosscheck import by_step, relative_diff
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(5, 4, 3)) * 10.0 ** rng.integers(-3, 9, size=(5, 4, 3))
+    b = a * (1 + rng.normal(size=a.shape) * 1e-12)
+    a[1, 2, 0], b[1, 2, 0] = np.inf, np.inf  # the same infinity: equal
+    a[2, 0, 1], b[2, 0, 1] = np.nan, np.nan  # both NaN: equal
+    a[3, 1, 2], b[3, 1, 2] = 1.0, np.nan  # one NaN: infinitely apart
+    looped = [max(float(relative_diff(a[t], b[t]).max()), 0.0) for t in range(5)]
+    assert by_step(a, b).tolist() == looped
+    assert by_step(a, b)[3] == np.inf
+    assert by_step(np.zeros((4, 0)), np.zeros((4, 0))).tolist() == [0.0] * 4
