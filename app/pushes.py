@@ -91,6 +91,7 @@ class _Watcher:
 
 _watcher: _Watcher | None = None
 _start = threading.Lock()
+_pushed: set[str] = set()  # sessions whose follow part a push asked to rerun, not yet run (took_push)
 
 
 def live() -> bool:
@@ -116,6 +117,19 @@ def watch(code: str, version: int, store_version: Version) -> None:
             _watcher = _Watcher(store_version, _push).start()
     page = _Page(code, fragment_id, ctx.query_string, ctx.page_script_hash, time.monotonic())
     _watcher.watch(ctx.session_id, page, version)
+
+
+def took_push() -> bool:
+    """In a follow part's run: did a push ask for it (then it may carry no widget values from the
+    browser; a timer's run carries every one the browser holds)? Consumes the mark."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return False
+    with _start:
+        if ctx.session_id not in _pushed:
+            return False
+        _pushed.discard(ctx.session_id)
+        return True
 
 
 def _push(pushed: list[tuple[str, _Page]]) -> None:
@@ -147,6 +161,8 @@ def _rerun_follow_parts(pushed: list[tuple[str, _Page]]) -> None:
             fragment_id=page.fragment_id,
             is_auto_rerun=True,
         )
+        with _start:
+            _pushed.add(session_id)
         runner = session._scriptrunner  # (a fragment's rerun: fastReruns does not apply)
         if runner is None or not runner.request_rerun(rerun):
             session._create_scriptrunner(rerun)

@@ -182,3 +182,45 @@ def test_a_value_the_client_never_takes_is_sent_again_at_most_max_resends_times(
     finally:
         store.close()
     assert resends == MAX_RESENDS
+
+
+async def caught_up_then_edit_back(server_url: str, code: str, key: str) -> tuple[bool, object]:
+    """The browser held the old seed, got the teacher's again, showed it at a tick; then the student
+    types the old seed back: their own edit (the page was following until then)."""
+    teacher = ClassClient(server_url, f"class={code}&teacher={key}")
+    student = ClassClient(server_url, f"class={code}")
+    assert (await teacher.open()).ok and (await student.open()).ok
+    for task in student.timers.values():
+        task.cancel()
+    old = student.value("seed")
+    assert (await teacher.run({"seed": 1234})).ok
+    assert await wait_until(lambda: student.value("seed") == 1234, WAIT_S)
+    student.override("seed", widget_state(double_value=float(old)))
+    follow, count = list(student.intervals)[-1], student.runs_finished
+    deadline = time.monotonic() + WAIT_S
+    while student.overrides and time.monotonic() < deadline:  # stale, until the page sends it again
+        await tick(student, follow)
+        assert await runs_finished(student, count := count + 1)
+    assert not student.overrides and student.value("seed") == 1234
+    await tick(student, follow)  # the browser shows the teacher's seed at a tick
+    assert await runs_finished(student, count + 1)
+    assert (await student.run({"seed": old})).ok  # the student's own edit, to the old value
+    following = any("your page follows the teacher's" in text for text in student.texts)
+    shown = student.value("seed")
+    for client in (teacher, student):
+        await client.close()
+    return following, shown == old
+
+
+def test_once_the_browser_showed_the_teachers_value_the_old_one_typed_again_is_the_students(
+    redis_url, tmp_path
+):
+    store = RedisStore(redis_url)
+    try:
+        code, key = store.create_class()
+        with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
+            following, kept = asyncio.run(caught_up_then_edit_back(server.url, code, key))
+    finally:
+        store.close()
+    assert not following, "the student's edit detaches their page"
+    assert kept, "the page keeps the student's seed"

@@ -442,7 +442,7 @@ def _follow() -> None:
     store = _store()
     if store is not None:
         pushes.watch(seat.code, seat.version, store.version)
-    behind = _fragment_run() and _browser_behind(seat)
+    behind = _fragment_run() and _browser_behind(seat, browsers_values=not pushes.took_push())
     if _check_for_update(seat) or seat.pending or behind:  # (pending: a rerun asked for earlier was lost)
         st.rerun()
     _beat(seat)
@@ -450,7 +450,7 @@ def _follow() -> None:
         st.rerun()
 
 
-def _browser_behind(seat: ClassSeat) -> bool:
+def _browser_behind(seat: ClassSeat, browsers_values: bool) -> bool:
     """In the follow part's own run. A browser's timer sends it with every widget value the browser
     holds, and Streamlit applies them. A value other than the page's is not the student's edit (an
     edit reruns the whole page first): the browser is behind. Either the timer fired while the page's
@@ -458,17 +458,22 @@ def _browser_behind(seat: ClassSeat) -> bool:
     students some pages never showed a change; likely Streamlit dropping what a run left unsent when
     the next run of the whole page starts: docs/PERFORMANCE.md). Each such value is put back
     (the view's pickers were put back by their callback, hidden.view_picked, which knows the student's
-    own picks) and noted in `seat.behind`. True when one has been shown for BEHIND_S: the page reruns,
-    and its widgets send their values again (a page rerun for a value on its way would cost the
-    server a run per student at every change when it is busiest), at most MAX_RESENDS times."""
+    own picks) and noted in `seat.behind`; a run with the browser's values (`browsers_values`: a
+    timer's, not a push's) that shows the page's value ends the note. True when one has been shown
+    for BEHIND_S: the page reruns, and its widgets send their values again (a page rerun for a value
+    on its way would cost the server a run per student at every change when it is busiest), at most
+    MAX_RESENDS times."""
     now, mem = time.monotonic(), page_state.memory()
     shown = {key: page_state.get(key) for key, value in seat.widgets.items() if page_state.get(key) != value}
     shown |= mem.pickers_behind
     mem.pickers_behind = {}
     for key in shown.keys() & seat.widgets.keys():
         page_state.put(key, seat.widgets[key])
-    old = {key: seen for key, seen in seat.behind.items() if now - seen.last < FORGET_BEHIND_S}
-    # (a run without the browser's values, a push's, says nothing of keys not shown stale in it)
+    old = {
+        key: seen
+        for key, seen in seat.behind.items()
+        if now - seen.last < FORGET_BEHIND_S and (key in shown or not browsers_values)
+    }  # (a run without the browser's values, a push's, says nothing of keys not shown stale in it)
     seat.behind = old | {
         key: old[key] if key in old and old[key].value == value else Behind(value, now, now)
         for key, value in shown.items()
@@ -483,9 +488,11 @@ def _browser_behind(seat: ClassSeat) -> bool:
 
 
 def _keep_what_the_browser_missed(seat: ClassSeat) -> None:
-    """At the start of a following student's full run: a value its browser was seen showing stale
-    (seat.behind) came with this run's request (Streamlit merges a timer's request into a run of the
-    whole page asked for while it waited): not the student's edit either. Put back, and sent again."""
+    """At the start of a following student's full run: a value its browser is still known to show
+    stale (seat.behind: no timer's run since showed it the page's) came with this run's request
+    (Streamlit merges a timer's request into a run of the whole page asked for while it waited): not
+    the student's edit either. Put back, and sent again. (Once the browser showed the page's value, the
+    same old value typed again is the student's.)"""
     for key, seen in seat.behind.items():
         if key in seat.widgets and page_state.get(key) == seen.value != seat.widgets[key]:
             page_state.put(key, seat.widgets[key])
