@@ -70,6 +70,8 @@ class _Watcher:
         with self.lock:
             for session_id in [sid for sid, page in self.pages.items() if now - page.seen > STALE_S]:
                 del self.pages[session_id]
+                with _pushed_lock:  # (a page gone before its pushed run: its mark goes too)
+                    _pushed.discard(session_id)
             pages = dict(self.pages)
             for code in set(self.versions) - {page.code for page in pages.values()}:
                 del self.versions[code]
@@ -92,6 +94,7 @@ class _Watcher:
 _watcher: _Watcher | None = None
 _start = threading.Lock()
 _pushed: set[str] = set()  # sessions whose follow part a push asked to rerun, not yet run (took_push)
+_pushed_lock = threading.Lock()
 
 
 def live() -> bool:
@@ -125,7 +128,7 @@ def took_push() -> bool:
     ctx = get_script_run_ctx()
     if ctx is None:
         return False
-    with _start:
+    with _pushed_lock:
         if ctx.session_id not in _pushed:
             return False
         _pushed.discard(ctx.session_id)
@@ -161,7 +164,7 @@ def _rerun_follow_parts(pushed: list[tuple[str, _Page]]) -> None:
             fragment_id=page.fragment_id,
             is_auto_rerun=True,
         )
-        with _start:
+        with _pushed_lock:
             _pushed.add(session_id)
         runner = session._scriptrunner  # (a fragment's rerun: fastReruns does not apply)
         if runner is None or not runner.request_rerun(rerun):

@@ -51,8 +51,9 @@ def test_a_page_that_joined_before_the_last_change_gets_it(watched):
     assert pushed == [["s1"]]
 
 
-def test_pages_gone_quiet_and_ended_classes_are_dropped(watched):
+def test_pages_gone_quiet_and_ended_classes_are_dropped(watched, monkeypatch):
     watcher, versions, pushed = watched
+    monkeypatch.setattr(pushes, "_pushed", {"old", "other"})  # "old" was pushed to, then went quiet
     watcher.watch("old", page("AAAA", seen=time.monotonic() - pushes.STALE_S - 1), 1)
     watcher.watch("gone", page("CCCC"), 1)  # a class that ended: its version read fails
     watcher._once()
@@ -60,6 +61,7 @@ def test_pages_gone_quiet_and_ended_classes_are_dropped(watched):
     watcher._once()
     assert pushed == [] and "old" not in watcher.pages
     assert "AAAA" not in watcher.versions  # (no page follows it any more)
+    assert pushes._pushed == {"other"}  # (its mark of a push not yet run goes with it)
 
 
 def test_without_a_streamlit_server_there_are_no_pushes():
