@@ -51,14 +51,46 @@ def explained(client: ClassClient) -> str:
     return explained_cell(words)
 
 
-async def stale_follow_tick(
-    server_url: str, code: str, key: str, widget: str, then: str
-) -> tuple[str, str, str, bool]:
+def in_a_class(redis_url: str, tmp_path, scenario):
+    """`scenario(server_url, code, teacher_key)` on a real server with a class in a real redis-server."""
+    store = RedisStore(redis_url)
+    try:
+        code, key = store.create_class()
+        with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
+            return asyncio.run(scenario(server.url, code, key))
+    finally:
+        store.close()
+
+
+async def teacher_and_student(server_url: str, code: str, key: str) -> tuple[ClassClient, ClassClient]:
+    """The teacher's page and a following student's, whose timers this test drives by hand."""
     teacher = ClassClient(server_url, f"class={code}&teacher={key}")
     student = ClassClient(server_url, f"class={code}")
     assert (await teacher.open()).ok and (await student.open()).ok
     for task in student.timers.values():  # this test is the student's timer
         task.cancel()
+    return teacher, student
+
+
+async def tick_until_sent_again(student: ClassClient, follow: str, count: int) -> int:
+    """Timer ticks while the browser holds a stale value, until the page sets it (set_value drops the
+    override); the count of finished runs after them."""
+    deadline = time.monotonic() + WAIT_S
+    while student.overrides and time.monotonic() < deadline:
+        await tick(student, follow)
+        count += 1
+        assert await runs_finished(student, count)
+    return count
+
+
+def follows(student: ClassClient) -> bool:
+    return any("your page follows the teacher's" in text for text in student.texts)
+
+
+async def stale_follow_tick(
+    server_url: str, code: str, key: str, widget: str, then: str
+) -> tuple[str, str, str, bool]:
+    teacher, student = await teacher_and_student(server_url, code, key)
     if widget == "view_row":  # the teacher picks row 2 (in the pickers' part): a new snapshot
         old, new = student.value("view_row"), student.widget("view_row").options[2]
         await teacher.edit_in_fragment({"view_row": new})
@@ -77,21 +109,19 @@ async def stale_follow_tick(
     follow = list(student.intervals)[-1]
     full_runs = student.full_runs
     await tick(student, follow)
-    assert await runs_finished(student, count := student.runs_finished + 1)
+    count = student.runs_finished + 1
+    assert await runs_finished(student, count)
     resent_at_once = not student.overrides or student.full_runs > full_runs
     after = explained(student)
     if then == "ticks":  # the browser still shows it at the next ticks: the page sends it again
-        deadline = time.monotonic() + WAIT_S
-        while student.overrides and time.monotonic() < deadline:
-            await tick(student, follow)
-            assert await runs_finished(student, count := count + 1)
+        await tick_until_sent_again(student, follow, count)
     else:  # a run of the whole page with it (a timer's request merged into one): not an edit either
         assert (await student.run()).ok
     sent_again = not student.overrides  # (the page set the widget's value: set_value)
 
     assert (await student.run()).ok  # the whole page, with the value the browser shows now
     held = explained(student)
-    following = any("your page follows the teacher's" in text for text in student.texts)
+    following = follows(student)
     for client in (teacher, student):
         await client.close()
     assert not resent_at_once, "a value on its way is not sent again (a page run per student)"
@@ -104,15 +134,9 @@ async def stale_follow_tick(
 def test_a_stale_value_in_the_follow_timers_request_is_sent_again_and_the_page_keeps_the_teachers(
     widget, then, redis_url, tmp_path
 ):
-    store = RedisStore(redis_url)
-    try:
-        code, key = store.create_class()
-        with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
-            before, after, held, following = asyncio.run(
-                stale_follow_tick(server.url, code, key, widget, then)
-            )
-    finally:
-        store.close()
+    before, after, held, following = in_a_class(
+        redis_url, tmp_path, lambda url, code, key: stale_follow_tick(url, code, key, widget, then)
+    )
     if widget == "view_row":
         assert re.fullmatch(r"y\d+\[2, \d+\]", before), before  # the teacher's row, explained
     assert after == before, "the stale value did not redraw the student's view"
@@ -120,7 +144,7 @@ def test_a_stale_value_in_the_follow_timers_request_is_sent_again_and_the_page_k
     assert following, "a stale value is not the student's edit: the page still follows"
 
 
-async def own_pick_then_tick(server_url: str, code: str) -> tuple[str, str]:
+async def own_pick_then_tick(server_url: str, code: str, _key: str) -> tuple[str, str]:
     student = ClassClient(server_url, f"class={code}")
     assert (await student.open()).ok
     for task in student.timers.values():  # this test is the student's timer
@@ -140,24 +164,14 @@ async def own_pick_then_tick(server_url: str, code: str) -> tuple[str, str]:
 
 
 def test_a_following_students_own_view_pick_stays_when_the_follow_timer_ticks(redis_url, tmp_path):
-    store = RedisStore(redis_url)
-    try:
-        code, _key = store.create_class()
-        with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
-            shown, cell = asyncio.run(own_pick_then_tick(server.url, code))
-    finally:
-        store.close()
+    shown, cell = in_a_class(redis_url, tmp_path, own_pick_then_tick)
     assert re.fullmatch(r"y\d+\[1, \d+\]", cell), (shown, cell)
 
 
 async def deaf_client_ticks(server_url: str, code: str, key: str) -> int:
     """A client that keeps sending an old seed whatever the page sets (as a browser would for a widget
     no longer on the page): the whole-page reruns the follow part asks for to send it again."""
-    teacher = ClassClient(server_url, f"class={code}&teacher={key}")
-    student = ClassClient(server_url, f"class={code}")
-    assert (await teacher.open()).ok and (await student.open()).ok
-    for task in student.timers.values():
-        task.cancel()
+    teacher, student = await teacher_and_student(server_url, code, key)
     old = student.value("seed")
     assert (await teacher.run({"seed": 1234})).ok
     assert await wait_until(lambda: student.value("seed") == 1234, WAIT_S)
@@ -166,7 +180,8 @@ async def deaf_client_ticks(server_url: str, code: str, key: str) -> int:
     while time.monotonic() < end:  # (the rule is one of time: BEHIND_S between resends at most)
         student.override("seed", widget_state(double_value=float(old)))
         await tick(student, follow)
-        assert await runs_finished(student, count := count + 1)
+        count += 1
+        assert await runs_finished(student, count)
     resends = student.full_runs - full_runs
     for client in (teacher, student):
         await client.close()
@@ -174,38 +189,25 @@ async def deaf_client_ticks(server_url: str, code: str, key: str) -> int:
 
 
 def test_a_value_the_client_never_takes_is_sent_again_at_most_max_resends_times(redis_url, tmp_path):
-    store = RedisStore(redis_url)
-    try:
-        code, key = store.create_class()
-        with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
-            resends = asyncio.run(deaf_client_ticks(server.url, code, key))
-    finally:
-        store.close()
+    resends = in_a_class(redis_url, tmp_path, deaf_client_ticks)
     assert resends == MAX_RESENDS
 
 
 async def caught_up_then_edit_back(server_url: str, code: str, key: str) -> tuple[bool, object]:
     """The browser held the old seed, got the teacher's again, showed it at a tick; then the student
     types the old seed back: their own edit (the page was following until then)."""
-    teacher = ClassClient(server_url, f"class={code}&teacher={key}")
-    student = ClassClient(server_url, f"class={code}")
-    assert (await teacher.open()).ok and (await student.open()).ok
-    for task in student.timers.values():
-        task.cancel()
+    teacher, student = await teacher_and_student(server_url, code, key)
     old = student.value("seed")
     assert (await teacher.run({"seed": 1234})).ok
     assert await wait_until(lambda: student.value("seed") == 1234, WAIT_S)
     student.override("seed", widget_state(double_value=float(old)))
-    follow, count = list(student.intervals)[-1], student.runs_finished
-    deadline = time.monotonic() + WAIT_S
-    while student.overrides and time.monotonic() < deadline:  # stale, until the page sends it again
-        await tick(student, follow)
-        assert await runs_finished(student, count := count + 1)
+    follow = list(student.intervals)[-1]
+    count = await tick_until_sent_again(student, follow, student.runs_finished)
     assert not student.overrides and student.value("seed") == 1234
     await tick(student, follow)  # the browser shows the teacher's seed at a tick
     assert await runs_finished(student, count + 1)
     assert (await student.run({"seed": old})).ok  # the student's own edit, to the old value
-    following = any("your page follows the teacher's" in text for text in student.texts)
+    following = follows(student)
     shown = student.value("seed")
     for client in (teacher, student):
         await client.close()
@@ -215,12 +217,6 @@ async def caught_up_then_edit_back(server_url: str, code: str, key: str) -> tupl
 def test_once_the_browser_showed_the_teachers_value_the_old_one_typed_again_is_the_students(
     redis_url, tmp_path
 ):
-    store = RedisStore(redis_url)
-    try:
-        code, key = store.create_class()
-        with streamlit_server(tmp_path, env={"RNN_CLASS_STORE": redis_url}) as server:
-            following, kept = asyncio.run(caught_up_then_edit_back(server.url, code, key))
-    finally:
-        store.close()
+    following, kept = in_a_class(redis_url, tmp_path, caught_up_then_edit_back)
     assert not following, "the student's edit detaches their page"
     assert kept, "the page keeps the student's seed"
