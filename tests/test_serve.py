@@ -8,6 +8,7 @@ import copy
 import socket
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -140,3 +141,54 @@ def test_the_theme_message_is_built_once_and_is_streamlits_own(monkeypatch):
     calls.clear()
     assert [theme_part() for _ in range(3)] == [expected] * 3
     assert calls == ["theme", "theme.light", "theme.dark.sidebar"]  # built once, then copied
+
+
+def test_the_config_message_and_the_nudge_are_built_once_and_are_streamlits_own(monkeypatch):
+    """serve.config_once: the new-session message's client config, with options set away from their
+    defaults, equals what Streamlit's own code writes and is built once; the skills nudge is asked at
+    every run while the server has a screen (an install can change it), once when it is headless."""
+    from streamlit import config
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime import app_session
+
+    monkeypatch.setattr(app_session, "_populate_config_msg", app_session._populate_config_msg)  # (restored)
+    nudge_key = "_compute_skills_nudge_state"
+    monkeypatch.setattr(app_session.AppSession, nudge_key, getattr(app_session.AppSession, nudge_key))
+    options = config.get_config_options()
+    changed = (("client.toolbarMode", "minimal"), ("ui.hideTopBar", True), ("server.headless", False))
+    for key, value in changed:
+        monkeypatch.setitem(options, key, copy.deepcopy(options[key]))  # (the original comes back)
+        config._set_option(key, value, "test")
+    original = app_session._populate_config_msg
+    builds: list[int] = []
+
+    def counted(msg):
+        builds.append(1)
+        original(msg)
+
+    def config_part() -> bytes:
+        msg = ForwardMsg()
+        app_session._populate_config_msg(msg.new_session.config)
+        return msg.SerializeToString()
+
+    app_session._populate_config_msg = counted
+    expected = config_part()
+    assert config_part() == expected and len(builds) == 2  # (Streamlit's own: built at every run)
+    asked: list[str] = []
+
+    def nudge(self):
+        asked.append(self.id)
+        return False, ""
+
+    setattr(app_session.AppSession, nudge_key, nudge)
+    serve.config_once()
+    serve.config_once()  # twice: still one wrapper
+    builds.clear()
+    assert [config_part() for _ in range(3)] == [expected] * 3
+    assert len(builds) == 1  # built once, then copied
+    session = types.SimpleNamespace(id="s1")
+    wrapped = getattr(app_session.AppSession, nudge_key)
+    assert [wrapped(session) for _ in range(2)] == [(False, "")] * 2 and asked == ["s1", "s1"]
+    config._set_option("server.headless", True, "test")
+    assert [wrapped(session) for _ in range(3)] == [(False, "")] * 3
+    assert asked == ["s1"] * 3  # headless: asked once more, then kept
