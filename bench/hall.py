@@ -138,7 +138,7 @@ def classes(report: Report, students: int) -> None:
 def run(quick: bool) -> Report:
     report = Report(
         name="hall",
-        heading="5. A lecture hall (200 students, 2 replicas behind nginx, one 2-core machine)",
+        heading="6. A lecture hall (200 students, 2 replicas behind nginx, one 2-core machine)",
         command=".venv/bin/python -m bench.hall --save",
     )
     report.text.append(

@@ -15,7 +15,7 @@ import os
 from bench.common import RESULTS, ROOT, machine
 
 DOC = ROOT / "docs" / "PERFORMANCE.md"
-ORDER = ["forward", "rerun", "load", "browser", "payload"]
+ORDER = ["forward", "rerun", "load", "browser", "payload", "hall"]
 NOTES_START, NOTES_END = "<!-- NOTES: kept by bench/report.py -->", "<!-- /NOTES -->"
 
 
