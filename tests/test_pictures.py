@@ -183,6 +183,30 @@ def test_presentation_labels_fit_at_1280x720(browser, server):
         page.close()
 
 
+# ---- words never cut ------------------------------------------------------------------------------
+
+# Every piece of text Streamlit shortens with an ellipsis when it does not fit (widget labels, the
+# toggle's, buttons'), whose text is wider than its box: [its text, its width, the width it needs].
+CUT_JS = """() => [...document.querySelectorAll('[data-testid="stWidgetLabel"] *, label *, button *')]
+  .filter(e => e.children.length === 0 && e.textContent.trim() && e.offsetParent !== null)
+  .filter(e => [e, e.parentElement].some(x => getComputedStyle(x).textOverflow === 'ellipsis'))
+  .filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => [e.textContent, e.clientWidth, e.scrollWidth])"""
+
+
+@pytest.mark.parametrize(
+    ("path", "width", "height"), [("/", 1366, 768), ("/", 1280, 800), ("/?present=1", 1280, 720)]
+)
+def test_no_label_is_cut_short(browser, server, path, width, height):
+    """No widget label, toggle or button text ends in an ellipsis: "Presentation mode" was cut to
+    "Presentation mo…" at 1366 px and on a 1280 × 720 slide."""
+    page = open_page(browser, server, path, width, height)
+    try:
+        assert page.evaluate(CUT_JS) == []
+    finally:
+        page.close()
+
+
 # ---- relu -----------------------------------------------------------------------------------------------
 
 
