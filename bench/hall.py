@@ -147,7 +147,7 @@ def run(quick: bool) -> Report:
         "the end of its run, as the client sees it through nginx."
     )
     report.data = {}
-    picks(report, changes=15 if quick else 40, rounds=1 if quick else 2)
+    picks(report, changes=20 if quick else 100, rounds=1 if quick else 2)  # (CPU is read in 10 ms ticks)
     classes(report, students=60 if quick else 200)
     return report
 

@@ -51,6 +51,8 @@ def child(page: str, runs: int, path: str | None = None) -> dict:
                     at.run()  # a keyed fragment ran: AppTest then lists its elements only (not timed)
                 at.number_input(key="seed").set_value(rng.randrange(10**9))
             else:
+                if not any(w.key == "view_row" for w in at.selectbox):
+                    at.run()  # (as above: the pickers are a part of their own)
                 at.selectbox(key="view_row").set_value((i + 1) % 3)
             t0, c0 = time.perf_counter(), time.process_time()
             at.run()

@@ -186,12 +186,16 @@ def test_presentation_labels_fit_at_1280x720(browser, server):
 # ---- words never cut ------------------------------------------------------------------------------
 
 # Every piece of text Streamlit shortens with an ellipsis when it does not fit (widget labels, the
-# toggle's, buttons'), whose text is wider than its box: [its text, its width, the width it needs].
-CUT_JS = """() => [...document.querySelectorAll('[data-testid="stWidgetLabel"] *, label *, button *')]
-  .filter(e => e.children.length === 0 && e.textContent.trim() && e.offsetParent !== null)
-  .filter(e => [e, e.parentElement].some(x => getComputedStyle(x).textOverflow === 'ellipsis'))
-  .filter(e => e.scrollWidth > e.clientWidth + 1)
-  .map(e => [e.textContent, e.clientWidth, e.scrollWidth])"""
+# toggle's), whose text is wider than its box: [its text, its width, the width it needs].
+CUT_JS = """() => [...document.querySelectorAll('*')]
+  .filter(e => getComputedStyle(e).textOverflow === 'ellipsis' && e.textContent.trim())
+  .filter(e => e.offsetParent !== null)  // (shown)
+  .map(e => {
+    const range = document.createRange();
+    range.selectNodeContents(e);  // (the text's own layout: the ellipsis is only painted)
+    return [e.textContent, e.getBoundingClientRect().width, range.getBoundingClientRect().width];
+  })
+  .filter(([, width, needs]) => needs > width + 1)"""
 
 
 @pytest.mark.parametrize(
