@@ -47,7 +47,7 @@ training.prepare()  # a training job's newest weights and the training settings,
 class_bar = classroom.arrive()  # the class in the link; a follower's new snapshot, before any widget
 guide = lesson.begin()  # a lesson (link or sidebar): its step's network is loaded before any widget
 chapters = guide.step is None  # no lesson step: weights, compare, code, training, gradients are chapters
-present = st.columns([5, 2])[1].toggle(  # (a fifth of the page cut the label at 1366 px)
+present = st.container(horizontal_alignment="right").toggle(  # (a column of a fifth cut its label)
     "Presentation mode", key="present", help="Big type, no controls: the page as a slide."
 )
 style = figures.SLIDE if present else figures.SCREEN
