@@ -15,7 +15,9 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,22 +62,28 @@ def theme_once() -> None:
     Streamlit's own code the first time and copied afterwards."""
     from streamlit.runtime import app_session
 
-    populate = app_session._populate_theme_msg
-    if getattr(populate, "cached", False):
-        return
-    built: dict[str, bytes] = {}
+    app_session._populate_theme_msg = _built_once(app_session._populate_theme_msg)
 
-    def populate_once(msg, section: str = "theme") -> None:
+
+def _built_once(populate: Callable[..., None]) -> Callable[..., None]:
+    """`populate(msg, *section)`, which writes a fixed part of the new-session message, as a function
+    that runs it once per section (into a fresh message of its kind, by Streamlit's own code) and
+    merges a copy of the bytes at every later call. Already wrapped: returned as it is."""
+    if getattr(populate, "cached", False):
+        return populate
+    built: dict[tuple, bytes] = {}
+
+    def populate_once(msg: Any, *section: str) -> None:
         if section not in built:
             fresh = type(msg)()
-            populate(fresh, section)
+            populate(fresh, *section)
             built[section] = fresh.SerializeToString()
         if built[section]:  # (merging nothing would still mark an unset section as present)
             msg.MergeFromString(built[section])
 
     populate_once.cached = True  # type: ignore[attr-defined]
     populate_once.original = populate  # type: ignore[attr-defined]
-    app_session._populate_theme_msg = populate_once
+    return populate_once
 
 
 def config_once() -> None:
@@ -88,22 +96,9 @@ def config_once() -> None:
     from streamlit import config
     from streamlit.runtime import app_session
 
-    populate = app_session._populate_config_msg
-    if getattr(populate, "cached", False):
+    if getattr(app_session._populate_config_msg, "cached", False):
         return
-    built: list[bytes] = []
-
-    def populate_once(msg) -> None:
-        if not built:
-            fresh = type(msg)()
-            populate(fresh)
-            built.append(fresh.SerializeToString())
-        msg.MergeFromString(built[0])
-
-    populate_once.cached = True  # type: ignore[attr-defined]
-    populate_once.original = populate  # type: ignore[attr-defined]
-    app_session._populate_config_msg = populate_once
-
+    app_session._populate_config_msg = _built_once(app_session._populate_config_msg)
     nudge = app_session.AppSession._compute_skills_nudge_state
     headless: list[tuple[bool, str]] = []
 

@@ -26,7 +26,7 @@ import statistics
 
 from bench import edit_cost, load
 from bench.before_after import served
-from bench.common import ROOT, Report, Table, mb, ms, run_main
+from bench.common import ROOT, Report, Table, cpu_seconds, mb, ms, run_main
 from bench.stclient import Session
 
 REPLICAS = 2
@@ -48,10 +48,10 @@ async def floor_session(url: str, pid: int, changes: int) -> dict[str, float]:
         await client.run()
         for kind, change in FLOOR_CHANGES.items():
             await client.run(change(1))
-            start = edit_cost.cpu_seconds(pid)
+            start = cpu_seconds(pid) or 0.0
             for i in range(changes):
                 await client.run(change(i + 2))
-            found[kind] = (edit_cost.cpu_seconds(pid) - start) / changes * 1000
+            found[kind] = ((cpu_seconds(pid) or 0.0) - start) / changes * 1000
     return found
 
 
