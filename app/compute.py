@@ -15,7 +15,7 @@ from rnn_core.params import Weights
 from rnn_core.reference import Trace
 from rnn_core.state import State, numbers_key
 
-from . import stored_result
+from . import run_slots, stored_result
 
 CACHE_BYTES = 64 * 2**20  # results kept for every session; one at the caps is ~7 MB
 
@@ -68,8 +68,11 @@ class ResultCache:
 
 @st.cache_resource(show_spinner=False)
 def get_engine() -> Engine:
-    """The one TensorFlow worker of this server, shared by all sessions (started early by app.serve)."""
-    return shared_engine()
+    """The one TensorFlow worker of this server, shared by all sessions (started early by app.serve).
+    A run waiting for it gives its CPU slot to another run meanwhile (app/run_slots.py)."""
+    engine = shared_engine()
+    engine.while_waiting = run_slots.released
+    return engine
 
 
 @st.cache_resource(show_spinner=False)

@@ -148,8 +148,8 @@ def preimport() -> threading.Thread:
 def patch_streamlit() -> None:
     """What this start-up changes in Streamlit before it serves (each switchable for A/B runs by its
     environment variable): the hardening, the switch interval, TCP_NODELAY, the new-session message's
-    fixed parts built once."""
-    from app import hardening
+    fixed parts built once, the script runs queued into CPU slots (app/run_slots.py)."""
+    from app import hardening, run_slots
 
     hardening.install()
     # The event loop that sends every session's messages needs the GIL after each send; while script
@@ -163,6 +163,7 @@ def patch_streamlit() -> None:
         theme_once()
     if os.environ.get("RNN_CONFIG_ONCE", "1") != "0":  # 0: Streamlit's own (benchmarks compare)
         config_once()
+    run_slots.install(int(os.environ.get("RNN_RUN_SLOTS", str(run_slots.SLOTS))))  # 0: Streamlit's own
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ time, numpy arrays both ways.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import heapq
 import itertools
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -269,6 +270,10 @@ class Engine:
         self.job_idle_timeout = job_idle_timeout
         self.slice_timeout = max(slice_timeout, call_timeout)  # a slice of a job that was never traced
         self.command = list(command or [sys.executable, "-m", "rnn_core.worker"])
+        # Entered around every wait of a caller (a worker starting, a turn at the socket, an answer,
+        # a job's progress): the page process gives its run's CPU slot to another run meanwhile
+        # (app/run_slots.py).
+        self.while_waiting: Callable[[], contextlib.AbstractContextManager[object]] = contextlib.nullcontext
         self.stats = EngineStats()
         self._life = threading.Condition()  # guards the fields below, up to the jobs
         self._worker: _Worker | None = None
@@ -311,7 +316,7 @@ class Engine:
         """Wait until predicate() is true, re-checked whenever a worker starts or stops, a call is
         admitted or sent, or a job changes; False if `timeout` ran out first."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._life:
+        with self.while_waiting(), self._life:
             while not predicate():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -325,7 +330,8 @@ class Engine:
         if wait is None:
             wait = self.start_timeout * self.start_attempts + 5
         notices: list[str] = []
-        self._await_worker(time.monotonic() + wait, notices)
+        with self.while_waiting():
+            self._await_worker(time.monotonic() + wait, notices)
         return tuple(notices)
 
     def stop(self) -> None:
@@ -490,7 +496,8 @@ class Engine:
         lane = SMALL if cost <= self.small_cost else LARGE
         self._admit(lane)
         try:
-            return self._call(Request(op, args), lane)
+            with self.while_waiting():
+                return self._call(Request(op, args), lane)
         finally:
             with self._life:
                 self._admitted[lane] -= 1
@@ -652,7 +659,7 @@ class Engine:
     def wait_job(self, job_id: str, after_slices: int = 0, timeout: float | None = None) -> JobStatus:
         """Like poll_job, but first wait (at most `timeout` s) until the job has run more than
         `after_slices` slices or is done."""
-        with self._jobs_changed:
+        with self.while_waiting(), self._jobs_changed:
             job = self._jobs[job_id]
             self._jobs_changed.wait_for(lambda: job.done or job.slices > after_slices, timeout)
         return self.poll_job(job_id)

@@ -28,6 +28,7 @@ from typing import Any, cast
 
 import redis
 
+from app import run_slots
 from app.classroom import codes
 from app.classroom.store import (
     CLASS_TTL_S,
@@ -247,8 +248,11 @@ class RedisStore(ClassStore):
 
     @contextlib.contextmanager
     def _errors(self, code: object, question_id: str = "") -> Iterator[None]:
+        """Redis's errors as the store's; a page's run gives its CPU slot to another run while it
+        waits for Redis (app/run_slots.py: at most 2 s when Redis cannot be reached)."""
         try:
-            yield
+            with run_slots.released():
+                yield
         except redis.exceptions.ResponseError as error:
             reason = str(error)
             if reason == "RNN_NOCLASS":
