@@ -25,7 +25,9 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-SLOTS = 2  # runs computing at once per process (one core each: measured 1, 2 and 4 in the stampede)
+MAX_SLOTS = 64
+SLOTS = 2  # runs computing at once per process (1, 2 and 4 measured alike in the stampede; with 2, one
+# run computes while another reads or writes a socket)
 
 
 class Slots:
@@ -96,6 +98,20 @@ _slots: Slots | None = None
 def released() -> contextlib.AbstractContextManager[None]:
     """Around a wait on another process during a run: the run's slot goes to the next run meanwhile."""
     return _slots.released() if _slots is not None else contextlib.nullcontext()
+
+
+def from_environment(value: str | None) -> int:
+    """RNN_RUN_SLOTS as a number of slots (unset: SLOTS); anything but a whole number from 0 to
+    MAX_SLOTS stops the start with a message saying so."""
+    if value is None or not value.strip():
+        return SLOTS
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= MAX_SLOTS:
+        raise SystemExit(f"RNN_RUN_SLOTS must be a whole number from 0 to {MAX_SLOTS}, not {value[:40]!r}")
+    return count
 
 
 def install(count: int = SLOTS) -> Slots | None:

@@ -163,7 +163,7 @@ def patch_streamlit() -> None:
         theme_once()
     if os.environ.get("RNN_CONFIG_ONCE", "1") != "0":  # 0: Streamlit's own (benchmarks compare)
         config_once()
-    run_slots.install(int(os.environ.get("RNN_RUN_SLOTS", str(run_slots.SLOTS))))  # 0: Streamlit's own
+    run_slots.install(run_slots.from_environment(os.environ.get("RNN_RUN_SLOTS")))  # 0: Streamlit's own
 
 
 def main() -> None:

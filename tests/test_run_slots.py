@@ -204,3 +204,16 @@ def test_a_run_waiting_for_redis_gives_its_slot_back(redis_url, monkeypatch):
     finally:
         store.close()
     assert seen and not any(seen)
+
+
+@pytest.mark.parametrize(
+    ("value", "count"), [(None, run_slots.SLOTS), ("", run_slots.SLOTS), ("0", 0), (" 3 ", 3), ("64", 64)]
+)
+def test_the_number_of_slots_from_the_environment(value, count):
+    assert run_slots.from_environment(value) == count
+
+
+@pytest.mark.parametrize("value", ["-1", "65", "two", "1.5", "9" * 5000])
+def test_a_bad_number_of_slots_stops_the_start_with_a_message(value):
+    with pytest.raises(SystemExit, match="RNN_RUN_SLOTS must be a whole number from 0 to 64"):
+        run_slots.from_environment(value)
