@@ -34,7 +34,6 @@ class Slots:
     """A counting semaphore that hands a freed slot to the longest waiting run (no barging)."""
 
     def __init__(self, count: int):
-        self.count = count
         self._free = count
         self._lock = threading.Lock()
         self._queue: deque[threading.Event] = deque()
