@@ -54,8 +54,15 @@ def page_text(at) -> str:
     return "\n".join(out)
 
 
+def open_class_box(at):
+    """Open the sidebar's Class box: its buttons are drawn only then (classroom.sidebar_panel)."""
+    assert not [b for b in at.sidebar.button if b.label == "Start a class"]  # (closed: not built)
+    at.session_state[classroom.PANEL_KEY] = True
+    return at.run()
+
+
 def start_class():
-    teacher = new_app().run()
+    teacher = open_class_box(new_app().run())
     button(teacher, "Start a class").click().run()
     assert not teacher.exception
     code, key = seat(teacher).code, seat(teacher).teacher_key
@@ -244,7 +251,7 @@ def test_the_qr_code_is_a_png_of_the_join_link():
 
 
 def test_presentation_mode_shows_the_join_code_large_and_no_key(store):
-    teacher = new_app({"present": "1"}).run()
+    teacher = open_class_box(new_app({"present": "1"}).run())
     button(teacher, "Start a class").click().run()
     code, key = seat(teacher).code, seat(teacher).teacher_key
     banner = next(h.proto.body for h in teacher.get("html") if "Join the class" in h.proto.body)
@@ -279,3 +286,16 @@ def test_lesson_answers_as_the_class_store_pools_them():
     assert lesson._pooled(steps["number"], 0.25) == {"number": 0.25}
     assert lesson._pooled(steps["cell"], (2, 1, 5)) == {"cell": [1, 5]}
     assert classroom._qid("tutorial/the-network") == "tutorial:the-network"
+
+
+def test_the_class_box_is_built_when_opened_and_keeps_a_typed_code(store):
+    at = new_app().run()
+    assert [e.label for e in at.sidebar.expander if e.label == "Class"]  # there, closed, empty
+    at = open_class_box(at)
+    at.sidebar.text_input(key=classroom.JOIN_CODE_KEY).input("abcd-efghj").run()
+    at.session_state[classroom.PANEL_KEY] = False
+    at.run()
+    assert not [b for b in at.sidebar.button if b.label == "Join"]
+    at.session_state[classroom.PANEL_KEY] = True
+    at.run()
+    assert at.sidebar.text_input(key=classroom.JOIN_CODE_KEY).value == "abcd-efghj"

@@ -546,6 +546,8 @@ def test_the_targets_grid_refuses_1500_added_rows(server):
         ("printout_popover", state(double_array_value=[1.0, 2.0])),
         ("terms_popover", state(string_value="<script>")),
         ("open_share", state(double_value=1e300)),
+        ("class_panel", state(string_value="open")),
+        ("class_panel", state(int_value=-1)),
     ],
     ids=[
         "lr-nan",
@@ -562,6 +564,8 @@ def test_the_targets_grid_refuses_1500_added_rows(server):
         "popover-array",
         "terms-popover-text",
         "share-chapter-huge",
+        "class-box-text",
+        "class-box-int",
     ],
 )
 def test_training_and_weight_settings_of_the_wrong_kind_are_harmless(server, key, proto):

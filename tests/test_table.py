@@ -18,6 +18,7 @@ from app.table import (
     bound_rows,
     check_editor_state,
     edit_frame,
+    has_edits,
     inputs_to_frame,
     parse_cell,
     parse_frame,
@@ -310,3 +311,36 @@ def test_a_state_streamlit_cannot_read_is_refused_after_hardening():
         assert check.reset and any("could not be read" in m for m in check.messages), bad
     good = DataEditorSerde().deserialize(json.dumps({"edited_rows": {"1": {"X0[0]": "7"}}}))
     assert check_editor_state(tutorial_table(), good).frame.loc["row 1", "X0[0]"] == "7"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(HOSTILE_STATE, st.just({"edited_rows": {}, "added_rows": [], "deleted_rows": []})))
+def test_a_state_without_edits_is_the_table_as_it_is(state):
+    """has_edits lets the grid skip the check (app/components/grid.py): whenever it says there is
+    nothing, the check would refuse nothing and change no cell."""
+    base = tutorial_table()
+    if has_edits(state):
+        return
+    check = check_editor_state(base, state)
+    assert not check.reset and check.messages == []
+    assert check.frame.to_numpy().tolist() == base.to_numpy().tolist()
+
+
+@pytest.mark.parametrize(
+    "state, edits",
+    [
+        (None, False),
+        ({}, False),
+        ({"edited_rows": {}, "added_rows": [], "deleted_rows": []}, False),
+        ({"edited_rows": {0: {"X0[0]": "1"}}, "added_rows": [], "deleted_rows": []}, True),
+        ({"deleted_rows": [0]}, True),
+        ({"added_rows": [{}]}, True),
+        ({"edited_rows": {}, "something": {}}, True),
+        ({"_unreadable": "bad row key"}, True),
+        (UNREADABLE, True),
+        ("garbage", True),
+        ({"edited_rows": np.zeros(2)}, True),  # (a value whose truth cannot be told)
+    ],
+)
+def test_has_edits(state, edits):
+    assert has_edits(state) is edits

@@ -17,7 +17,7 @@ import streamlit as st
 
 from .. import page_state
 from ..page_state import GridMemory
-from ..table import check_editor_state, read_editor_state
+from ..table import check_editor_state, has_edits, read_editor_state
 from ..text import plain_lines
 
 MAX_ERRORS_SHOWN = 8
@@ -74,7 +74,10 @@ def _guard(mem: GridMemory) -> list[str]:
     """Check the editor's state (a crafted message may carry anything) against the table before
     Streamlit applies it; a state that cannot be applied safely is dropped (a fresh editor), with
     messages saying what was refused."""
-    check = check_editor_state(mem.base, _editor_state(mem), max_rows=len(mem.base))
+    state = _editor_state(mem)
+    if not has_edits(state):  # (nothing to refuse)
+        return []
+    check = check_editor_state(mem.base, state, max_rows=len(mem.base))
     if check.reset:
         mem.replace_base(mem.base, mem.values)
     return check.messages
@@ -82,7 +85,10 @@ def _guard(mem: GridMemory) -> list[str]:
 
 def _as_shown(mem: GridMemory) -> pd.DataFrame:
     """The table with the editor's current (safe) edits applied: what the user sees."""
-    check = check_editor_state(mem.base, _editor_state(mem), max_rows=len(mem.base))
+    state = _editor_state(mem)
+    if not has_edits(state):
+        return mem.base
+    check = check_editor_state(mem.base, state, max_rows=len(mem.base))
     if check.reset or check.frame.shape != mem.base.shape:
         return mem.base
     frame = check.frame.copy()
