@@ -154,6 +154,13 @@ def frames_for(key: str) -> None:
     mem.drawn_key = key
 
 
+TABLES = (
+    hidden.NUMBERS_TABLE,
+    outputs.PRINTOUT_TABLE,
+    explain.TERMS_TABLE,
+)  # one click away; they show the view
+
+
 def picks_in_browser(state) -> bool:
     """May the browser draw a pick on this page? Nothing but the charts and the explanation shows the
     view (no lesson, class, presentation or play; the weights, Compare and share chapters closed, the
@@ -164,7 +171,9 @@ def picks_in_browser(state) -> bool:
         and not player.playing()
         and page_state.memory().classroom is None
         and not any(is_open(name) for name in ("weights", "compare", "share"))
-        and not any(page_state.get(key) for key in (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE))
+        and not any(
+            page_state.get(key) for key in (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE, explain.TERMS_TABLE)
+        )
         and player.in_browser(T_shown, B, state.n_neurons)
     )
 
@@ -175,8 +184,11 @@ def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope)
     part, which reads the view from them (page_state.pickers_drawn). An edit reruns the results part
     alone: the pickers stay as drawn (~10 of an edit's ~30 messages); a click on a cell the browser
     draws reruns this part (it shows the pick) and the explanation; a change of the view by anything
-    else reruns this part and the results part (page_state.rerun_view)."""
-    hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked)
+    else reruns this part and the results part (page_state.rerun_view). While the browser can draw any
+    step (picks_in_browser), the step slider's moves are the browser's alone: they send nothing
+    (player.step_controls); the charts and the explanation follow them there."""
+    free = picks_in_browser(state)
+    hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked, step_in_browser=free)
     page_state.pickers_drawn()
 
 
@@ -199,7 +211,11 @@ def explain_part(state) -> None:
         return
     viewed = session.with_current_view(state)  # (the widgets' values, kept inside the sizes)
     view = viewed.view
-    explain.explain_section(state, shown, view.step, view.row, view.neuron, announce=True)
+    if follows(state, True) and page_state.memory().step_in_browser:  # every step, for the slider's moves
+        links = session.step_links(viewed, T_shown)
+        explain.explain_follow(state, shown, T_shown, view.step, view.row, view.neuron, links)
+    else:
+        explain.explain_section(state, shown, view.step, view.row, view.neuron, announce=True)
     mem = page_state.memory()
     if mem.view_picked:  # a pick that reran only this part: the rest of the page is as drawn
         mem.view_picked = False

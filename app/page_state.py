@@ -176,6 +176,7 @@ class Memory:
     view_picked: bool = False  # such a pick asked for it (app/sections/hidden.py view_picked)
     view_clicked: bool = False  # a click on a cell asked for it (the controls show the clicked cell)
     rows_free: bool = False  # a row pick may too: the charts hold every row's row view
+    step_in_browser: bool = False  # the step slider was drawn for the browser alone (player.step_controls)
     drawn_key: str = ""  # the numbers key of the network the results part last drew (app/main.py)
     frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
     looked: bool = False  # a pick was made in the network frames_key names (app/main.py carries it)
@@ -189,6 +190,7 @@ class Memory:
         turned a results-only request into a full run); the run's end says whether the next may be."""
         self.results_only = self.numbers_edited = False
         self.view_free = self.view_picked = self.view_clicked = self.rows_free = False
+        self.step_in_browser = False  # (this run's slider says, if it draws one)
         self.results_state = None
         self.pickers_behind = {}
 
@@ -199,8 +201,12 @@ def pickers_drawn(*keys: str) -> None:
 
 
 def pickers_show_the_view() -> bool:
-    """Do the pickers show the view the page holds (nothing else changed it without redrawing them)?"""
-    return memory().pickers_show == {key: get(key) for key in PICKER_KEYS}
+    """Do the pickers show the view the page holds (nothing else changed it without redrawing them)?
+    A step slider drawn for the browser alone shows the step the run brought: the reader moved it."""
+    mem = memory()
+    if mem.step_in_browser:
+        mem.pickers_show[VIEW_KEYS["step"]] = get(VIEW_KEYS["step"])
+    return mem.pickers_show == {key: get(key) for key in PICKER_KEYS}
 
 
 def a_timers_run() -> bool:

@@ -3,6 +3,8 @@ memory (app.page_state), rebuilt into a State every run, and written back to the
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from rnn_core.presets import fit_weights
@@ -90,18 +92,32 @@ def with_current_view(state: State) -> State:
     return state.with_changes(view=page_state.view(T, B, state.n_neurons))
 
 
-def sync_link(state: State) -> str | None:
-    """Keep the page URL equal to the state, so the address bar is always the share link.
-
-    Returns the link token, or None when the state is too big for a link (the file is the way then).
-    """
+def link_token(state: State) -> str | None:
+    """The state's share link token (`s`), or None when the state is too big for a link."""
     mem = page_state.memory()
     pinned = None if state.pinned is None else numbers_key(state.pinned)
     key = (numbers_key(state), state.view, state.training, pinned)  # encoding walks every number: once
     token = mem.link_cache[1] if mem.link_cache and mem.link_cache[0] == key else encode_link(state)
     mem.link_cache = (key, token)
-    if len(token) > MAX_LINK_TOKEN:
-        token = None
+    return token if len(token) <= MAX_LINK_TOKEN else None
+
+
+def step_links(state: State, n_steps: int) -> tuple[str, ...]:
+    """The share link token of the state at each step 0 … n_steps-1 (the rest of the view kept), for
+    the browser to put in the address bar as the step slider moves there; none when the state is too
+    big for a link."""
+    if link_token(state) is None:
+        return ()
+    return tuple(encode_link(state.with_changes(view=replace(state.view, step=t))) for t in range(n_steps))
+
+
+def sync_link(state: State) -> str | None:
+    """Keep the page URL equal to the state, so the address bar is always the share link.
+
+    Returns the link token, or None when the state is too big for a link (the file is the way then).
+    """
+    token = link_token(state)
+    if token is None:
         if "s" in st.query_params:
             del st.query_params["s"]
     elif st.query_params.get("s") != token:

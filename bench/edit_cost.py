@@ -8,8 +8,10 @@ from there so it runs its own code), alternating rounds. Per kind of edit: the p
 per edit (from /proc), the messages and kilobytes sent for it and the median time to the end of its
 run. Kinds: a seed edit (every chart changes; the result is computed), a row pick, a step pick, a
 neuron pick and a click on a cell of y2 in the same row (view picks: the result comes from the
-cache; the last three are drawn by the browser, the server reruns only the explanation), and a seed
-edit followed by a step pick (the pair). A tool for one change's effect; the class tables come from
+cache; the row and neuron picks and the click are drawn by the browser, the server reruns only the
+explanation; the step slider's move is the browser's alone: nothing is sent, Session.move_slider),
+and a seed edit followed by a step move (the pair: the first in its network, which the charts ask
+the server for). A tool for one change's effect; the class tables come from
 bench/lecture.py.
 """
 
@@ -56,6 +58,12 @@ async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, floa
                 if kind == "cell click":
                     client.trigger("time_charts", "click", change(i))
                     results.append(await client.run())
+                elif kind == "step pick":  # the slider, as a browser moves it (it may send nothing)
+                    results.append(await client.move_slider("view_step", change(i)["view_step"]))
+                elif kind == "edit, then a pick":
+                    edit, step = change(i)
+                    results.append(await client.run(edit))
+                    results.append(await client.move_slider("view_step", step["view_step"]))
                 else:
                     steps = change(i)
                     for each in steps if isinstance(steps, list) else [steps]:

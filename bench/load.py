@@ -147,11 +147,13 @@ class Outcome:
     replicas: int = 1
     runs: int = 0  # script runs the server finished (first loads included), seen by the clients
     runs_started: int = 0  # ... and began (a burst interrupts many)
+    unsent: dict[str, int] = field(default_factory=dict)  # actions the browser kept (a step move), by kind
 
     def summary(self) -> dict:
         return {
             "scenario": self.scenario.name,
             "edits_done": len(self.latencies),
+            "unsent_by_kind": dict(self.unsent),  # (not in the latencies: nothing reached the server)
             "p50_ms": median(self.latencies) * 1000,
             "p95_ms": p95(self.latencies) * 1000,
             "p95_ms_by_kind": {kind: p95(values) * 1000 for kind, values in sorted(self.by_kind.items())},
@@ -233,7 +235,11 @@ async def one_session(
             for index in range(scenario.edits):
                 await asyncio.sleep(rng.uniform(*scenario.think))
                 kind, changes = scenario.action(rng, index)
-                _record(outcome, await session.run(changes), kind)
+                if kind == "step pick":  # (as a browser moves the slider: it may send nothing)
+                    result = await session.move_slider("view_step", changes["view_step"])
+                else:
+                    result = await session.run(changes)
+                _record(outcome, result, kind)
     except Exception as err:  # a session that breaks is an error, not the end of the benchmark
         outcome.errors.append(f"{type(err).__name__}: {err}")
     finally:
@@ -258,6 +264,9 @@ async def _burst(session: Session, scenario: Scenario, outcome: Outcome, rng: ra
 
 
 def _record(outcome: Outcome, result, kind: str = "seed edit") -> None:
+    if not result.sent:  # drawn by the browser: no latency to measure (counted apart)
+        outcome.unsent[kind] = outcome.unsent.get(kind, 0) + 1
+        return
     if result.ok:
         outcome.latencies.append(result.seconds)
         outcome.by_kind.setdefault(kind, []).append(result.seconds)

@@ -54,6 +54,7 @@ class Widget:
     value: object  # what the browser would send: int, float, str, bool, [float]; None: not sent
     options: list[str] = field(default_factory=list)
     fragment_id: str = ""  # the fragment it was drawn in: a browser reruns only that fragment for it
+    ignore: bool = False  # drawn with on_change="ignore": a browser sends no rerun when it changes
 
 
 @dataclass
@@ -69,6 +70,7 @@ class RunResult:
     exceptions: list[str] = field(default_factory=list)  # exception elements only
     notices: list[tuple[str, str]] = field(default_factory=list)  # (ERROR/WARNING/INFO/SUCCESS, body)
     texts: list[str] = field(default_factory=list)  # markdown, alert and charts elements' words, as sent
+    sent: bool = True  # False: a change a browser keeps to itself (Widget.ignore); nothing was sent
 
     @property
     def ok(self) -> bool:
@@ -133,6 +135,13 @@ def user_key(widget_id: str) -> str | None:
 
 
 def _widget(element) -> Widget | None:
+    widget = _widget_value(element)
+    if widget is not None:
+        widget.ignore = bool(getattr(getattr(element, widget.kind), "ignore_rerun", False))
+    return widget
+
+
+def _widget_value(element) -> Widget | None:
     kind = element.WhichOneof("type")
     proto = getattr(element, kind)
     if not any(f.name == "id" for f in proto.DESCRIPTOR.fields) or not proto.id:
@@ -206,6 +215,7 @@ class Session:
         self.overrides: dict[str, WidgetState] = {}  # by widget id: states no browser would send
         self.once: list[WidgetState] = []  # one-time events (component triggers), sent with the next rerun
         self.once_fragments: set[str] = set()  # the fragments those events were drawn in
+        self._specs: dict[int, tuple[ForwardMsg, dict]] = {}  # parsed charts specs (component_specs)
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -312,12 +322,21 @@ class Session:
     # -- edits -----------------------------------------------------------------------------------
 
     async def edit(self, changes: dict[str, object] | None = None) -> asyncio.Future:
-        """Set widgets ({user key: value}), send the rerun request; the future gives a RunResult."""
+        """Set widgets ({user key: value}), send the rerun request; the future gives a RunResult. As a
+        browser: a change of widgets drawn with on_change="ignore" alone sends nothing (its value goes
+        with the next rerun); the result then says so (RunResult.sent)."""
         fragments, self.once_fragments = self.once_fragments, set()  # (a press, a component's trigger)
+        kept = bool(changes) and not fragments and not self.once
         for key, value in (changes or {}).items():
             widget = self.widget(key)
             widget.value = value
-            fragments.add(widget.fragment_id)
+            kept = kept and widget.ignore
+            if not widget.ignore:
+                fragments.add(widget.fragment_id)
+        if kept:
+            future = asyncio.get_running_loop().create_future()
+            future.set_result(RunResult(0.0, Status.FINISHED_SUCCESSFULLY, sent=False))
+            return future
         fragment_id = fragments.pop() if len(fragments) == 1 else ""  # (as the browser's widget does)
         payload = self.rerun_message(fragment_id).SerializeToString()
         future = asyncio.get_running_loop().create_future()
@@ -455,7 +474,11 @@ class Session:
                 if known is None or forced:
                     self.widgets[widget.id] = widget
                 else:
-                    known.options, known.fragment_id = widget.options, widget.fragment_id
+                    known.options, known.fragment_id, known.ignore = (
+                        widget.options,
+                        widget.fragment_id,
+                        widget.ignore,
+                    )
                 if forced:
                     self.overrides.pop(widget.id, None)
 
@@ -476,11 +499,44 @@ class Session:
 
     def component_spec(self, key: str) -> dict | None:
         """The spec last sent to the charts element with this user key (app/components/charts/)."""
+        return self.component_specs().get(key)
+
+    def component_specs(self) -> dict[str, dict]:
+        """The spec last sent to each charts element, by user key (each parsed once)."""
+        found: dict[str, dict] = {}
+        kept: dict[int, tuple[ForwardMsg, dict]] = {}
         for msg in reversed(self.elements.values()):
             element = msg.delta.new_element
-            if element.WhichOneof("type") == "bidi_component" and user_key(element.bidi_component.id) == key:
-                return json.loads(json.loads(element.bidi_component.json)["spec"])
-        return None
+            if element.WhichOneof("type") != "bidi_component":
+                continue
+            key = user_key(element.bidi_component.id)
+            if key is None or key in found:
+                continue
+            cached = self._specs.get(id(msg))
+            if cached is None or cached[0] is not msg:
+                cached = (msg, json.loads(json.loads(element.bidi_component.json)["spec"]))
+            found[key] = cached[1]
+            kept[id(msg)] = cached
+        self._specs = kept  # (the elements on the page now)
+        return found
+
+    async def move_slider(self, key: str, value: float) -> RunResult:
+        """Move a slider as a browser does. A slider drawn for the browser alone (on_change="ignore")
+        sends nothing: the charts elements drawn with it (app/static/charts.js: spec.slider) show its
+        step where they follow the view, and the first (spec.ask) of those that show one other step
+        asks for it (the trigger "step"), which this then sends. The result: that run's, or not sent."""
+        moved = await self.run({key: [float(value)]})
+        if moved.sent:
+            return moved
+        behind = [
+            (spec.get("ask", 0), name)
+            for name, spec in self.component_specs().items()
+            if spec.get("slider") == key and not spec.get("follow") and spec.get("step") != value
+        ]
+        if not behind:
+            return moved
+        self.trigger(min(behind)[1], "step", value)
+        return await self.run()
 
     def table_rows(self) -> list[int]:
         """The row count of every table and data editor (Arrow data) the last run drew."""

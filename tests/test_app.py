@@ -232,22 +232,27 @@ def only_the_explanation_ran(at) -> bool:
 
 
 def test_the_first_pick_sends_every_step_the_next_reruns_only_the_explanation(at):
+    """(The step slider's moves are the browser's meanwhile: tests/test_view_picks.py and
+    tests/test_browser.py; AppTest runs the page at every widget change.)"""
     assert "frames" not in charts_specs(at)["time_charts"]  # the page opens with one step: y0 … y2
-    at.slider(key="view_step").set_value(1).run()  # the first pick in this network: the results part
-    held = charts_specs(at)  # the charts follow the view from now on: every step, y1 first
+    at.selectbox(key="view_neuron").set_value(1).run()  # the first pick in this network: the results part
+    held = charts_specs(at)  # the charts follow the view from now on: every step, y2 first
     time_charts, outputs_charts = held["time_charts"], held["output_charts"]
-    assert time_charts["follow"] and time_charts["start"] == 1 and len(time_charts["frames"]) == 3
+    assert time_charts["follow"] and time_charts["start"] == 2 and len(time_charts["frames"]) == 3
     assert frame_chart_ids(time_charts, 0)[:3] == ["diagram", "legend", "hidden_0"]
     assert [i for i in frame_chart_ids(time_charts, 1) if i.startswith("hidden_")] == ["hidden_0", "hidden_1"]
     assert outputs_charts["follow"] and len(outputs_charts["frames"]) == 3
-    at.slider(key="view_step").set_value(0).run()
+    at.selectbox(key="view_neuron").set_value(0).run()
     assert not at.exception and only_the_explanation_ran(at)
-    assert "Explain a cell: y0[row 0, neuron 0]" in drawn_texts(at)
-    assert charts_specs(at)["explain_text"]["view"] == {"step": 0, "row": 0, "neuron": 0}  # to the charts
-    assert decode_link(at.query_params["s"]).view.step == 0  # the address bar follows
-    at.run()  # a full run agrees: y0 alone revealed
-    assert hidden_names(at) == ["hidden-y0"]
-    assert charts_specs(at)["time_charts"]["start"] == 0
+    explanation = charts_specs(at)["explain_text"]  # every step's, for the slider's moves
+    assert explanation["follow"] and len(explanation["frames"]) == 3 and explanation["start"] == 2
+    assert "Explain a cell: y2[row 0, neuron 0]" in drawn_texts(at)
+    assert explanation["view"] == {"step": 2, "row": 0, "neuron": 0}  # to the charts
+    assert decode_link(at.query_params["s"]).view.neuron == 0  # the address bar follows
+    assert [decode_link(link).view.step for link in explanation["links"]] == [0, 1, 2]
+    at.run()  # a full run agrees
+    assert hidden_names(at) == ["hidden-y0", "hidden-y1", "hidden-y2"]
+    assert charts_specs(at)["time_charts"]["start"] == 2
 
 
 def test_explain_a_cell_prints_the_heatmap_value(at):

@@ -86,13 +86,15 @@ def new_page(server, browser) -> Iterator[Callable[[str], Page]]:
     test ends, check that no page showed an exception or threw in the browser."""
     contexts, opened = [], []
 
-    def open_page(address: str = "/") -> Page:
+    def open_page(address: str = "/", on_page: Callable[[Page], None] | None = None) -> Page:
         context = browser.new_context(viewport=VIEWPORT)
         context.set_default_timeout(RERUN_S * 1000)
         contexts.append(context)
         page = context.new_page()
         errors: list = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        if on_page is not None:  # (before the page loads: e.g. to hear its websocket)
+            on_page(page)
         opened.append((page, errors))
         page.goto(address if address.startswith("http") else server.url + address)
         if "present=1" in address:
@@ -454,6 +456,53 @@ def test_a_step_pick_a_click_and_a_row_pick_are_drawn_by_the_browser(new_page):
     page.wait_for_function("() => /[?&]s=/.test(location.search)")
     token = query_token(page.url)
     assert token is not None and decode_link(token).view == View(step=0, row=2, neuron=6)
+
+
+def test_the_step_slider_moves_in_the_browser_alone(new_page):
+    """While the page's charts hold every step, the step slider's moves are the browser's (Streamlit's
+    on_change="ignore"): nothing at all goes to the server, yet the charts, the outline and the
+    explanation show the step, and the address bar gets its share link. The next run (a neuron pick)
+    brings the moved step to the server, and the address bar's link opens it again after a reload."""
+    frames: list = []
+
+    def hear(page: Page) -> None:
+        page.on("websocket", lambda ws: ws.on("framesent", lambda frame: frames.append(frame)))
+
+    page = new_page("/", on_page=hear)
+    pick(page, "Neuron", "neuron 3")  # a look: the charts hold every step from now on
+    expect(page.get_by_text("Explain a cell: y2[row 0, neuron 3]")).to_be_visible()
+    wait_charts(page, lambda c: outlined(c, "hidden-y2", 0, 3))
+    sent = len(frames)
+    assert sent > 0  # (the page's websocket is heard)
+    page.get_by_role("slider", name="Current step").focus()
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_text("Explain a cell: y1[row 0, neuron 3]")).to_be_visible()
+    found = wait_charts(
+        page, lambda c: hidden_ids(c) == ["hidden-y0", "hidden-y1"] and outlined(c, "hidden-y1", 0, 3)
+    )
+    _, value = explained_value(page, step=1, row=0, neuron=3)
+    assert value == pytest.approx(z_of(found, "hidden-y1")[0, 3], abs=5e-5)
+    page.wait_for_function("() => new URLSearchParams(location.search).has('s')")
+    step_1 = query_token(page.url)
+    assert decode_link(step_1).view == View(step=1, row=0, neuron=3)
+    page.keyboard.press("Home")
+    expect(page.get_by_text("Explain a cell: y0[row 0, neuron 3]")).to_be_visible()
+    wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"] and outlined(c, "hidden-y0", 0, 3))
+    page.wait_for_function("token => !location.search.includes(token)", arg=step_1)  # (y0's now)
+    assert decode_link(query_token(page.url)).view == View(step=0, row=0, neuron=3)
+    assert len(frames) == sent  # two moves, nothing sent: no run on the server
+
+    pick(page, "Neuron", "neuron 5")  # a run: it brings the slider's step
+    expect(page.get_by_text("Explain a cell: y0[row 0, neuron 5]")).to_be_visible()
+    wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"] and outlined(c, "hidden-y0", 0, 5))
+    assert len(frames) > sent
+    page.wait_for_function("() => new URLSearchParams(location.search).has('s')")
+    token = query_token(page.url)
+    assert decode_link(token).view == View(step=0, row=0, neuron=5)
+    page.goto(page.url)  # the address bar's link, opened again
+    wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"])
+    expect(page.get_by_text("Explain a cell: y0[row 0, neuron 5]")).to_be_visible()
+    expect(page.get_by_role("slider", name="Current step")).to_have_value("0")
 
 
 def test_a_click_on_a_cell_of_a_large_grid_explains_it(new_page):

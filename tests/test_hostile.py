@@ -308,6 +308,26 @@ def test_clicks_on_charts_drawn_without_a_click_action_are_harmless(server, key)
     assert explained_cell(attacked) == "y2[0, 0]"
 
 
+STEP_TRIGGERS = {"script": "<script>alert(1)</script>", "huge": 1e308, "list": [-1, 99]}
+
+
+@pytest.mark.parametrize("key", ["time_charts", "explain_text", "output_charts"])
+@pytest.mark.parametrize("value", STEP_TRIGGERS.values(), ids=STEP_TRIGGERS.keys())
+def test_a_step_trigger_with_any_value_shows_the_sliders_own_step(server, key, value):
+    """The charts' trigger "step" (an element asking for the step slider's step while its moves are the
+    browser's, app/static/charts.js): its value is never read; the page shows the slider's own step."""
+
+    async def attack(session: Session) -> RunResult:
+        session.trigger(key, "step", value)
+        return await session.run()
+
+    attacked, after, session, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+    assert explained_cell(attacked) in ("", "y2[0, 0]") and explained_cell(after) == "y2[0, 0]"
+    assert session.widget("view_step").value == [2.0]
+    assert not any("<script>" in body for body in attacked.texts + after.texts)
+
+
 @pytest.mark.parametrize(
     "payload",
     ["[" * 200_000 + "]" * 200_000, '{"event": "click"', "null", '[{"event": "click", "value": 1e400}]'],

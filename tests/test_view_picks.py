@@ -1,11 +1,15 @@
 """View picks drawn by the browser, over Streamlit's protocol on a real server: once the reader picks
-something in a network, the page's charts hold every step (frames that follow the view); a step,
-row or neuron pick, or a click on a cell, then reruns only the explanation's part (and the controls
-for a click): the charts are not sent again, the explanation element announces the view to them, the
-address bar follows. An edit after such a look sends every step of the new network too; two edits
-without a look between, the current step alone (until the next pick). Any pick while
-something else on the page shows the view (an open chapter that does, a table one click away), or
-with more row views than the charts hold for a row, reruns the results part as before."""
+something in a network, the page's charts hold every step (frames that follow the view); a row or
+neuron pick, or a click on a cell, then reruns only the explanation's part (and the controls for a
+click): the charts are not sent again, the explanation element announces the view to them, the
+address bar follows. The step slider is the browser's alone meanwhile (Streamlit's
+on_change="ignore"): a move sends nothing; the charts and the explanation hold every step, and the
+share link of each; the charts shown for one step ask for the slider's (Session.move_slider models
+the browser; tests/test_browser.py watches a real one). An edit after such a look sends every step
+of the new network too; two edits without a look between, the current step alone (until the next
+pick). Any pick while something else on the page shows the view (an open chapter that does, a
+table one click away), or with more row views than the charts hold for a row, reruns the results
+part as before."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from app.components.charts import marked
 from app.sections import hidden as hidden_section
 from bench.stclient import RunResult, Session, widget_state
 from rnn_core import reference
@@ -66,20 +71,34 @@ def step_shown(spec: dict) -> int:
     return max(int(i.removeprefix("hidden_")) for i in ids if i.startswith("hidden_"))
 
 
-def test_the_first_pick_in_a_network_sends_every_step_the_next_are_drawn_by_the_browser(server):
+def explained_at(spec: dict, step: int) -> str:
+    """The cell the explanation element explains at `step` (of frames: that step's frame)."""
+    blocks = spec["frames"][step] if "frames" in spec else spec["blocks"]
+    return explained_cell([marked(block["parts"]) for block in blocks if block["kind"] == "text"])
+
+
+def test_the_first_step_move_in_a_network_asks_for_every_step_the_next_send_nothing(server):
     async def act(session: Session):
         opened = sent(session, "time_charts")
-        first = await session.run({"view_step": 1})
-        after_first = sent(session, "time_charts")
-        second = await session.run({"view_step": 0})
-        after_second = sent(session, "time_charts")
+        first = await session.move_slider("view_step", 1)
+        after_first = sent(session, "time_charts"), sent(session, "explain_text")
+        second = await session.move_slider("view_step", 0)
+        after_second = sent(session, "time_charts"), sent(session, "explain_text")
         return opened, first, after_first, second, after_second
 
     opened, first, after_first, second, after_second = picks(server, act, look=False)
     assert "frames" not in opened and step_shown(opened) == 2  # the page opens with one step
-    assert first.ok and after_first["follow"] and after_first["start"] == 1  # the first pick: every step
-    assert second.ok and after_second == after_first and explained(second) == "y0[0, 0]"
-    assert second.n_messages < first.n_messages
+    assert opened["slider"] == "view_step" and opened["ask"] == 0  # (drawn for the browser's slider)
+    charts, explanation = after_first
+    assert first.ok and first.sent and charts["follow"] and charts["start"] == 1  # asked: every step
+    assert explanation["follow"] and [explained_at(explanation, t) for t in range(3)] == [
+        "y0[0, 0]",
+        "y1[0, 0]",
+        "y2[0, 0]",
+    ]
+    links = [decode_link(link).view for link in explanation["links"]]  # each step's share link
+    assert [(v.step, v.row, v.neuron) for v in links] == [(0, 0, 0), (1, 0, 0), (2, 0, 0)]
+    assert not second.sent and after_second == after_first  # drawn by the browser: nothing sent
 
 
 def test_an_edit_after_a_look_sends_every_step_two_edits_without_one_the_current_step(server):
@@ -89,7 +108,7 @@ def test_an_edit_after_a_look_sends_every_step_two_edits_without_one_the_current
     async def act(session: Session):
         looked = await session.run({"seed": 7})
         after_looked = sent(session, "time_charts")
-        pick = await session.run({"view_step": 1})
+        pick = await session.run({"view_neuron": "neuron 1"})
         after_pick = sent(session, "time_charts")
         again = await session.run({"seed": 8})
         after_again = sent(session, "time_charts")
@@ -103,33 +122,40 @@ def test_an_edit_after_a_look_sends_every_step_two_edits_without_one_the_current
     assert [looked.n_messages, again.n_messages, blind.n_messages] == [21, 21, 21]
     assert looked.ok and after_looked["follow"] and len(after_looked["frames"]) == 3
     assert after_looked["start"] == 2 and explained(looked) == "y2[0, 0]"
-    assert pick.ok and after_pick == after_looked and explained(pick) == "y1[0, 0]"  # drawn by the browser
+    assert pick.ok and after_pick == after_looked and explained(pick) == "y2[0, 1]"  # drawn by the browser
     assert pick.n_messages < looked.n_messages
     assert again.ok and after_again["follow"] and after_again != after_looked  # looked in seed 7's
-    assert after_again["start"] == 1
-    assert blind.ok and "frames" not in after_blind and step_shown(after_blind) == 1  # no look in seed 8's
+    assert after_again["start"] == 2
+    assert blind.ok and "frames" not in after_blind and step_shown(after_blind) == 2  # no look in seed 8's
 
 
-def test_a_step_pick_sends_the_explanation_alone_and_it_announces_the_view(server):
+def test_a_step_move_sends_nothing_and_the_next_run_brings_it(server):
+    """The slider's move stays in the browser; a neuron pick then (the explanation's part alone)
+    explains the moved step's cell, announces that view and writes its link."""
+
     async def act(session: Session):
-        before = sent(session, "time_charts")
-        result = await session.run({"view_step": 0})
+        before = sent(session, "time_charts"), sent(session, "explain_text")
+        moved = await session.move_slider("view_step", 0)
+        neuron = await session.run({"view_neuron": "neuron 4"})
         return (
             before,
-            result,
+            moved,
+            neuron,
             sent(session, "time_charts"),
             sent(session, "explain_text"),
             session.query_string,
         )
 
-    before, result, charts, explanation, query = picks(server, act)
-    assert result.ok, result.errors
-    assert before["follow"] and len(before["frames"]) == 3  # every step was there already
-    assert charts == before  # not sent again: the browser shows frame 0 of what it holds
-    assert explanation["view"] == {"step": 0, "row": 0, "neuron": 0}
-    assert explained(result) == "y0[0, 0]"
+    before, moved, neuron, charts, explanation, query = picks(server, act)
+    assert before[0]["follow"] and len(before[0]["frames"]) == 3  # every step was there already
+    assert before[1]["follow"] and before[1]["slider"] == "view_step"  # and every step's explanation
+    assert not moved.sent
+    assert neuron.ok, neuron.errors
+    assert charts == before[0]  # not sent again: the browser shows what it holds
+    assert explanation["view"] == {"step": 0, "row": 0, "neuron": 4} and explanation["start"] == 0
+    assert explained(neuron) == "y0[0, 4]"
     assert decode_link(query.split("s=", 1)[1].split("&")[0]).view.step == 0  # the address bar
-    assert result.n_messages < 15  # (the results part: ~25)
+    assert neuron.n_messages < 15  # (the results part: ~25)
 
 
 def test_a_neuron_pick_and_a_click_in_the_row_shown_are_drawn_by_the_browser(server):
@@ -224,24 +250,25 @@ def test_with_a_chapter_that_shows_the_view_a_step_pick_redraws_the_results(serv
     outline the neuron's: while one is open, the results part follows every pick."""
 
     async def act(session: Session):
-        result = await session.run(
-            {"view_step": 1, "view_neuron": "neuron 2"} if chapter == "weights" else {"view_step": 1}
-        )
-        return result, sent(session, "time_charts")
+        moved = await session.move_slider("view_step", 1)
+        result = await session.run({"view_neuron": "neuron 2"}) if chapter == "weights" else moved
+        return moved, result, sent(session, "time_charts")
 
-    result, charts = picks(server, act, (chapter,))
-    assert result.ok, result.errors
+    moved, result, charts = picks(server, act, (chapter,))
+    assert moved.sent and result.ok, result.errors  # the slider is the server's while it is open
     assert step_shown(charts) == 1 and "frames" not in charts  # sent again, at the new step
 
 
 def test_with_a_table_open_a_step_pick_redraws_the_results(server):
     async def act(session: Session):
-        await session.run({"numbers_popover": True})
-        result = await session.run({"view_step": 0})
-        return result, sent(session, "time_charts")
+        await session.run({"numbers_popover": True})  # (the results part alone: the slider as it was)
+        result = await session.move_slider("view_step", 0)  # one step shown: asked for
+        again = await session.move_slider("view_step", 1)  # and the slider is the server's again
+        return result, again, sent(session, "time_charts")
 
-    result, charts = picks(server, act)
-    assert result.ok and step_shown(charts) == 0 and "frames" not in charts
+    result, again, charts = picks(server, act)
+    assert result.ok and result.sent and again.ok and again.sent
+    assert step_shown(charts) == 1 and "frames" not in charts
 
 
 @pytest.mark.parametrize("value", [-3.0, 7.0, 2.0**40, 0.5])

@@ -31,12 +31,18 @@ def in_browser(n_steps: int, batch: int, n_neurons: int) -> bool:
     return n_steps * (n_steps * n_neurons * (batch + 1)) <= MAX_FRAME_NUMBERS
 
 
-def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app", on_change=None) -> int:
+def step_controls(
+    n_steps: int, slider=st, button=st, scope: Scope = "app", on_change=None, in_browser: bool = False
+) -> int:
     """The step slider and play/pause (in the containers given); returns the current step (the last
     one when following it). `scope`: what Play and Pause rerun ("fragment": the page's part that
     draws a play in the browser; "app": the whole page, which starts the server's ticks). on_change:
-    the slider's."""
-    player = page_state.memory().player
+    the slider's. `in_browser`: the page's charts draw any step in the browser, so the slider's moves
+    are the browser's alone (Streamlit's on_change="ignore": nothing is sent, the server reads the
+    step with the next run; Memory.step_in_browser; app/components/charts: Slider)."""
+    mem = page_state.memory()
+    player = mem.player
+    mem.step_in_browser = False
     key = VIEW_KEYS["step"]
     if player.pending_step is not None:  # set when play stops; applied before the slider exists
         page_state.put(key, player.pending_step)
@@ -51,6 +57,7 @@ def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app", on_c
     player.known_steps = n_steps
     if n_steps == 1:
         return 0
+    mem.step_in_browser = in_browser and not player.playing
     step = slider.slider(  # (while playing it would say one step and show another: Pause first)
         "Current step: reveal y0 … y_t",
         0,
@@ -58,7 +65,7 @@ def step_controls(n_steps: int, slider=st, button=st, scope: Scope = "app", on_c
         key=key,
         format="y%d",
         disabled=player.playing,
-        on_change=on_change,
+        on_change="ignore" if mem.step_in_browser else on_change,
     )
     if player.playing:
         button.button(

@@ -16,6 +16,7 @@ from ..compute import Result
 from . import hidden
 
 MAX_TERMS_INLINE = 8  # write the sum out in full up to this many terms; past it, a table
+TERMS_TABLE = "terms_popover"  # the key of the page's products table (app/main.py picks_in_browser)
 
 
 HOW = (
@@ -36,12 +37,27 @@ def explain_section(
 ) -> None:
     """The picked cell explained, drawn with the charts (so a play shows each step's), then every
     product as a table one click away. `announce`: the element tells the page's charts that follow
-    the view (app/components/charts) to show this step and cell. `hint`: the line saying how to pick
-    a cell (not on a slide: the room is the sums')."""
+    the view (app/components/charts) to show this step and cell (and asks for the step slider's step
+    when it moves in the browser). `hint`: the line saying how to pick a cell (not on a slide: the
+    room is the sums')."""
     cell, out = _explained(state, result, step, row, neuron)
     view = (step, row, neuron) if announce else None
-    charts.charts(_blocks(result, cell, out, hint), "explain_text", state.seed, view=view)
-    _products_table(cell, "terms_popover")
+    slider = hidden.step_slider(step, ask=1) if announce else None
+    charts.charts(_blocks(result, cell, out, hint), "explain_text", state.seed, view=view, slider=slider)
+    _products_table(cell, TERMS_TABLE, page=True)
+
+
+def explain_follow(
+    state: State, result: Result, n_steps: int, step: int, row: int, neuron: int, links: tuple[str, ...]
+) -> None:
+    """The picked row and neuron explained at every step, following the page's view (as the charts
+    do): the step slider's moves, while they are the browser's, need nothing from the server, and the
+    address bar gets each step's share link (`links`). The view is announced, as explain_section's."""
+    steps = [_blocks(result, *_explained(state, result, t, row, neuron)) for t in range(n_steps)]
+    slider = hidden.step_slider(step, ask=1, links=links)
+    view = (step, row, neuron)
+    charts.frames(steps, "explain_text", state.seed, step, view=view, slider=slider)
+    _products_table(_explained(state, result, step, row, neuron)[0], TERMS_TABLE, page=True)
 
 
 def explain_frames(
@@ -171,7 +187,13 @@ def explain_panel(
     _products_table(cell, table_key)
 
 
-def _products_table(cell: CellExplanation, key: str) -> None:
+def _products_table(cell: CellExplanation, key: str, page: bool = False) -> None:
+    """Every product of the cell's sums, a table one click away. `page`: the page's own explanation,
+    whose step the slider may change in the browser: its label does not name the step (a popover's
+    label is part of its identity: opening it reruns with the slider's step, which must not close it)."""
     terms = cell.input_terms + cell.recurrent_terms
-    label = f"All {len(terms)} products of y{cell.step}[{cell.row}, {cell.neuron}] (a table)"
+    if page:
+        label = f"All products of the explained cell, y_t[{cell.row}, {cell.neuron}] (a table)"
+    else:
+        label = f"All {len(terms)} products of y{cell.step}[{cell.row}, {cell.neuron}] (a table)"
     render.table(lambda: _terms_frame(terms), label, key)

@@ -62,10 +62,16 @@ def in_range(value: object, count: int) -> bool:
 
 
 def view_controls(
-    n_steps: int, batch: int, n_neurons: int, scope: player.Scope = "app", on_pick=None
+    n_steps: int,
+    batch: int,
+    n_neurons: int,
+    scope: player.Scope = "app",
+    on_pick=None,
+    step_in_browser: bool = False,
 ) -> tuple[int, int, int]:
     """The step player and the row and neuron pickers; (step, row, neuron). `scope`: what Play and
-    Pause rerun (player.step_controls). on_pick(key, count): on_change of the three."""
+    Pause rerun (player.step_controls). on_pick(key, count): on_change of the three (but the step
+    slider's, with `step_in_browser`: its moves are the browser's, player.step_controls)."""
     mem = page_state.memory()
     if mem.view_clicked:  # a click set the view in a run Streamlit replaced by this part's own: a value
         mem.view_clicked = False  # written in this run is what makes the widgets show it
@@ -76,7 +82,9 @@ def view_controls(
     def picked(key: str, count: int):
         return None if on_pick is None else functools.partial(on_pick, key, count)
 
-    step = player.step_controls(n_steps, bar, play, scope, picked(VIEW_KEYS["step"], n_steps))
+    step = player.step_controls(
+        n_steps, bar, play, scope, picked(VIEW_KEYS["step"], n_steps), in_browser=step_in_browser
+    )
     row = pick("Row", batch, VIEW_KEYS["row"], "row ", row_pick, picked(VIEW_KEYS["row"], batch))
     neuron_key = VIEW_KEYS["neuron"]
     neuron = pick("Neuron", n_neurons, neuron_key, "neuron ", neuron_pick, picked(neuron_key, n_neurons))
@@ -133,6 +141,23 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
     page_state.rerun_view()
 
 
+def step_slider(step: int, ask: int, links: tuple[str, ...] = ()) -> charts.Slider | None:
+    """An element's link to the step slider while its moves are the browser's (Memory.step_in_browser):
+    the element shows the slider's step; `ask`: its place among those that ask the server for it."""
+    if not page_state.memory().step_in_browser:
+        return None
+    return charts.Slider(VIEW_KEYS["step"], step, ask, step_moved, links)
+
+
+def step_moved() -> None:
+    """The trigger "step": an element showing one step asks for the step the slider moved to in the
+    browser (its value came with this run, checked like any). The reader looks: the pickers' part and
+    the results part rerun (page_state.rerun_view), and the charts hold every step from now on."""
+    _looked()
+    page_state.pickers_drawn(VIEW_KEYS["step"])  # (the slider shows it)
+    page_state.rerun_view()
+
+
 def _looked() -> page_state.Memory:
     """A pick: the reader looks, so the charts hold every step of this network from now on, and of the
     next network too (app/main.py frames_for)."""
@@ -164,15 +189,20 @@ def time_view(
     """The blocks of time_blocks (what is stuck, whether values exploded, the charts) as one element
     drawn in the browser (app/components/charts/); then y_step's numbers as a table. With `n_steps`,
     every step's blocks (app/main.py follows decides): the element follows the page's view, so a
-    step, neuron or row pick is drawn by the browser (the explanation announces it)."""
+    step, neuron or row pick is drawn by the browser (the explanation announces it; the step slider's
+    moves too, while they are the browser's). Drawn for one step, it asks for the slider's (first)."""
     hidden = result.trace.hidden
     _, B, _ = state.inputs.shape
+    slider = step_slider(step, ask=0) if clickable else None
     if n_steps is not None:
         steps = every_step(state, result, n_steps, row, neuron, style, True, rows_in_browser(n_steps, B))
-        charts.frames(steps, "time_charts", state.seed, step, on_click=pick_clicked_cell, cell=(row, neuron))
+        cell = (row, neuron)
+        frames_click = pick_clicked_cell
+        charts.frames(steps, "time_charts", state.seed, step, on_click=frames_click, cell=cell, slider=slider)
     else:
         blocks = time_blocks(state, result, step, row, neuron, style, clickable)
-        charts.charts(blocks, "time_charts", state.seed, pick_clicked_cell if clickable else None)
+        click = pick_clicked_cell if clickable else None
+        charts.charts(blocks, "time_charts", state.seed, click, slider=slider)
     render.numbers(  # (built when the table is opened)
         lambda: figures.hidden_heatmap(
             hidden[step],

@@ -23,11 +23,12 @@ def outputs_section(state: State, result: Result, upto: int, style, n_steps: int
     inputs, outputs = state.inputs[: upto + 1], result.trace.outputs[: upto + 1]
     # The chart, then the printout under it at the column's full width: side by side, the printout's
     # 2T + 1 columns did not fit a 1366 px screen.
+    slider = hidden.step_slider(upto, ask=2)  # (the step slider's moves, while they are the browser's)
     if n_steps is None:
-        charts.charts(step_blocks(state, result, upto, style), "output_charts", state.seed)
+        charts.charts(step_blocks(state, result, upto, style), "output_charts", state.seed, slider=slider)
     else:
         steps = [step_blocks(state, result, t, style) for t in range(n_steps)]
-        charts.frames(steps, "output_charts", state.seed, upto)
+        charts.frames(steps, "output_charts", state.seed, upto, slider=slider)
     render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", PRINTOUT_TABLE)
 
 

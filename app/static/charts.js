@@ -10,6 +10,11 @@
 // outlined on the charts marked "outlined") that the explanation element last announced (spec.view),
 // so a step, neuron or row pick redraws here while the server reruns only the explanation (a row's
 // charts come as "rows": one per batch row).
+// The step slider may be the browser's alone (spec.slider: Streamlit's on_change="ignore", so moving it
+// sends nothing; the server reads its value with the next run). Elements drawn with it show its step
+// as it moves: frames that follow the view show it at once and the address bar gets that step's share
+// link (spec.links); an element that shows one step only asks the server for the new one (the trigger
+// "step", the first in spec.ask order).
 // Served at app/static/charts.js; the component's own JavaScript is a loader that imports this module
 // once per page (app/components/charts/__init__.py loader()).
 
@@ -228,11 +233,76 @@ function showView(host, view) {
 // The explanation element says which step and cell the page shows now: every element whose frames
 // follow the view shows that step (one still drawing its own new data shows the step it came with,
 // which is the same view).
+let lastView = null; // the view last announced: a slider's move keeps its row and neuron
+
 function announce(view) {
+  lastView = view;
   for (const host of followers.keys()) {
     if (!host.isConnected) followers.delete(host);
     else if (host.dataset.pending === "0") showView(host, view);
   }
+}
+
+const watchers = new Map(); // host -> { spec, setTriggerValue }: elements drawn with the slider
+const ASK_AFTER_MS = 250; // a run that moves the slider brings its new elements too: no need to ask
+let asking = null;
+
+function sliderKey(input) {
+  const box = input.closest("[class*='st-key-']");
+  const found = box && [...box.classList].find((name) => name.startsWith("st-key-"));
+  return found ? found.slice("st-key-".length) : null;
+}
+
+function writeLink(link) {
+  const url = new URL(window.location.href);
+  if (!link || url.searchParams.get("s") === link) return;
+  url.searchParams.set("s", link);
+  window.history.replaceState(window.history.state, "", url.toString());
+}
+
+function sliderMoved(key, step) {
+  const mine = [...watchers.entries()].filter(([host, w]) => {
+    if (!host.isConnected) watchers.delete(host);
+    return host.isConnected && w.spec.slider === key;
+  });
+  if (!mine.length || !Number.isInteger(step)) return;
+  announce({ row: 0, neuron: 0, ...(lastView || {}), step }); // (every element that follows the view)
+  for (const [host, w] of mine) {
+    if (w.spec.links && followers.has(host)) writeLink(w.spec.links[step]);
+  }
+  clearTimeout(asking);
+  asking = setTimeout(() => askFor(key), ASK_AFTER_MS);
+}
+
+function sliderStep(key) {
+  const input = document.querySelector(`.st-key-${CSS.escape(key)} input[type="range"]`);
+  const step = input ? Number(input.value) : NaN;
+  return Number.isInteger(step) ? step : null;
+}
+
+// An element still showing one step other than the slider's asks the server (one does: the page's
+// part it is in reruns with the slider's value).
+function askFor(key) {
+  const step = sliderStep(key);
+  if (step === null) return;
+  const behind = [...watchers.entries()]
+    .filter(([host, w]) => host.isConnected && w.spec.slider === key && !followers.has(host))
+    .filter(([host]) => host.dataset.pending === "0" && Number(host.dataset.step) !== step)
+    .sort(([, a], [, b]) => a.spec.ask - b.spec.ask);
+  if (behind.length) behind[0][1].setTriggerValue("step", step);
+}
+
+function watchSlider() {
+  if (window.__rvSlider) return;
+  window.__rvSlider = new MutationObserver((records) => {
+    for (const { target } of records) {
+      if (target.matches && target.matches("input[type='range']")) {
+        const key = sliderKey(target);
+        if (key) sliderMoved(key, Number(target.value));
+      }
+    }
+  });
+  window.__rvSlider.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["aria-valuetext"] });
 }
 
 function play(Plotly, host, spec, setTriggerValue) {
@@ -271,7 +341,12 @@ export default function (component) {
   players.delete(host);
   followers.delete(host);
   delete host.dataset.playing;
+  watchers.delete(host);
   if (spec.view) announce(spec.view);
+  if (spec.slider) {
+    watchers.set(host, { spec, setTriggerValue });
+    watchSlider();
+  }
   host.dataset.specs = String((Number(host.dataset.specs) || 0) + 1); // (tests: data the server sent)
   const drawing = (Number(host.dataset.pending) || 0) + 1; // the newest data wins
   host.dataset.pending = String(drawing); // "0" once drawn: tests and benchmarks wait for it
@@ -281,12 +356,15 @@ export default function (component) {
       if (spec.follow) {
         followers.set(host, { Plotly, spec, setTriggerValue });
         const [row, neuron] = spec.cell || [0, 0];
-        showView(host, { step: spec.start, row, neuron });
+        const moved = spec.slider ? sliderStep(spec.slider) : null; // (moved while this was drawing)
+        showView(host, { step: moved === null ? spec.start : moved, row, neuron });
       } else if (spec.frames) play(Plotly, host, spec, setTriggerValue);
       else {
         draw(Plotly, host, spec, spec.blocks, setTriggerValue, null);
         delete host.dataset.frame;
       }
+      if (spec.step !== undefined) host.dataset.step = String(spec.step); // (one step: which)
+      else delete host.dataset.step;
       host.dataset.pending = "0";
     })
     .catch((error) => {

@@ -294,22 +294,56 @@ def preload() -> None:
         _component(key="charts_preload", data={"spec": '{"blocks": [], "figures": [], "revisions": []}'})
 
 
+@dataclass(frozen=True)
+class Slider:
+    """The page's step slider while the browser alone hears its moves (Streamlit's on_change="ignore":
+    app/components/player.py): an element drawn with it shows the slider's step as it moves. Frames
+    that follow the view show that step; an element that shows one step asks the server for the new
+    one (the trigger "step": `on_step`, then the page reruns that element's part), the first in `ask`
+    order. `links`: the share link of every step (`s` in the address bar, which the browser sets)."""
+
+    key: str  # the slider's widget key (the browser finds it by its st-key-<key> class)
+    step: int  # the step the element shows (of frames: the first)
+    ask: int  # which element asks when more than one shows a single step (the lowest)
+    on_step: Callable[[], None]
+    links: tuple[str, ...] = ()
+
+    def head(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"slider": self.key, "step": self.step, "ask": self.ask}
+        return found | ({"links": list(self.links)} if self.links else {})
+
+
 def charts(
     blocks: Sequence[Block],
     key: str,
     seed: int,
     on_click: Callable[[str, int, int], None] | None = None,
     view: tuple[int, int, int] | None = None,
+    slider: Slider | None = None,
 ) -> None:
     """Draw the blocks as one element. on_click(chart id, y, x) runs before the next run. `view`:
-    (step, row, neuron) announced to the elements whose frames follow the page's view."""
+    (step, row, neuron) announced to the elements whose frames follow the page's view. `slider`: the
+    blocks show its step (the element asks for another when it moves)."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     seen = _Figures()
     head: dict[str, Any] = {"blocks": [_spec(block, seed, image_format, seen) for block in blocks]}
     if view is not None:
-        head["view"] = dict(zip(("step", "row", "neuron"), view, strict=True))
+        head["view"] = _view(view)
+    if slider is not None:
+        head |= slider.head()
     click = _click_handler(key, blocks, on_click)
-    _component(key=key, data={"spec": _sent(head, seen)}, on_click_change=click)
+    _component(key=key, data={"spec": _sent(head, seen)}, on_click_change=click, **_on_step(slider))
+
+
+def _view(view: tuple[int, int, int]) -> dict[str, int]:
+    return dict(zip(("step", "row", "neuron"), view, strict=True))
+
+
+def _on_step(slider: Slider | None) -> dict[str, Any]:
+    """The trigger "step" (the element asks for the slider's new step): its value is not read, the
+    slider's own value comes with the run (the page checks it like every widget value). An element
+    drawn without the slider does nothing with it (a crafted one)."""
+    return {"on_step_change": slider.on_step if slider is not None else lambda: None}
 
 
 def _click_handler(key: str, blocks: Sequence, on_click: Callable[[str, int, int], None] | None) -> Callable:
@@ -334,13 +368,16 @@ def frames(
     on_played: Callable[[], None] | None = None,
     on_click: Callable[[str, int, int], None] | None = None,
     cell: tuple[int, int] | None = None,
+    view: tuple[int, int, int] | None = None,
+    slider: Slider | None = None,
 ) -> None:
     """Every step's blocks at once, frames[start] shown first. With `period_s`, a play: the browser
     shows the next every `period_s` seconds, alone (no rerun per step); after the last, on_played()
     runs (with `on_played`: one element per play says so; the trigger's value is not read: it can only
     end the play early, as Pause does). Without, the frames follow the page's view: the browser shows
-    the step the explanation element announces. `cell`: (row, neuron) outlined on the charts marked
-    `outlined` (the browser moves the outline to the cell the view announces)."""
+    the step the explanation element announces, or the step slider's as it moves (`slider`). `cell`:
+    (row, neuron) outlined on the charts marked `outlined` (the browser moves the outline to the cell
+    the view announces). `view`: announced, as charts() does."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     seen = _Figures()
     shown = [[_spec(block, seed, image_format, seen) for block in frame] for frame in frames]
@@ -351,9 +388,14 @@ def frames(
         head |= {"period_ms": round(period_s * 1000), "report": on_played is not None}
     if cell is not None:
         head |= {"cell": list(cell), "outline": figures.cell_outline(*cell)}
+    if view is not None:
+        head["view"] = _view(view)
+    if slider is not None:
+        head |= slider.head()
     _component(
         key=key,
         data={"spec": _sent(head, seen)},
         on_played_change=on_played or (lambda: None),
         on_click_change=_click_handler(key, frames, on_click),
+        **_on_step(slider),
     )
