@@ -163,14 +163,14 @@ TABLES = (
 
 def picks_in_browser(state) -> bool:
     """May the browser draw a pick on this page? Nothing but the charts and the explanation shows the
-    view (no lesson, class, presentation or play; the weights, Compare and share chapters closed, the
-    tables one click away closed), and every step fits in one message."""
+    view (no lesson, class, presentation or play; the weights, Compare, share and gradients chapters
+    closed, the tables one click away closed), and every step fits in one message."""
     return (
         chapters
         and not present
         and not player.playing()
         and page_state.memory().classroom is None
-        and not any(is_open(name) for name in ("weights", "compare", "share"))
+        and not any(is_open(name) for name in ("weights", "compare", "share", "gradients"))
         and not any(
             page_state.get(key) for key in (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE, explain.TERMS_TABLE)
         )
@@ -324,6 +324,7 @@ if box is not None:  # (a lesson step shows only its own sections)
 else:
     training.keep_polling()  # a run goes on while its chapter is closed (the page follows it)
 if guide.shows("gradients") and (box := chapter("gradients", gradients.KEEP, lazy=chapters)) is not None:
+    page_state.memory().view_below = True  # (a pick reruns the page: page_state.rerun_view)
     with box:
         view = session.with_current_view(state).view
         gradients.gradients_section(state, shown, view.row, view.neuron, style, training.running())

@@ -177,6 +177,7 @@ class Memory:
     view_clicked: bool = False  # a click on a cell asked for it (the controls show the clicked cell)
     rows_free: bool = False  # a row pick may too: the charts hold every row's row view
     step_in_browser: bool = False  # the step slider was drawn for the browser alone (player.step_controls)
+    view_below: bool = False  # the last full run drew the row and neuron outside the results part
     drawn_key: str = ""  # the numbers key of the network the results part last drew (app/main.py)
     frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
     looked: bool = False  # a pick was made in the network frames_key names (app/main.py carries it)
@@ -191,6 +192,7 @@ class Memory:
         self.results_only = self.numbers_edited = False
         self.view_free = self.view_picked = self.view_clicked = self.rows_free = False
         self.step_in_browser = False  # (this run's slider says, if it draws one)
+        self.view_below = False  # (the gradients say, if this run draws them: app/main.py)
         self.results_state = None
         self.pickers_behind = {}
 
@@ -235,7 +237,10 @@ def _ids(ctx, key: str) -> set[str]:
 def rerun_view() -> None:
     """From a callback that changes the view (step, row, neuron) other than through the pickers: rerun
     the pickers (they show it) and the results part (app/main.py: the pickers are a part of their own,
-    which an edit does not rerun)."""
+    which an edit does not rerun). While the page shows the row and neuron below those parts too (the
+    gradients chapter explains the picked cell's gradient: Memory.view_below), the whole page."""
+    if memory().view_below:
+        st.rerun()
     rerun_parts(CONTROLS_FRAGMENT, RESULTS_FRAGMENT)
 
 

@@ -302,3 +302,20 @@ def test_a_crafted_click_outside_the_network_leaves_one_cell_that_exists(server,
     view = explanation["view"]
     assert view["row"] in range(3) and view["neuron"] in range(8) and view["step"] in range(3)
     assert row == f"row {view['row']}"
+
+
+def test_with_the_gradients_open_a_pick_reruns_the_page_they_follow(server):
+    """The gradients chapter explains the picked row's and neuron's gradient, below the results part:
+    while it is open, a row or neuron pick or a click reruns the whole page (it was left showing the
+    previous pick's)."""
+
+    async def act(session: Session):
+        neuron = await session.run({"view_neuron": "neuron 5"})
+        session.trigger("time_charts", "click", {"chart": "hidden_1", "x": 2, "y": 1})
+        click = await session.run()
+        return neuron, click
+
+    neuron, click = picks(server, act, ("gradients",))
+    assert neuron.ok and click.ok, (neuron.errors, click.errors)
+    assert any("Explain a gradient cell** (row 0, neuron 5" in text for text in neuron.texts)
+    assert any("Explain a gradient cell** (row 1, neuron 2" in text for text in click.texts)
