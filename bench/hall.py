@@ -14,6 +14,8 @@
    (bench/edit_cost.py's kinds: CPU of the page process per pick) and one on a server of
    bench/pages/floor.py with the same start-up (a fragment holding the view's slider and two select
    boxes: what any widget change costs). "Next to nothing" as a number: a pick ≤ 1.5× the floor.
+   The step slider's move sends nothing while the charts can draw any step (0 ms: nothing reaches
+   the server; the class scenarios count such moves apart, Outcome.unsent).
    A click on a cell reruns the pickers too (Streamlit widgets show a value only after a run that
    sets it): the same target, reported.
 --quick: 60 students and fewer picks (a smoke run).
@@ -77,7 +79,8 @@ def picks(report: Report, changes: int, rounds: int) -> None:
     floor_ms = statistics.median(floors)
     table.notes.append(
         f"floor: bench/pages/floor.py on the app's start-up; the app's picks follow a first pick in the "
-        f"same network (free picks: the explanation's part reruns); {changes} of each per round"
+        f"same network (free picks: the explanation's part reruns; the step slider's move is the "
+        f"browser's alone, nothing is sent: Session.move_slider); {changes} of each per round"
     )
     report.tables.append(table)
     report.data["picks"] = {"floor_ms": floors, "app": app_rows}

@@ -487,6 +487,9 @@ def scenario_table(outcomes: list[Outcome]) -> Table:
             f"{s['runs']} runs finished of {s['runs_started']} started; "
             f"load generator CPU {s['client_cpu_s']:.1f} s over {s['seconds']:.0f} s"
             + (f"; errors e.g. {s['error_examples'][:2]}" if s["errors"] else "")
+            + "".join(
+                f"; {n} {kind}s kept by the browser (none sent)" for kind, n in s["unsent_by_kind"].items()
+            )
         )
     table.notes += extra
     return table
