@@ -154,11 +154,7 @@ def frames_for(key: str) -> None:
     mem.drawn_key = key
 
 
-TABLES = (
-    hidden.NUMBERS_TABLE,
-    outputs.PRINTOUT_TABLE,
-    explain.TERMS_TABLE,
-)  # one click away; they show the view
+TABLES = (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE, explain.TERMS_TABLE)  # one click away, of the view
 
 
 def picks_in_browser(state) -> bool:
@@ -171,11 +167,23 @@ def picks_in_browser(state) -> bool:
         and not player.playing()
         and page_state.memory().classroom is None
         and not any(is_open(name) for name in ("weights", "compare", "share", "gradients"))
-        and not any(
-            page_state.get(key) for key in (hidden.NUMBERS_TABLE, outputs.PRINTOUT_TABLE, explain.TERMS_TABLE)
-        )
+        and not any(page_state.get(key) for key in TABLES)
         and player.in_browser(T_shown, B, state.n_neurons)
     )
+
+
+STEP_FRAMES_BYTES = 32_000  # every step's explanation and link, sent again with each row or neuron pick
+
+
+def slider_in_browser(state) -> bool:
+    """May the step slider's moves be the browser's alone? While picks are (picks_in_browser), and
+    while every step's explanation and share link, which the explanation element then holds, stay
+    small: it sends them again with each row or neuron pick (the tutorial's: ~5 KB; 12 steps: ~22 KB;
+    50 steps: ~130 KB, where a move reruns the explanation as before)."""
+    if not picks_in_browser(state):
+        return False
+    token = session.link_token(session.with_current_view(state))
+    return T_shown * (explain.STEP_BYTES + len(token or "")) <= STEP_FRAMES_BYTES
 
 
 @st.fragment(key=page_state.CONTROLS_FRAGMENT)
@@ -186,8 +194,8 @@ def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope)
     draws reruns this part (it shows the pick) and the explanation; a change of the view by anything
     else reruns this part and the results part (page_state.rerun_view). While the browser can draw any
     step (picks_in_browser), the step slider's moves are the browser's alone: they send nothing
-    (player.step_controls); the charts and the explanation follow them there."""
-    free = picks_in_browser(state)
+    (player.step_controls); the charts and the explanation follow them there (slider_in_browser)."""
+    free = slider_in_browser(state)
     hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked, step_in_browser=free)
     page_state.pickers_drawn()
 

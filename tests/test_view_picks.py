@@ -319,3 +319,21 @@ def test_with_the_gradients_open_a_pick_reruns_the_page_they_follow(server):
     assert neuron.ok and click.ok, (neuron.errors, click.errors)
     assert any("Explain a gradient cell** (row 0, neuron 5" in text for text in neuron.texts)
     assert any("Explain a gradient cell** (row 1, neuron 2" in text for text in click.texts)
+
+
+def test_past_the_size_budget_the_slider_is_the_servers_and_a_move_reruns_the_explanation(server):
+    """The explanation element holds every step's explanation and link while the slider is the
+    browser's, and sends them again with each row or neuron pick: at 30 steps (~60 KB) the slider
+    stays the server's (main.slider_in_browser), and a move reruns the explanation as it did."""
+
+    async def act(session: Session):
+        tutorial = session.widget("view_step").ignore
+        await session.run({"n_steps": 30})
+        await session.run({"view_neuron": "neuron 2"})  # (a look: the charts hold every step)
+        moved = await session.move_slider("view_step", 4)
+        return tutorial, session.widget("view_step").ignore, moved, sent(session, "explain_text")
+
+    tutorial, long_run, moved, explanation = picks(server, act)
+    assert tutorial and not long_run
+    assert moved.sent and moved.ok and explained(moved) == "y4[0, 2]"
+    assert "frames" not in explanation and "slider" not in explanation  # one step, the server's

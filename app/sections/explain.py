@@ -17,6 +17,7 @@ from . import hidden
 
 MAX_TERMS_INLINE = 8  # write the sum out in full up to this many terms; past it, a table
 TERMS_TABLE = "terms_popover"  # the key of the page's products table (app/main.py picks_in_browser)
+STEP_BYTES = 1_500  # one step's explanation as sent, at most (~1.1–1.4 KB measured: past 8 terms a sum)
 
 
 HOW = (
