@@ -357,11 +357,17 @@ export default function (component) {
         followers.set(host, { Plotly, spec, setTriggerValue });
         const [row, neuron] = spec.cell || [0, 0];
         const moved = spec.slider ? sliderStep(spec.slider) : null; // (moved while this was drawing)
-        showView(host, { step: moved === null ? spec.start : moved, row, neuron });
+        const step = moved === null ? spec.start : moved;
+        showView(host, { step, row, neuron });
+        if (spec.links && step !== spec.start) writeLink(spec.links[step]);
       } else if (spec.frames) play(Plotly, host, spec, setTriggerValue);
       else {
         draw(Plotly, host, spec, spec.blocks, setTriggerValue, null);
         delete host.dataset.frame;
+        if (spec.slider && sliderStep(spec.slider) !== spec.step) { // (moved while this was drawing)
+          clearTimeout(asking);
+          asking = setTimeout(() => askFor(spec.slider), ASK_AFTER_MS);
+        }
       }
       if (spec.step !== undefined) host.dataset.step = String(spec.step); // (one step: which)
       else delete host.dataset.step;
