@@ -106,9 +106,14 @@ def step_links(state: State, n_steps: int) -> tuple[str, ...]:
     """The share link token of the state at each step 0 … n_steps-1 (the rest of the view kept), for
     the browser to put in the address bar as the step slider moves there; none when the state is too
     big for a link."""
-    if link_token(state) is None:
+    current = link_token(state)  # (the page's own link: encoded once per view, sync_link uses it too)
+    if current is None:
         return ()
-    return tuple(encode_link(state.with_changes(view=replace(state.view, step=t))) for t in range(n_steps))
+    step = state.view.step
+    return tuple(
+        current if t == step else encode_link(state.with_changes(view=replace(state.view, step=t)))
+        for t in range(n_steps)
+    )
 
 
 def sync_link(state: State) -> str | None:

@@ -54,11 +54,12 @@ def explain_follow(
     """The picked row and neuron explained at every step, following the page's view (as the charts
     do): the step slider's moves, while they are the browser's, need nothing from the server, and the
     address bar gets each step's share link (`links`). The view is announced, as explain_section's."""
-    steps = [_blocks(result, *_explained(state, result, t, row, neuron)) for t in range(n_steps)]
+    explained = [_explained(state, result, t, row, neuron) for t in range(n_steps)]
     slider = hidden.step_slider(step, ask=1, links=links)
     view = (step, row, neuron)
+    steps = [_blocks(result, cell, out) for cell, out in explained]
     charts.frames(steps, "explain_text", state.seed, step, view=view, slider=slider)
-    _products_table(_explained(state, result, step, row, neuron)[0], TERMS_TABLE, page=True)
+    _products_table(explained[step][0], TERMS_TABLE, page=True)
 
 
 def explain_frames(

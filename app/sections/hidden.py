@@ -196,9 +196,15 @@ def time_view(
     slider = step_slider(step, ask=0) if clickable else None
     if n_steps is not None:
         steps = every_step(state, result, n_steps, row, neuron, style, True, rows_in_browser(n_steps, B))
-        cell = (row, neuron)
-        frames_click = pick_clicked_cell
-        charts.frames(steps, "time_charts", state.seed, step, on_click=frames_click, cell=cell, slider=slider)
+        charts.frames(
+            steps,
+            "time_charts",
+            state.seed,
+            step,
+            on_click=pick_clicked_cell,
+            cell=(row, neuron),
+            slider=slider,
+        )
     else:
         blocks = time_blocks(state, result, step, row, neuron, style, clickable)
         click = pick_clicked_cell if clickable else None

@@ -327,16 +327,18 @@ def charts(
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     seen = _Figures()
     head: dict[str, Any] = {"blocks": [_spec(block, seed, image_format, seen) for block in blocks]}
-    if view is not None:
-        head["view"] = _view(view)
-    if slider is not None:
-        head |= slider.head()
+    head |= _follow(view, slider)
     click = _click_handler(key, blocks, on_click)
     _component(key=key, data={"spec": _sent(head, seen)}, on_click_change=click, **_on_step(slider))
 
 
-def _view(view: tuple[int, int, int]) -> dict[str, int]:
-    return dict(zip(("step", "row", "neuron"), view, strict=True))
+def _follow(view: tuple[int, int, int] | None, slider: Slider | None) -> dict[str, Any]:
+    """What a spec carries for the elements that follow the page's view: the view it announces, and
+    its link to the step slider."""
+    found: dict[str, Any] = {}
+    if view is not None:
+        found["view"] = dict(zip(("step", "row", "neuron"), view, strict=True))
+    return found | (slider.head() if slider is not None else {})
 
 
 def _on_step(slider: Slider | None) -> dict[str, Any]:
@@ -388,10 +390,7 @@ def frames(
         head |= {"period_ms": round(period_s * 1000), "report": on_played is not None}
     if cell is not None:
         head |= {"cell": list(cell), "outline": figures.cell_outline(*cell)}
-    if view is not None:
-        head["view"] = _view(view)
-    if slider is not None:
-        head |= slider.head()
+    head |= _follow(view, slider)
     _component(
         key=key,
         data={"spec": _sent(head, seen)},
