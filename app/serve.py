@@ -164,6 +164,15 @@ def patch_streamlit() -> None:
     if os.environ.get("RNN_CONFIG_ONCE", "1") != "0":  # 0: Streamlit's own (benchmarks compare)
         config_once()
     run_slots.install(run_slots.from_environment(os.environ.get("RNN_RUN_SLOTS")))  # 0: Streamlit's own
+    if os.environ.get("RNN_UVLOOP", "1") == "0":  # 0: asyncio's own loop and uvicorn's h11 (A/B runs)
+        without_uvloop()
+
+
+def without_uvloop() -> None:
+    """Serve on asyncio's own event loop and uvicorn's pure-Python HTTP parser (h11), as Streamlit does
+    when uvloop and httptools are not installed: both are skipped when they cannot be imported."""
+    for name in ("uvloop", "httptools"):  # (None in sys.modules: importing raises ModuleNotFoundError)
+        sys.modules[name] = None  # type: ignore[assignment]
 
 
 def main() -> None:

@@ -45,12 +45,14 @@ def loadavg() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def ab(scenario: str, replicas: int, rounds: int, env_b: dict[str, str]) -> None:
+def ab(scenario: str, replicas: int, rounds: int, env_b: dict[str, str], proxy: bool = False) -> None:
     rows = []
     for r in range(rounds):
         for label, env in (("A: as committed", {}), (f"B: {env_b}", env_b)):
             avg = loadavg()
-            (outcome,) = load.run_on_server([load.Scenario.parse(scenario)], env=env, replicas=replicas)
+            (outcome,) = load.run_on_server(
+                [load.Scenario.parse(scenario)], env=env, replicas=replicas, proxy=proxy
+            )
             s = outcome.summary()
             rows.append((label, r + 1, s, avg, loadavg()))
     print(f"\n#### {load.Scenario.parse(scenario).label}, {replicas} process(es), alternating rounds\n")
@@ -182,7 +184,7 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env = dict(item.split("=", 1) for item in args.env)
     if args.what == "ab":
-        ab(args.scenario or "a200", args.replicas, args.rounds, env or {"RNN_TCP_NODELAY": "0"})
+        ab(args.scenario or "a200", args.replicas, args.rounds, env or {"RNN_TCP_NODELAY": "0"}, args.proxy)
     elif args.what == "one":
         one(args.scenario or "a200", args.replicas, args.label, args.proxy, args.slower)
     elif args.what == "stampede":

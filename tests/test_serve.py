@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +193,30 @@ def test_the_config_message_and_the_nudge_are_built_once_and_are_streamlits_own(
     config._set_option("server.headless", True, "test")
     assert [wrapped(session) for _ in range(3)] == [(False, "")] * 3
     assert asked == ["s1"] * 3  # headless: asked once more, then kept
+
+
+def test_the_server_runs_on_uvloop_and_httptools(tmp_path):
+    """A real server's process has loaded both (Streamlit imports uvloop when it creates its event
+    loop, uvicorn httptools when it picks its HTTP parser): requirements.txt installs them, and
+    nothing in the start-up keeps them out."""
+    from tests.serving import streamlit_server
+
+    with streamlit_server(tmp_path) as server:
+        maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+    assert "/uvloop/loop." in maps
+    assert "/httptools/parser/" in maps
+
+
+def test_rnn_uvloop_0_serves_as_streamlit_without_them():
+    """RNN_UVLOOP=0 (for A/B runs): asyncio's own loop and uvicorn's pure-Python parser, h11."""
+    code = (
+        "from app import serve; serve.without_uvloop()\n"
+        "from streamlit.web import bootstrap; print(bootstrap._get_uvloop_loop_factory())\n"
+        "from uvicorn.protocols.http.auto import AutoHTTPProtocol; print(AutoHTTPProtocol.__name__)\n"
+        "import uvloop\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["None", "H11Protocol"]
+    assert "ModuleNotFoundError" in done.stderr  # (the last line: uvloop cannot be imported)
