@@ -84,6 +84,7 @@ def one(scenario: str, replicas: int, label: str, proxy: bool = False, slower: f
         f"| {ms(s['first_load_p95_ms'] / 1000)} | {mb(s['rss']['page_peak'])} | {avg} / {loadavg()} |",
         flush=True,
     )
+    print(f"load generator CPU {outcome.client_cpu:.2f} s over {outcome.seconds:.1f} s", flush=True)
     if len(s["p95_ms_by_kind"]) > 1:
         print(
             "p95 by kind: " + ", ".join(f"{k} {v:.0f} ms" for k, v in s["p95_ms_by_kind"].items()), flush=True

@@ -111,6 +111,19 @@ def test_public_settings_are_set_in_the_file_and_in_effect():
         assert actual == value, key
 
 
+def test_magic_is_off_and_the_page_needs_none():
+    """Streamlit's magic is off (it rewrites the page script at each compile: ~13 ms, again whenever
+    the last session closed), and the page has nothing magic would draw: Streamlit's own rewrite of
+    app/main.py draws nothing (a bare value in the page would be lost: write it with st.write)."""
+    from streamlit.runtime.scriptrunner import magic
+
+    assert ast.literal_eval(hidden_option("runner.magicEnabled")) is False
+    page = ROOT / "app" / "main.py"
+    source = page.read_text()
+    assert "transparent_write" not in ast.unparse(magic.add_magic(source, str(page)))
+    assert "transparent_write" in ast.unparse(magic.add_magic(source + "\nstate\n", str(page)))
+
+
 def test_sizes_are_limited_to_what_the_app_needs():
     found = effective()
     assert STATE_JSON_MB < found["server.maxUploadSize"] <= 10

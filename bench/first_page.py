@@ -1,0 +1,89 @@
+"""What a first page costs the server, one visitor at a time, in variants given by environment
+variables, alternating rounds so that a busy machine weighs on both alike.
+
+    .venv/bin/python -m bench.first_page [--rounds 3] [--pages 60] [--env K=V ...]
+
+Variant A is the server as committed; variant B runs with the --env variables (default
+STREAMLIT_RUNNER_MAGIC_ENABLED=true: Streamlit's magic on, as it is unless configured). Two ways a
+visitor comes:
+  alone:  no other session is open (a public demo between visitors; the first student of a class).
+          Streamlit then drops the page script's compiled code when the last session closes
+          (websocket_session_manager: "avoid stale cached scripts") and compiles it again;
+  beside: another session stays open (a class): the compiled script is reused.
+Measured per first page: the page process's CPU (from /proc), the median time to the end of its run,
+and the messages sent (the same page: a check that both variants draw alike).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+
+from bench.before_after import served
+from bench.common import ROOT, Table, cpu_seconds, median
+from bench.stclient import Session
+
+
+async def visits(url: str, pid: int, pages: int, beside: bool) -> tuple[float, float, float]:
+    """CPU ms per first page, median seconds to its run's end, median messages."""
+    async with contextlib.AsyncExitStack() as stack:
+        if beside:  # (a session that stays open: the compiled script is kept)
+            await (await stack.enter_async_context(Session(url, timeout=60))).open()
+        seconds, messages = [], []
+        start = cpu_seconds(pid) or 0.0
+        for _ in range(pages):
+            async with Session(url, timeout=60, chart_words=False) as visitor:
+                first = await visitor.open()
+            assert first.ok, first.errors
+            seconds.append(first.seconds)
+            messages.append(first.n_messages)
+        cpu = ((cpu_seconds(pid) or 0.0) - start) / pages * 1000
+    return cpu, median(seconds), median(messages)
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """The server started inside sees these variables (bench.before_after.served passes os.environ)."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pages", type=int, default=60)
+    parser.add_argument("--env", action="append", default=[], help="variant B's environment, K=V")
+    args = parser.parse_args()
+    env_b = dict(item.split("=", 1) for item in args.env) or {"STREAMLIT_RUNNER_MAGIC_ENABLED": "true"}
+    variants = {"A: as committed": {}, f"B: {env_b}": env_b}
+    table = Table(
+        f"A first page, one visitor at a time ({args.rounds} alternating rounds × {args.pages} pages)",
+        ["variant", "round", "how", "CPU ms per first page", "median ms to its run's end", "messages"],
+    )
+    for round_ in range(1, args.rounds + 1):
+        for label, env in variants.items():
+            with environment(env), served(ROOT) as (url, pid):
+                asyncio.run(visits(url, pid, 3, beside=True))  # (the worker warm, the modules loaded)
+                for how in ("alone", "beside"):
+                    cpu, seconds, messages = asyncio.run(visits(url, pid, args.pages, how == "beside"))
+                    table.add(label, round_, how, f"{cpu:.1f}", f"{seconds * 1000:.1f}", f"{messages:g}")
+                    print(" | ".join(str(cell) for cell in table.rows[-1]), flush=True)
+    print()
+    print(table.markdown())
+
+
+if __name__ == "__main__":
+    main()
