@@ -147,11 +147,13 @@ def preimport() -> threading.Thread:
 
 def patch_streamlit() -> None:
     """What this start-up changes in Streamlit before it serves (each switchable for A/B runs by its
-    environment variable): the hardening, the switch interval, TCP_NODELAY, the new-session message's
-    fixed parts built once, the script runs queued into CPU slots (app/run_slots.py)."""
+    environment variable): the hardening, HTTP parsed by h11, the switch interval, TCP_NODELAY, the
+    new-session message's fixed parts built once, the script runs queued into CPU slots
+    (app/run_slots.py), uvloop (which Streamlit uses when installed: requirements.txt)."""
     from app import hardening, run_slots
 
     hardening.install()
+    http_h11()  # (not switchable: a limit on what a request's head may hold)
     # The event loop that sends every session's messages needs the GIL after each send; while script
     # threads compute, Python's default 5 ms switch interval makes it wait up to 5 ms each time (the
     # convoy effect): 0.5 ms lets replies out sooner (bench/train_load.py; RNN_SWITCH_INTERVAL=0.005
@@ -164,15 +166,33 @@ def patch_streamlit() -> None:
     if os.environ.get("RNN_CONFIG_ONCE", "1") != "0":  # 0: Streamlit's own (benchmarks compare)
         config_once()
     run_slots.install(run_slots.from_environment(os.environ.get("RNN_RUN_SLOTS")))  # 0: Streamlit's own
-    if os.environ.get("RNN_UVLOOP", "1") == "0":  # 0: asyncio's own loop and uvicorn's h11 (A/B runs)
+    if os.environ.get("RNN_UVLOOP", "1") == "0":  # 0: asyncio's own event loop (A/B runs)
         without_uvloop()
 
 
 def without_uvloop() -> None:
-    """Serve on asyncio's own event loop and uvicorn's pure-Python HTTP parser (h11), as Streamlit does
-    when uvloop and httptools are not installed: both are skipped when they cannot be imported."""
-    for name in ("uvloop", "httptools"):  # (None in sys.modules: importing raises ModuleNotFoundError)
-        sys.modules[name] = None  # type: ignore[assignment]
+    """Serve on asyncio's own event loop, as Streamlit does when uvloop is not installed (it is skipped
+    when it cannot be imported: None in sys.modules makes importing it raise ModuleNotFoundError)."""
+    sys.modules["uvloop"] = None  # type: ignore[assignment]
+
+
+def http_h11() -> None:
+    """Parse HTTP with h11 whatever is installed. uvicorn picks httptools when it can import it (a
+    package that depends on uvicorn[standard] brings it), and its httptools parser takes a request head
+    of any size: a 20 MB header or 200,000 headers were read into memory (+30 MB each), where h11
+    answers 400 past 16 KB (tests/test_hostile.py). Only the websocket's handshake and the few plain
+    requests are HTTP: the parser's speed is not the server's."""
+    from streamlit.web.server.starlette import starlette_server
+
+    kwargs = starlette_server._get_uvicorn_config_kwargs
+    if getattr(kwargs, "h11", False):
+        return
+
+    def with_h11() -> dict[str, Any]:
+        return {**kwargs(), "http": "h11"}
+
+    with_h11.h11 = True  # type: ignore[attr-defined]
+    starlette_server._get_uvicorn_config_kwargs = with_h11
 
 
 def main() -> None:

@@ -220,7 +220,7 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     packages = ["tensorflow-cpu", "keras", "streamlit", "numpy", "plotly", "pandas", "uvicorn", "websockets"]
-    packages += ["uvloop", "httptools"]
+    packages += ["uvloop"]
     packages += ["protobuf", "playwright"]
     chromium = ""
     with contextlib.suppress(OSError, subprocess.SubprocessError):

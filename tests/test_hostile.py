@@ -17,6 +17,7 @@ import base64
 import json
 import math
 import re
+import socket
 import urllib.error
 import zlib
 from collections.abc import Awaitable, Callable
@@ -625,3 +626,41 @@ def test_hostile_lesson_class_and_pinned_links_give_a_notice_and_the_page(server
     assert_survived(attacked, after, server)
     assert attacked.notices, "no notice for a hostile link"
     assert_no_markup_from(attacked, "[Log in](https://evil.example)")
+
+
+# ---- HTTP itself: what reaches the server before Streamlit (the plain image has no nginx in front) --
+
+HEALTH = b"GET /_stcore/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+HOSTILE_REQUESTS = {
+    "bad request line": b"GET / HTTP/9.9 junk\r\n\r\n",
+    "a 1 MB header": HEALTH + b"X-A: " + b"a" * 1_000_000 + b"\r\n\r\n",
+    "a 20 MB header": HEALTH + b"X-A: " + b"a" * 20_000_000 + b"\r\n\r\n",
+    "200,000 headers": HEALTH + b"X-A: a\r\n" * 200_000 + b"\r\n",
+    "a bad chunk size": HEALTH.replace(b"GET", b"POST") + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+    "a websocket key that is not one": (
+        b"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: bad\r\nOrigin: http://127.0.0.1\r\n\r\n"
+    ),
+}
+
+
+def answer_to(port: int, request: bytes) -> bytes:
+    """The first bytes the server answers a raw request with (b"" if it closed the connection first)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        try:
+            sock.sendall(request)
+            return sock.recv(64)
+        except (ConnectionResetError, BrokenPipeError):  # refused before the whole request was read
+            return b""
+
+
+@pytest.mark.parametrize("name", HOSTILE_REQUESTS)
+def test_hostile_http_requests_are_refused_without_holding_memory(server, name):
+    """Each gets a 400 or a closed connection, none is read into memory whole (h11 refuses a head that
+    one read of the socket does not complete past 16 KB; uvicorn's httptools parser, which app/serve.py
+    keeps out, took a 20 MB header: +30 MB), and the server answers the next request."""
+    before = rss_mb(server.process.pid)
+    answer = answer_to(server.port, HOSTILE_REQUESTS[name])
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400 "), answer
+    assert rss_mb(server.process.pid) - before < 10
+    assert answer_to(server.port, HEALTH + b"\r\n").startswith(b"HTTP/1.1 200 ")
