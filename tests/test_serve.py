@@ -37,6 +37,13 @@ def nodelay_of_an_accepted_connection(listener: socket.socket) -> int:
     return seen[0]
 
 
+def fresh_python(code: str) -> subprocess.CompletedProcess:
+    """`code` run by a fresh interpreter from the repository's root, as a server's start would."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
 @pytest.fixture(scope="module")
 def bind():
     from streamlit.web.server.starlette import starlette_server
@@ -70,9 +77,7 @@ def test_the_page_modules_are_imported_before_the_first_visitor():
         "import gc, sys; from app import serve; serve.preimport().join(); print(gc.get_freeze_count() > 0); "
         "print(sorted(m for m in sys.modules if m.startswith(('app.', 'streamlit.emojis', 'pandas'))))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = fresh_python(code)
     assert done.returncode == 0, done.stderr
     *_, frozen, modules = done.stdout.strip().splitlines()
     assert frozen == "True"  # start-up's objects frozen for the collector, before any visitor's run
@@ -99,9 +104,7 @@ def test_streamlit_is_imported_before_the_background_imports_start():
         "serve.preimport = started\n"
         "serve.main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = fresh_python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "True"
 
@@ -212,9 +215,7 @@ def test_rnn_uvloop_0_serves_on_asyncios_own_loop():
         "from streamlit.web import bootstrap; print(bootstrap._get_uvloop_loop_factory())\n"
         "import uvloop\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = fresh_python(code)
     assert done.stdout.split() == ["None"]
     assert "ModuleNotFoundError" in done.stderr  # (the last line: uvloop cannot be imported)
 
@@ -230,8 +231,6 @@ def test_http_is_parsed_by_h11_whatever_is_installed():
         "after = s._get_uvicorn_config_kwargs()\n"
         "print(after.pop('http'), before.get('http'), after == before)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=serve.ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = fresh_python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["h11", "None", "True"]
