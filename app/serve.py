@@ -180,8 +180,9 @@ def http_h11() -> None:
     """Parse HTTP with h11 whatever is installed. uvicorn picks httptools when it can import it (a
     package that depends on uvicorn[standard] brings it), and its httptools parser takes a request head
     of any size: a 20 MB header or 200,000 headers were read into memory (+30 MB each), where h11
-    answers 400 past 16 KB (tests/test_hostile.py). Only the websocket's handshake and the few plain
-    requests are HTTP: the parser's speed is not the server's."""
+    refuses a head that one read of the socket does not complete past 16 KB (tests/test_hostile.py).
+    Only the websocket's handshake and the few plain requests are HTTP: the parser's speed is not the
+    server's."""
     from streamlit.web.server.starlette import starlette_server
 
     kwargs = starlette_server._get_uvicorn_config_kwargs

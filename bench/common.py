@@ -220,8 +220,7 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     packages = ["tensorflow-cpu", "keras", "streamlit", "numpy", "plotly", "pandas", "uvicorn", "websockets"]
-    packages += ["uvloop"]
-    packages += ["protobuf", "playwright"]
+    packages += ["uvloop", "protobuf", "playwright"]
     chromium = ""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         command = ["/usr/bin/chromium", "--version"]

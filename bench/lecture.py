@@ -1,7 +1,7 @@
 """A lecture hall on one 2-core machine: the class at 200 students, the stampede, a lever A/B, and the
 memory that sessions leave behind.
 
-    .venv/bin/python -m bench.lecture ab [--scenario a200] [--replicas 1] [--rounds 2] [--env K=V ...]
+    .venv/bin/python -m bench.lecture ab [--scenario a200] [--replicas 1 [--proxy]] [--rounds 2] [--env K=V]
     .venv/bin/python -m bench.lecture one --scenario a200 [--replicas 2 [--proxy]] [--label after]
     .venv/bin/python -m bench.lecture stampede [--scenario s60] [--replicas 2 [--proxy]]
     .venv/bin/python -m bench.lecture leave [--sessions 200] [--watch 200]
