@@ -22,7 +22,8 @@ def plain(text: object, limit: int = MAX_CHARS) -> str:
     """`text` as inert Markdown: shown exactly as typed (up to `limit` characters, then …), on one line.
 
     Markdown specials are backslash-escaped, `<` and `>` become ‹ and ›, line breaks, control and
-    invisible format characters (bidirectional overrides, zero-width joiners) become spaces or `?`.
+    invisible format characters (bidirectional overrides, zero-width joiners) become spaces or `?`,
+    and leading spaces go (Markdown shows none, and four or more make the line a code block).
     """
     raw = text if isinstance(text, str) else str(text)
     shortened = len(raw) > limit
@@ -35,7 +36,8 @@ def plain(text: object, limit: int = MAX_CHARS) -> str:
             chars.append("?")
         else:
             chars.append(ch)
-    safe = _SPECIAL.sub(r"\\\1", "".join(chars).translate(_ANGLES))
+    line = "".join(chars).lstrip(" ")  # (Markdown shows no leading space; four make a code block)
+    safe = _SPECIAL.sub(r"\\\1", line.translate(_ANGLES))
     return safe + ("…" if shortened else "")
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from app.text import MAX_CHARS, plain
+from app.text import MAX_CHARS, plain, plain_lines
 
 # CommonMark plus GFM's tables and strikethrough: the grammar Streamlit's react-markdown + remark-gfm
 # renders (its autolink literals are checked by hand below: markdown-it has no linkify here).
@@ -32,6 +32,8 @@ HOSTILE = [
     "\\[escaped\\](https://evil.example)",
     "www.evil.example and https://evil.example and a@evil.example",
     "right\u202eto left\u200b\x00\x1b[31m",
+    "    0",  # (four leading spaces: an indented code block; found by the property test below)
+    "\t\t<b>tabbed</b>",
 ]
 
 
@@ -75,6 +77,12 @@ def test_length_is_bounded():
     assert plain(long) == "x" * MAX_CHARS + "…"
     assert plain("[" * 10_000, limit=20) == "\\[" * 20 + "…"
     assert plain(12.5) == "12\\.5" and plain(None) == "None"
+
+
+def test_a_list_line_indented_past_its_bullet_stays_text():
+    """plain_lines keeps "- " bullets: five spaces after one would make the item a code block."""
+    html = rendered(plain_lines("-      0\n-     [x](https://evil.example)"))
+    assert set(re.findall(r"</?([a-z0-9]+)", html)) <= {"ul", "li", "p"}, html
 
 
 @settings(max_examples=300, deadline=None)
