@@ -38,16 +38,19 @@ def arguments(doc: str, rounds: int = 2, **counts: int) -> tuple[argparse.Namesp
 
 
 @contextlib.contextmanager
-def served(checkout: Path, page: str | None = None) -> Iterator[tuple[str, int]]:
+def served(
+    checkout: Path, page: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """A real server of `checkout`'s own code, started from there: (its URL, its page process's pid).
-    `page`: another page (bench/pages/), served with the app's own start-up (bench/pages/serve.py)."""
+    `page`: another page (bench/pages/), served with the app's own start-up (bench/pages/serve.py);
+    `env`: variables added to its environment (a variant of an A/B run)."""
     port = free_port()
     command = streamlit_command(port)
     if page is not None:  # (the same flags; `python -m app.serve` becomes bench/pages/serve.py PAGE)
         command = [sys.executable, "-m", "bench.pages.serve", page, *command[3:]]
     process = subprocess.Popen(
         command, cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, start_new_session=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}, start_new_session=True,
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"

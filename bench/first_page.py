@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-from collections.abc import Iterator
 
 from bench.before_after import served
 from bench.common import ROOT, Table, cpu_seconds, median
@@ -44,21 +42,6 @@ async def visits(url: str, pid: int, pages: int, beside: bool) -> tuple[float, f
     return cpu, median(seconds), median(messages)
 
 
-@contextlib.contextmanager
-def environment(env: dict[str, str]) -> Iterator[None]:
-    """The server started inside sees these variables (bench.before_after.served passes os.environ)."""
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -75,7 +58,7 @@ def main() -> None:
     )
     for round_ in range(1, args.rounds + 1):
         for label, env in variants.items():
-            with environment(env), served(ROOT) as (url, pid):
+            with served(ROOT, env=env) as (url, pid):
                 asyncio.run(visits(url, pid, 3, beside=True))  # (the worker warm, the modules loaded)
                 for how in ("alone", "beside"):
                     cpu, seconds, messages = asyncio.run(visits(url, pid, args.pages, how == "beside"))
