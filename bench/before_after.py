@@ -61,9 +61,14 @@ def served(
 
 
 def worktree(rev: str) -> Path:
-    path = Path(tempfile.gettempdir()) / f"rnn-bench-{rev}"
+    """A checkout of `rev` in a git worktree, named by its commit: a ref that moves (HEAD, a branch)
+    gets a checkout of what it names now, not the one an earlier run left under its name."""
+    git = ["git", "-C", str(ROOT)]
+    commit = subprocess.run([*git, "rev-parse", "--verify", f"{rev}^{{commit}}"], check=True,
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    path = Path(tempfile.gettempdir()) / f"rnn-bench-{commit[:12]}"
     if not path.exists():
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev], check=True)
+        subprocess.run([*git, "worktree", "add", "--detach", str(path), commit], check=True)
     return path
 
 
