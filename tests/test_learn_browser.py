@@ -69,16 +69,23 @@ def wait_for(page: Page, condition, timeout: float, what: str = "the page") -> N
     raise AssertionError(f"{what}: not ready after {timeout} s")
 
 
+def loss_curve(page: Page) -> tuple[np.ndarray, np.ndarray] | None:
+    """The loss curve as drawn: (training steps, losses); None while the chart is not drawn."""
+    found = page.evaluate(LOSS_JS)
+    if found is None:
+        return None
+    x, y = (np.asarray(decode_array(found[axis]), dtype=float) for axis in ("x", "y"))
+    return x, y
+
+
 def last_step(page: Page) -> int:
     """The training step of the curve's last point (the curve keeps at most 2,000 points)."""
-    found = page.evaluate(LOSS_JS)
-    x = np.asarray(decode_array(found["x"]), dtype=float) if found else np.zeros(0)
+    x = (loss_curve(page) or (np.zeros(0),))[0]
     return int(x[-1]) if len(x) else 0
 
 
 def losses(page: Page) -> np.ndarray:
-    found = page.evaluate(LOSS_JS)
-    return np.asarray(decode_array(found["y"]), dtype=float) if found else np.zeros(0)
+    return (loss_curve(page) or (None, np.zeros(0)))[1]
 
 
 def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, browser):
@@ -89,14 +96,16 @@ def test_train_watch_the_loss_pause_reset_while_another_session_edits(server, br
     np.testing.assert_allclose(z_of(trainer.evaluate(CHARTS_JS), "hidden-y2"), seeded[2], atol=1e-9)
     trainer.get_by_role("button", name="▶ Train").click()
 
-    # the curve grows across polls (the page reruns itself while the job runs), and falls
+    # the curve grows across polls (the page reruns itself while the job runs), and falls; a look that
+    # finds the chart in the middle of a redraw (no curve drawn) is not a point of the curve
     counts, steps = [len(losses(trainer))], [last_step(trainer)]
     deadline = time.monotonic() + LOAD_S
     while len(set(steps)) < 5:
         assert time.monotonic() < deadline, f"the loss curve did not grow: {steps}"
         trainer.wait_for_timeout(300)
-        counts.append(len(losses(trainer)))
-        steps.append(last_step(trainer))
+        if (drawn := loss_curve(trainer)) is not None:
+            counts.append(len(drawn[1]))
+            steps.append(int(drawn[0][-1]) if len(drawn[0]) else 0)
     assert counts == sorted(counts) and counts[-1] > counts[0]  # more points (up to 2,000 drawn)
     assert steps == sorted(steps)
     curve = losses(trainer)
