@@ -1,10 +1,11 @@
 """What a first page costs the server, one visitor at a time, in variants given by environment
 variables, alternating rounds so that a busy machine weighs on both alike.
 
-    .venv/bin/python -m bench.first_page [--rounds 3] [--pages 60] [--env K=V ...]
+    .venv/bin/python -m bench.first_page [--rounds 3] [--pages 60] [--env K=V ... | --before REV]
 
-Variant A is the server as committed; variant B runs with the --env variables (default
-STREAMLIT_RUNNER_MAGIC_ENABLED=true: Streamlit's magic on, as it is unless configured). Two ways a
+Variant A is this checkout's server; variant B runs with the --env variables (default
+STREAMLIT_RUNNER_MAGIC_ENABLED=true: Streamlit's magic on, as it is unless configured). With --before,
+A is that revision's code (a git worktree, bench/before_after.py) and B this checkout's. Two ways a
 visitor comes:
   alone:  no other session is open (a public demo between visitors; the first student of a class).
           Streamlit then drops the page script's compiled code when the last session closes
@@ -20,7 +21,7 @@ import argparse
 import asyncio
 import contextlib
 
-from bench.before_after import served
+from bench.before_after import served, worktree
 from bench.common import ROOT, Table, cpu_seconds, median
 from bench.stclient import Session
 
@@ -49,16 +50,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--env", action="append", default=[], help="variant B's environment, K=V")
+    parser.add_argument("--before", help="variant A: this revision's code (B: this checkout, as it is)")
     args = parser.parse_args()
-    env_b = dict(item.split("=", 1) for item in args.env) or {"STREAMLIT_RUNNER_MAGIC_ENABLED": "true"}
-    variants = {"A: as committed": {}, f"B: {env_b}": env_b}
+    if args.before:  # (a code change: the same environment, two checkouts)
+        variants = {f"A: {args.before}": (worktree(args.before), {}), "B: this checkout": (ROOT, {})}
+    else:
+        env_b = dict(item.split("=", 1) for item in args.env) or {"STREAMLIT_RUNNER_MAGIC_ENABLED": "true"}
+        variants = {"A: as committed": (ROOT, {}), f"B: {env_b}": (ROOT, env_b)}
     table = Table(
         f"A first page, one visitor at a time ({args.rounds} alternating rounds × {args.pages} pages)",
         ["variant", "round", "how", "CPU ms per first page", "median ms to its run's end", "messages"],
     )
     for round_ in range(1, args.rounds + 1):
-        for label, env in variants.items():
-            with served(ROOT, env=env) as (url, pid):
+        for label, (checkout, env) in variants.items():
+            with served(checkout, env=env) as (url, pid):
                 asyncio.run(visits(url, pid, 3, beside=True))  # (the worker warm, the modules loaded)
                 for how in ("alone", "beside"):
                     cpu, seconds, messages = asyncio.run(visits(url, pid, args.pages, how == "beside"))
