@@ -24,8 +24,8 @@ PRESENTATION_CSS = """
 [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 22px; }
 .rv-text, .rv-note { font-size: 24px; } .rv-pre pre { font-size: 20px; } .rv-heading { font-size: 32px; }
 .rv-text.rv-small { font-size: 20px; }
-[data-testid="stWidgetLabel"] p, [data-baseweb="select"] div, [data-baseweb="select"] span,
-[data-testid="stSliderThumbValue"] { font-size: 20px; }
+[data-testid="stWidgetLabel"] p, [data-testid="stSelectbox"] input, [data-testid="stSliderThumbValue"] {
+  font-size: 20px; }
 body, .stApp { background: #ffffff; color: #000000; }
 </style>
 """

@@ -66,6 +66,12 @@ TEXT_PX_JS = """() => Object.fromEntries([...document.querySelectorAll('.js-plot
   [...div.querySelectorAll('text')].filter(t => t.textContent.trim())
     .map(t => parseFloat(getComputedStyle(t).fontSize)),
 ]))"""
+# The rendered size of the visible controls' words: labels, select boxes' values, the slider's value.
+CONTROLS_PX_JS = """() => Object.fromEntries([...document.querySelectorAll(`[data-testid="stMain"]
+  :is([data-testid="stWidgetLabel"] p, [data-testid="stSelectbox"] input,
+  [data-testid="stSliderThumbValue"])`)]
+  .filter(e => e.offsetParent !== null)
+  .map(e => [e.value || e.textContent.trim(), parseFloat(getComputedStyle(e).fontSize)]))"""
 ALWAYS = {"unrolled", "outputs"}  # the first and last chart of every page (presentation: one slide)
 PRESENT_FIRST = "hidden-states"  # presentation mode's first slide: y0 … y_T-1 in one figure
 CHARTS_INDEX_JS = "() => [...document.querySelectorAll('.js-plotly-plot')].map(d => d.layout.meta)"
@@ -213,7 +219,7 @@ def edit_cell(page: Page, row: int, column: int, text: str) -> None:
 
 
 def pick(page: Page, label: str, option: str) -> None:
-    """Choose in a Streamlit selectbox (a baseweb select): open it, click the option."""
+    """Choose in a Streamlit selectbox (a combo box): open it, click the option."""
     box = page.get_by_role("combobox", name=label)
     box.scroll_into_view_if_needed()  # a click that scrolls first can land while the page still moves
     page.wait_for_timeout(300)
@@ -348,6 +354,9 @@ def test_presentation_mode_hides_the_sidebar_and_uses_big_type(new_page):
         assert text_px[name] and min(text_px[name]) >= 18, (name, sorted(set(text_px[name])))
         if name.startswith(("hidden", "row-")):
             assert chart["textfont"] >= 18, name
+    controls_px = page.evaluate(CONTROLS_PX_JS)
+    assert {"Row", "Neuron", "row 0", "neuron 0", "y2"} <= controls_px.keys(), controls_px
+    assert min(controls_px.values()) >= 18, controls_px  # (a select box's value was 14 px on a slide)
     assert "present=1" in page.url  # the share link keeps the mode
 
     page.get_by_role("button", name="Play").click()  # the slide's play, drawn by the browser too
