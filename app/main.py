@@ -186,6 +186,13 @@ def slider_in_browser(state) -> bool:
     return T_shown * (explain.STEP_BYTES + len(token or "")) <= STEP_FRAMES_BYTES
 
 
+def drawn_state():
+    """The state the results part draws: the full run's, or after a results-only rerun (a seed or
+    weight-scale edit, view_part) its own."""
+    mem = page_state.memory()
+    return state if mem.results_state is None else mem.results_state
+
+
 @st.fragment(key=page_state.CONTROLS_FRAGMENT)
 def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope) -> None:
     """The step player and the row and neuron pickers: a part of their own, just before the results
@@ -195,7 +202,7 @@ def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope)
     else reruns this part and the results part (page_state.rerun_view). While the browser can draw any
     step (picks_in_browser), the step slider's moves are the browser's alone: they send nothing
     (player.step_controls); the charts and the explanation follow them there (slider_in_browser)."""
-    free = slider_in_browser(state)
+    free = slider_in_browser(drawn_state())  # (the results' state: its link, which the view's part encodes)
     hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked, step_in_browser=free)
     page_state.pickers_drawn()
 
@@ -275,7 +282,7 @@ def view_part() -> None:
         results.show_notices()
         if computed is None:
             return
-    now = state if mem.results_state is None else mem.results_state  # (after a results-only rerun: its state)
+    now = drawn_state()
     frames_for(numbers_key(now))  # (every step of this network, or the current one: follows)
     if player.playing():  # a play looks at every step: they stay once it ends
         mem.frames_key = mem.drawn_key

@@ -20,6 +20,7 @@ from .. import page_state
 from ..page_state import VIEW_KEYS
 
 Scope = Literal["app", "fragment"]  # what Play and Pause rerun
+BUTTON_WIDTH = 110  # px: Play or Pause, beside the step slider (which takes the rest of the line)
 PLAY_SECONDS = 1.2  # one step revealed per tick while playing
 # A play goes to the browser while its charts hold at most this many numbers in all (an upper bound:
 # T frames of up to T heatmaps of B × N and a row view of T × N): ~4 MB as sent, far under the
@@ -72,7 +73,7 @@ def step_controls(
             "Pause",
             key="pause",
             icon=":material/pause:",
-            width="stretch",
+            width=BUTTON_WIDTH,
             on_click=pause,
             args=(n_steps, scope),
         )
@@ -81,7 +82,7 @@ def step_controls(
             "Play",
             key="play",
             icon=":material/play_arrow:",
-            width="stretch",
+            width=BUTTON_WIDTH,
             help=f"One step every {PLAY_SECONDS:g} s",
             on_click=start,
             args=(scope,),

@@ -16,6 +16,7 @@ from ..compute import Result
 from ..page_state import VIEW_KEYS
 
 MAX_GRID = 12  # heatmap slots shown at once (a window ending at the current step)
+PICKER_WIDTH = 150  # px: a row or neuron picker ("neuron 255" fits; the step slider takes the rest)
 NUMBERS_TABLE = "numbers_popover"  # the key of y_t's numbers table (a popover)
 # The page's charts hold every row's row view (for every step) while there are at most this many:
 # a row pick is then drawn by the browser too. Each costs every edit ~0.2 ms to build (the tutorial:
@@ -52,7 +53,12 @@ def pick(label: str, count: int, key: str, prefix: str, container, on_change=Non
         page_state.put(key, min(max(value, 0), count - 1) if isinstance(value, int) else 0)
     return int(
         container.selectbox(
-            label, range(count), format_func=lambda i: f"{prefix}{i}", key=key, on_change=on_change
+            label,
+            range(count),
+            format_func=lambda i: f"{prefix}{i}",
+            key=key,
+            on_change=on_change,
+            width=PICKER_WIDTH,
         )
     )
 
@@ -77,17 +83,18 @@ def view_controls(
         mem.view_clicked = False  # written in this run is what makes the widgets show it
         for key in page_state.PICKER_KEYS:
             page_state.put(key, page_state.get(key))
-    bar, play, row_pick, neuron_pick = st.columns([3.2, 0.8, 1, 1], vertical_alignment="bottom")
+    bar = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")  # (one block: a
+    # click redraws it; columns were five)
 
     def picked(key: str, count: int):
         return None if on_pick is None else functools.partial(on_pick, key, count)
 
     step = player.step_controls(
-        n_steps, bar, play, scope, picked(VIEW_KEYS["step"], n_steps), in_browser=step_in_browser
+        n_steps, bar, bar, scope, picked(VIEW_KEYS["step"], n_steps), in_browser=step_in_browser
     )
-    row = pick("Row", batch, VIEW_KEYS["row"], "row ", row_pick, picked(VIEW_KEYS["row"], batch))
+    row = pick("Row", batch, VIEW_KEYS["row"], "row ", bar, picked(VIEW_KEYS["row"], batch))
     neuron_key = VIEW_KEYS["neuron"]
-    neuron = pick("Neuron", n_neurons, neuron_key, "neuron ", neuron_pick, picked(neuron_key, n_neurons))
+    neuron = pick("Neuron", n_neurons, neuron_key, "neuron ", bar, picked(neuron_key, n_neurons))
     return step, row, neuron
 
 

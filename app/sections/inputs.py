@@ -18,10 +18,10 @@ CAPTION = "One row per batch row; column X1[0] is feature 0 of the input at step
 
 def size_controls() -> tuple[int, int, int]:
     """Steps, rows and features; the values are kept inside the limits whatever the widget state says."""
-    steps, rows, features = st.columns(3)
-    steps.number_input("Steps (T)", *LIMITS["n_steps"], step=1, key="n_steps")
-    rows.number_input("Rows (batch)", *LIMITS["batch"], step=1, key="batch")
-    features.number_input("Features (n_inputs)", *LIMITS["n_inputs"], step=1, key="n_inputs")
+    line = st.container(horizontal=True, gap="medium")  # (one block; three columns were four)
+    line.number_input("Steps (T)", *LIMITS["n_steps"], step=1, key="n_steps")
+    line.number_input("Rows (batch)", *LIMITS["batch"], step=1, key="batch")
+    line.number_input("Features (n_inputs)", *LIMITS["n_inputs"], step=1, key="n_inputs")
     sizes = []
     for key, limit in (("n_steps", "n_steps"), ("batch", "batch"), ("n_inputs", "n_inputs")):
         lo, hi = LIMITS[limit]
