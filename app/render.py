@@ -31,6 +31,11 @@ body, .stApp { background: #ffffff; color: #000000; }
 """
 
 
+# Streamlit 1.67 draws an st.plotly_chart no narrower than this (its frontend's PlotlyChart) whatever
+# width it is given: a narrower element (bo, one column: 82 px) showed its figure cut to the element.
+PLOTLY_MIN_PX = 150
+
+
 def apply_presentation_look() -> None:
     """Hide controls and Streamlit's chrome, raise the type size: the page as a slide."""
     st.html(PRESENTATION_CSS)
@@ -69,7 +74,7 @@ def chart(
         "theme": None,
         "key": key,
         "config": config,
-        "width": fig.width or "stretch",
+        "width": max(fig.width, PLOTLY_MIN_PX) if fig.width else "stretch",
         "alt": figures.describe(fig) or None,
     }
     if on_click is not None:

@@ -37,6 +37,11 @@ from tests.test_browser import (  # noqa: E402
 
 A = State()
 B = State(seed=7, weights={"Wy": 0.5 * np.eye(8)})
+# Charts drawn wider than their element (cut off): [id, element px, figure px]. Streamlit draws an
+# st.plotly_chart no narrower than 150 px whatever width it is given (bo, one column, was 82 px).
+CUT_CHARTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .map(d => [d.layout.meta, Math.round(d.parentElement.getBoundingClientRect().width), d._fullLayout.width])
+  .filter(([, box, drawn]) => drawn > box + 1)"""
 PANELS = ("compare-A-y2", "compare-B-y2", "compare-delta-y2")
 
 
@@ -110,6 +115,7 @@ def test_a_preset_is_one_click_and_the_weights_show_it(page):
     wait_charts(page, lambda c: "hidden-y2" in c, FIRST_LOAD_S, page.server)
     open_chapter(page, "presets (no memory")
     wait_charts(page, lambda c: "weights-Wy" in c)
+    assert page.evaluate(CUT_CHARTS_JS) == []  # (every weight whole, bo's one column too)
     page.get_by_text("Presets", exact=False).first.scroll_into_view_if_needed()
     shot(page, "weights-before")
     page.get_by_role("button", name="No memory: Wy = 0").click()
@@ -156,4 +162,5 @@ def test_the_compare_slide_in_presentation_mode(page):
     slide_button(page, "Weights").click()
     found = settled(page, lambda c: "weights-Wy" in c and "hidden-states" not in c)
     assert found["weights-Wy"]["font"] >= 18
+    assert page.evaluate(CUT_CHARTS_JS) == []
     shot(page, "weights-slide")
