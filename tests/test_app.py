@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from app.sections import targets
 from app.sections.crosscheck import verdicts
 from rnn_core import reference
 from rnn_core.params import tutorial_inputs
@@ -133,6 +134,16 @@ def test_changing_steps_and_rows_changes_the_charts(at):
     assert not at.exception
     assert list(at.data_editor[0].value.columns)[:4] == ["X0[0]", "X0[1]", "X0[2]", "X1[0]"]
     assert at.data_editor[0].value.iloc[1, 0] == "3"  # kept: row 1, X0[0] of the tutorial
+
+
+def test_the_inputs_caption_names_a_column_the_grid_has(at):
+    """Its example column is X1[0] while there is a step 1, X0[0] for one step."""
+    assert "column X1[0] is feature 0 of the input at step 1" in at.caption[0].value
+    at.number_input(key="n_steps").set_value(1).run()
+    assert list(at.data_editor[0].value.columns) == ["X0[0]", "X0[1]"]
+    assert "column X0[0] is feature 0 of the input at step 0" in at.caption[0].value
+    assert "column out1 is what out₁" in targets.caption(3)  # (the targets' grid: the same rule)
+    assert "column out0 is what out₀" in targets.caption(1)
 
 
 def test_activation_seed_scale_and_shared_output_change_the_numbers(at):

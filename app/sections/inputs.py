@@ -13,7 +13,11 @@ from ..components.grid import editable_grid
 from ..grids import INPUTS as INPUTS_GRID
 from ..table import printout_frame
 
-CAPTION = "One row per batch row; column X1[0] is feature 0 of the input at step 1. Type to edit."
+
+def caption(n_steps: int) -> str:
+    """What a column of the inputs grid is, on an example column the grid has."""
+    t = min(1, n_steps - 1)
+    return f"One row per batch row; column X{t}[0] is feature 0 of the input at step {t}. Type to edit."
 
 
 def size_controls() -> tuple[int, int, int]:
@@ -39,7 +43,7 @@ def inputs_section(container) -> np.ndarray:
     container.subheader("Inputs")
     with container.container(key="editing"):  # hidden in presentation mode, but kept alive
         T, B, F = size_controls()
-        inputs, _ = editable_grid("inputs", INPUTS_GRID, (T, B, F), caption=CAPTION, what="the network")
+        inputs, _ = editable_grid("inputs", INPUTS_GRID, (T, B, F), caption=caption(T), what="the network")
     return inputs
 
 

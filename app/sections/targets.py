@@ -14,7 +14,12 @@ from ..components.grid import editable_grid
 from ..grids import TARGETS as TARGETS_GRID
 
 TASK_KEY = "target_task"
-CAPTION = "One row per batch row; column out1 is what out₁ of that row should be. Type to edit."
+
+
+def caption(n_steps: int) -> str:
+    """What a column of the targets grid is, on an example column the grid has."""
+    t = min(1, n_steps - 1)
+    return f"One row per batch row; column out{t} is what out{'₀₁'[t]} of that row should be. Type to edit."
 
 
 def fill_from_task() -> None:
@@ -53,7 +58,7 @@ def targets_section(container, X: np.ndarray) -> np.ndarray:
             )
             fill.button("Fill the targets", on_click=fill_from_task, key="fill_targets")
             targets, errors = editable_grid(
-                "targets", TARGETS_GRID, (T, B), caption=CAPTION, what="the targets"
+                "targets", TARGETS_GRID, (T, B), caption=caption(T), what="the targets"
             )
     if not errors:
         mem.targets = None if mem.targets is None and not np.any(targets) else targets
