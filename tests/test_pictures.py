@@ -283,6 +283,43 @@ def test_the_explanation_slide_fits_the_screen(browser, server, width, height):
         page.close()
 
 
+# Each y axis title's distance (px) from the nearest tick label of its chart, boxes as drawn: [chart,
+# title, gap]; a negative gap is an overlap.
+Y_TITLE_GAPS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(div => {
+  const box = e => e.getBoundingClientRect();
+  const labels = [...div.querySelectorAll('g[class^="y"][class$="tick"] text')]
+    .filter(e => e.textContent.trim());
+  return [...div.querySelectorAll('text[class^="y"][class$="title"]')]
+    .filter(t => t.textContent.trim() && !t.getAttribute('class').startsWith('ycb'))  // (not colorbars')
+    .map(t => {
+      const a = box(t);
+      const gaps = labels.map(l => { const b = box(l);
+        return Math.max(b.left - a.right, a.left - b.right, b.top - a.bottom, a.top - b.bottom); });
+      return [div.layout.meta, t.textContent, Math.min(...gaps)];
+    });
+})"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720)])
+def test_y_axis_titles_keep_clear_of_their_labels_on_slides(browser, server, width, height):
+    """Turned upright, a title's descender points at the labels ("step" touched "y1" at 4 px)."""
+    page = open_page(browser, server, "/?present=1", width, height)
+    try:
+        for slide, chart in (("Row through time", "row-0"), ("Weights", "weights-Wo")):
+            page.get_by_role("radio", name=slide, exact=True).click()
+            page.wait_for_function(
+                f"() => [...document.querySelectorAll('.js-plotly-plot')].some(d => d.layout.meta === "
+                f"'{chart}') && ({SETTLED_JS})()",
+                timeout=LOAD_S * 1000,
+                polling=100,
+            )
+            gaps = page.evaluate(Y_TITLE_GAPS_JS)
+            assert any(name == chart for name, _, _ in gaps), gaps
+            assert all(gap >= 1 for _, _, gap in gaps), gaps
+    finally:
+        page.close()
+
+
 # ---- Play gives nothing away -----------------------------------------------------------------------
 
 

@@ -37,6 +37,9 @@ MIN_GAP_CELL_PX = 8  # narrower cells are drawn without the 1 px gap (it would e
 MIN_FLAG_CELL_PX = 12  # smaller cells carry no corner flag (the title still counts them)
 MIN_TEXT_PX = 9  # cell values are never printed smaller than this
 HEATMAP_MARGIN = {"l": 4, "r": 6, "b": 6}
+# The y title's distance from the tick labels, in font sizes: turned upright, a descender ("step")
+# points at them (4 px let "step" touch "y1" on a slide)
+Y_TITLE_GAP = 0.45
 MAX_CLICKABLE_CELLS = 1024  # past this, cells are picked with the pickers only (payload)
 TEXT_PAD_PX = 1.5  # room left between a printed value and its cell's edges
 
@@ -260,7 +263,7 @@ def _axes(
             **NO_GRID,
         },
         "yaxis": {
-            "title": {"text": y_title, "standoff": 4},
+            "title": {"text": y_title, "standoff": round(style.font_size * Y_TITLE_GAP)},
             "dtick": every if n_y <= 16 else None,
             "range": [n_y - 0.5, -0.5],
             "fixedrange": True,
