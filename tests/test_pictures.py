@@ -28,6 +28,8 @@ if chromium_path() is None:
 from PIL import Image  # noqa: E402
 from playwright.sync_api import Browser, Page  # noqa: E402
 
+from tests.test_browser import open_chapter  # noqa: E402
+
 LOAD_S = 180
 
 SETTLED_JS = """() => {
@@ -316,6 +318,35 @@ def test_y_axis_titles_keep_clear_of_their_labels_on_slides(browser, server, wid
             gaps = page.evaluate(Y_TITLE_GAPS_JS)
             assert any(name == chart for name, _, _ in gaps), gaps
             assert all(gap >= 1 for _, _, gap in gaps), gaps
+    finally:
+        page.close()
+
+
+# Titles (the chart's and its axes') that reach past their figure: [chart, title, px past each side].
+CUT_TITLES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(div => {
+  const f = div.getBoundingClientRect();
+  return [...div.querySelectorAll('text.gtitle, text[class$="title"]')].filter(t => t.textContent.trim())
+    .map(t => { const r = t.getBoundingClientRect();
+      const past = [f.left - r.left, r.right - f.right, f.top - r.top, r.bottom - f.bottom];
+      return [div.layout.meta, t.textContent, past]; })
+    .filter(([, , past]) => past.some(px => px > 0.5));
+})"""
+
+
+def test_every_title_fits_its_chart_with_the_chapters_open_at_1280(browser, server):
+    """A chart in a column of a 1280 px screen (the training's loss curves, the gradients' bars) had
+    its title cut by up to 115 px: long titles take two lines."""
+    page = open_page(browser, server, "/", 1280, 800)
+    try:
+        for title in ("Weights", "Training", "Gradients through"):
+            open_chapter(page, title)
+            page.wait_for_timeout(500)
+            page.wait_for_function(SETTLED_JS, timeout=LOAD_S * 1000, polling=100)
+        charts = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')].map(d => d.layout.meta)"
+        )
+        assert {"loss-curve", "step-losses", "grad-dl-dy", "weights-bo"} <= set(charts), charts
+        assert page.evaluate(CUT_TITLES_JS) == []
     finally:
         page.close()
 

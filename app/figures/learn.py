@@ -11,7 +11,7 @@ from .style import layout as _layout
 
 
 def figure(data: list[dict], layout: dict, alt: str = "") -> Chart:
-    return Chart.build(data, layout, alt or layout["title"]["text"])
+    return Chart.build(data, layout, alt or layout["title"]["text"].replace("<br>", " "))
 
 
 MAX_POINTS = 2000  # a loss curve longer than this is drawn from evenly spaced steps (always the last)
@@ -59,7 +59,7 @@ def loss_curve(losses: list[float], runs: list[list[float]], log: bool, style: S
     )
     layout = _layout(
         "loss-curve",
-        "Loss L = mean over steps and rows of (out_t − target_t)², after each training step",
+        "Loss L after each training step<br>(mean over steps and rows of (out_t − target_t)²)",
         style,
         style.chart_height,
         xaxis={"title": {"text": "training step"}, **GRID},
@@ -75,7 +75,7 @@ def step_losses(outputs: np.ndarray, targets: np.ndarray, style: Style = SCREEN)
     per_step = np.mean((outputs - targets) ** 2, axis=1)
     return _bars(
         "step-losses",
-        "Loss per step (mean over rows), current weights",
+        "Loss per step, current weights<br>(mean over rows)",
         [f"out{t}" for t in range(len(per_step))],
         per_step,
         LOSS_COLOR,
@@ -145,7 +145,7 @@ def outputs_and_targets(outputs: np.ndarray, targets: np.ndarray, style: Style =
 def grad_step_bars(norms: np.ndarray, style: Style = SCREEN) -> Chart:
     return _bars(
         "grad-dl-dy",
-        "‖dL/dy_t‖: how much the loss still feels each hidden state",
+        "‖dL/dy_t‖: how much the loss<br>still feels each hidden state",
         [f"y{t}" for t in range(len(norms))],
         norms,
         "#0072b2",
