@@ -18,12 +18,12 @@ def crosscheck_text(check: CrossCheck) -> str:
             rows.append(f"| {label} | **not run** | |")
             continue
         verdict = "equal" if diff <= TOLERANCE else "DIFFERENT"
-        rows.append(f"| {label} | **{verdict}** | largest relative difference {diff:.1e} |")
+        rows.append(f"| {label} | **{verdict}** | {diff:.1e} |")
     return "\n".join(
         [
             "### Cross-check",
             "",
-            "| comparison | verdict | |",
+            "| comparison | verdict | largest relative difference |",
             "|---|---|---|",
             *rows,
             "",
