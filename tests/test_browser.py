@@ -367,6 +367,24 @@ def test_presentation_mode_hides_the_sidebar_and_uses_big_type(new_page):
     expect(page.get_by_role("slider", name="Current step")).to_have_value("2")
 
 
+CAPTIONS_PX_JS = """() => [...document.querySelectorAll(`[data-testid="stMain"]
+  :is([data-testid="stCaptionContainer"], .rv-caption)`)].filter(e => e.offsetParent !== null)
+  .map(e => [e.textContent.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
+
+
+def test_a_lessons_slides_have_no_small_print(new_page):
+    """A lesson step's instruction (a caption: "Click a cell …") and a chart's text alternative were
+    14 px on a slide."""
+    page = new_page("/?lesson=tutorial&step=6&present=1")  # (its slide: the hidden states)
+    for step, words in ((6, "Click a cell"), (8, "Line chart of the outputs")):
+        page.goto(f"{page.url.split('?')[0]}?lesson=tutorial&step={step}&present=1")
+        expect(page.locator('[data-testid="stMain"]').get_by_text(words).first).to_be_visible()
+        page.wait_for_function(f"() => ({CHARTS_JS})() !== null")  # (the run over, its charts drawn)
+        found = page.evaluate(CAPTIONS_PX_JS)
+        assert any(text.startswith(words) for text, _ in found), found
+        assert min(px for _, px in found) >= 18, found
+
+
 def test_a_malformed_link_shows_a_notice_and_the_tutorial(new_page):
     page = new_page("/?s=garbage")
     expect(page.locator('[data-testid="stAlert"]')).to_contain_text("could not be opened")
