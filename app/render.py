@@ -24,8 +24,8 @@ PRESENTATION_CSS = """
 [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 22px; }
 .rv-text, .rv-note { font-size: 24px; } .rv-pre pre { font-size: 20px; } .rv-heading { font-size: 32px; }
 .rv-text.rv-small { font-size: 20px; } .rv-caption, [data-testid="stCaptionContainer"] { font-size: 18px; }
-[data-testid="stWidgetLabel"] p, [data-testid="stSelectbox"] input, [data-testid="stSliderThumbValue"] {
-  font-size: 20px; }
+[data-testid="stWidgetLabel"] p, [data-testid="stSelectbox"] input, [data-testid="stSliderThumbValue"],
+[data-testid="stNumberInput"] input, [data-testid="stTextInput"] input { font-size: 20px; }
 body, .stApp { background: #ffffff; color: #000000; }
 </style>
 """

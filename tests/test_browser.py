@@ -7,6 +7,7 @@ heatmap z comes as plotly's typed-array JSON ({dtype, bdata, shape}), decoded by
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ if chromium_path() is None:
     pytest.skip("no chromium on PATH (Debian: apt-get install chromium)", allow_module_level=True)
 
 from playwright.sync_api import Page, expect  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 FIRST_LOAD_S = 180  # a page load; the first one starts the TensorFlow worker (~5 s alone, more when busy)
 RERUN_S = 60
@@ -68,7 +70,7 @@ TEXT_PX_JS = """() => Object.fromEntries([...document.querySelectorAll('.js-plot
 ]))"""
 # The rendered size of the visible controls' words: labels, select boxes' values, the slider's value.
 CONTROLS_PX_JS = """() => Object.fromEntries([...document.querySelectorAll(`[data-testid="stMain"]
-  :is([data-testid="stWidgetLabel"] p, [data-testid="stSelectbox"] input,
+  :is([data-testid="stWidgetLabel"] p, [data-testid="stSelectbox"] input, [data-testid="stNumberInput"] input,
   [data-testid="stSliderThumbValue"])`)]
   .filter(e => e.offsetParent !== null)
   .map(e => [e.value || e.textContent.trim(), parseFloat(getComputedStyle(e).fontSize)]))"""
@@ -373,16 +375,31 @@ CAPTIONS_PX_JS = """() => [...document.querySelectorAll(`[data-testid="stMain"]
 
 
 def test_a_lessons_slides_have_no_small_print(new_page):
-    """A lesson step's instruction (a caption: "Click a cell …") and a chart's text alternative were
-    14 px on a slide."""
+    """A lesson step's instruction (a caption: "Click a cell …"), a chart's text alternative and the
+    number a student types were 14 px on a slide."""
     page = new_page("/?lesson=tutorial&step=6&present=1")  # (its slide: the hidden states)
     for step, words in ((6, "Click a cell"), (8, "Line chart of the outputs")):
         page.goto(f"{page.url.split('?')[0]}?lesson=tutorial&step={step}&present=1")
         expect(page.locator('[data-testid="stMain"]').get_by_text(words).first).to_be_visible()
-        page.wait_for_function(f"() => ({CHARTS_JS})() !== null")  # (the run over, its charts drawn)
+        with contextlib.suppress(PlaywrightTimeout):  # (a link's first run may rerun: wait for the slide)
+            page.wait_for_function(
+                f"() => {{ const found = ({CAPTIONS_PX_JS})(); return found.length > 0"
+                f" && found.every(([, px]) => px >= 18) && ({CHARTS_JS})() !== null; }}",
+                timeout=RERUN_S * 1000,
+            )
         found = page.evaluate(CAPTIONS_PX_JS)
         assert any(text.startswith(words) for text, _ in found), found
         assert min(px for _, px in found) >= 18, found
+    page.goto(f"{page.url.split('?')[0]}?lesson=tutorial&step=4&present=1")  # a number to type
+    page.locator('[data-testid="stMain"] [data-testid="stNumberInput"] input').first.fill("0.5")
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            f"() => {{ const px = ({CONTROLS_PX_JS})(); return '0.5' in px"
+            " && Object.values(px).every(v => v >= 18); }",
+            timeout=RERUN_S * 1000,
+        )
+    controls_px = page.evaluate(CONTROLS_PX_JS)
+    assert "0.5" in controls_px and min(controls_px.values()) >= 18, controls_px
 
 
 def test_a_malformed_link_shows_a_notice_and_the_tutorial(new_page):
