@@ -110,6 +110,23 @@ def test_relu_colorbar_covers_the_largest_value():
     assert data["colorscale"] != figures.COLORSCALE  # sequential, not tanh's diverging scale
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "shown"),
+    [
+        (-1.0, 1.0, ["-1", "-0.5", "0", "0.5", "1"]),
+        (0.0, 54.593, ["0", "10", "20", "30", "40", "54.6"]),  # (relu's: were 13.648, 27.297 …)
+        (-2.142, 2.142, ["-2.14", "-1", "0", "1", "2.14"]),  # (the weights': were -1.071, 1.071)
+        (0.0, 6.17e53, ["0", "2e53", "4e53", "6.17e53"]),
+    ],
+)
+def test_a_color_scale_is_labelled_at_its_ends_and_round_numbers_between(low, high, shown):
+    scale = figures.Scale("relu", low, high, figures.COLORSCALE, low < 0)
+    assert scale.ticktext == shown
+    assert scale.tickvals[0] == low and scale.tickvals[-1] == high  # (the extremes, as the title says)
+    inner = scale.tickvals[1:-1]
+    assert all(low + 0.15 * (high - low) < v < high - 0.15 * (high - low) for v in inner)
+
+
 def test_every_heatmap_of_a_view_shares_its_scale(trace):
     for name, chart in figures.page_figures(trace.hidden, trace.outputs, activation="tanh").items():
         if name != "outputs":

@@ -39,6 +39,14 @@ A = State()
 B = State(seed=7, weights={"Wy": 0.5 * np.eye(8)})
 # Charts drawn wider than their element (cut off): [id, element px, figure px]. Streamlit draws an
 # st.plotly_chart no narrower than 150 px whatever width it is given (bo, one column, was 82 px).
+# The weights' colour scale's tick labels that lie whole inside its figure, left to right.
+SCALE_LABELS_JS = """() => {
+  const div = [...document.querySelectorAll('.js-plotly-plot')].find(d => d.layout.meta === 'weights-scale');
+  const f = div.getBoundingClientRect();
+  return [...div.querySelectorAll('g.xtick text')].map(t => [t.getBoundingClientRect(), t.textContent])
+    .filter(([r]) => r.left >= f.left && r.right <= f.right).sort(([a], [b]) => a.left - b.left)
+    .map(([, text]) => text);
+}"""
 CUT_CHARTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
   .map(d => [d.layout.meta, Math.round(d.parentElement.getBoundingClientRect().width), d._fullLayout.width])
   .filter(([, box, drawn]) => drawn > box + 1)"""
@@ -163,4 +171,6 @@ def test_the_compare_slide_in_presentation_mode(page):
     found = settled(page, lambda c: "weights-Wy" in c and "hidden-states" not in c)
     assert found["weights-Wy"]["font"] >= 18
     assert page.evaluate(CUT_CHARTS_JS) == []
+    labels = page.evaluate(SCALE_LABELS_JS)  # (both ends whole: -2.14 was cut by the margin)
+    assert len(labels) == 5 and labels[0] == f"-{labels[-1]}" and labels[2] == "0", labels  # (symmetric)
     shot(page, "weights-slide")

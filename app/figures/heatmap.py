@@ -29,6 +29,7 @@ from .style import (
     layout,
     number,
     scale_for,
+    text_px,
 )
 
 # Arial/Liberation Sans advance widths in em, for the characters values are printed with.
@@ -445,10 +446,16 @@ def colorbar_chart(scale: Scale, style: Style = SCREEN, width: int = 460) -> Cha
     }
     spec = layout("scale", "", style, int(30 + 3.2 * style.font_size), width)
     spec["title"] = {"text": ""}
-    spec["margin"] = {"l": 12, "r": 24, "t": 4, "b": int(6 + 2.8 * style.font_size)}
+    ends = [text_px(text, style.font_size) / 2 + 4 for text in (scale.ticktext[0], scale.ticktext[-1])]
+    spec["margin"] = {  # (room for the end labels, centred on the bar's ends: plotly drops one it would cut)
+        "l": int(max(12, ends[0])),
+        "r": int(max(24, ends[1])),
+        "t": 4,
+        "b": int(6 + 2.8 * style.font_size),
+    }
     spec["xaxis"] = {
         "tickvals": scale.tickvals,
-        "ticktext": [number(v, 3) for v in scale.tickvals],
+        "ticktext": scale.ticktext,
         "title": {"text": f"color scale, {scale.label}", "standoff": 4},
         "fixedrange": True,
         "ticks": "outside",

@@ -88,16 +88,28 @@ class Scale:
 
     @property
     def tickvals(self) -> list[float]:
-        if self.diverging:
-            return [self.low, self.low / 2, 0.0, self.high / 2, self.high]
-        return [self.low + (self.high - self.low) * k / 4 for k in range(5)]
+        """Both ends (the scale's extremes: relu's is the largest value shown), and between them round
+        numbers about a quarter of the range apart, none crowding an end (54.59: 0, 10 … 40, 54.6)."""
+        span = self.high - self.low
+        if not (math.isfinite(span) and span > 0):
+            return [self.low, self.high]
+        raw = span / 4
+        power = 10 ** math.floor(math.log10(raw))
+        step = min((m * power for m in (1, 2, 2.5, 5, 10)), key=lambda c: abs(math.log(c / raw)))
+        inner = [k * step for k in range(math.ceil(self.low / step), math.floor(self.high / step) + 1)]
+        room = 0.15 * span  # (an inner tick closer than this to an end would print over it)
+        return [self.low, *(v for v in inner if self.low + room < v < self.high - room), self.high]
+
+    @property
+    def ticktext(self) -> list[str]:
+        return [significant(v) for v in self.tickvals]
 
     def colorbar(self, style: Style, title: bool = True) -> dict:
         bar = {
             "thickness": 12,
             "len": 0.9,
             "tickvals": self.tickvals,
-            "ticktext": [number(v, 3) for v in self.tickvals],
+            "ticktext": self.ticktext,
             "tickfont": {"size": style.font_size - 1},
         }
         if title:
@@ -130,6 +142,21 @@ def number(x: float, digits: int = 4) -> str:
     if x != 0 and (abs(x) >= 1e4 or abs(x) < 10**-(digits)):
         return f"{x:.{digits - 1}e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
     return f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits > 2 else f"{x:.{digits}f}"
+
+
+def significant(x: float, digits: int = 3) -> str:
+    """A tick's number: at most `digits` significant digits, no trailing zeros (54.593: "54.6", 2.0:
+    "2", 6.17e53: "6.17e53")."""
+    if x == 0 or not math.isfinite(x):
+        return number(x)
+    if abs(x) >= 1e4 or abs(x) < 1e-3:
+        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+        return f"{_trim(mantissa)}e{int(exponent)}"
+    return _trim(f"{x:.{max(0, digits - 1 - math.floor(math.log10(abs(x))))}f}")
+
+
+def _trim(fixed: str) -> str:
+    return fixed.rstrip("0").rstrip(".") if "." in fixed else fixed
 
 
 def text_px(text: str, size: float) -> float:
