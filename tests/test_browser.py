@@ -374,6 +374,13 @@ CAPTIONS_PX_JS = """() => [...document.querySelectorAll(`[data-testid="stMain"]
   .map(e => [e.textContent.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
 
 
+def settled_on(page: Page, condition_js: str) -> None:
+    """Give the page until RERUN_S for `condition_js` to hold (a link's first run may rerun before it
+    shows what the link asks): the assertions after it say what it shows when it never does."""
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(condition_js, timeout=RERUN_S * 1000)
+
+
 def test_a_lessons_slides_have_no_small_print(new_page):
     """A lesson step's instruction (a caption: "Click a cell …"), a chart's text alternative and the
     number a student types were 14 px on a slide."""
@@ -381,23 +388,18 @@ def test_a_lessons_slides_have_no_small_print(new_page):
     for step, words in ((6, "Click a cell"), (8, "Line chart of the outputs")):
         page.goto(f"{page.url.split('?')[0]}?lesson=tutorial&step={step}&present=1")
         expect(page.locator('[data-testid="stMain"]').get_by_text(words).first).to_be_visible()
-        with contextlib.suppress(PlaywrightTimeout):  # (a link's first run may rerun: wait for the slide)
-            page.wait_for_function(
-                f"() => {{ const found = ({CAPTIONS_PX_JS})(); return found.length > 0"
-                f" && found.every(([, px]) => px >= 18) && ({CHARTS_JS})() !== null; }}",
-                timeout=RERUN_S * 1000,
-            )
+        settled_on(
+            page,
+            f"() => {{ const found = ({CAPTIONS_PX_JS})(); return found.length > 0"
+            f" && found.every(([, px]) => px >= 18) && ({CHARTS_JS})() !== null; }}",
+        )
         found = page.evaluate(CAPTIONS_PX_JS)
         assert any(text.startswith(words) for text, _ in found), found
         assert min(px for _, px in found) >= 18, found
     page.goto(f"{page.url.split('?')[0]}?lesson=tutorial&step=4&present=1")  # a number to type
     page.locator('[data-testid="stMain"] [data-testid="stNumberInput"] input').first.fill("0.5")
-    with contextlib.suppress(PlaywrightTimeout):
-        page.wait_for_function(
-            f"() => {{ const px = ({CONTROLS_PX_JS})(); return '0.5' in px"
-            " && Object.values(px).every(v => v >= 18); }",
-            timeout=RERUN_S * 1000,
-        )
+    settled_on(page, f"() => {{ const px = ({CONTROLS_PX_JS})(); return '0.5' in px"
+               " && Object.values(px).every(v => v >= 18); }")  # fmt: skip
     controls_px = page.evaluate(CONTROLS_PX_JS)
     assert "0.5" in controls_px and min(controls_px.values()) >= 18, controls_px
 

@@ -126,8 +126,8 @@ class _StreamlitFigure(go.Figure):
 
 
 def describe(chart: Chart) -> str:
-    """A caption saying what the chart shows (its text alternative)."""
-    return chart.alt or chart.title
+    """A caption saying what the chart shows (its text alternative): one line, a title's breaks too."""
+    return (chart.alt or chart.title).replace("<br>", " ")
 
 
 def as_table(chart: Chart) -> pd.DataFrame:

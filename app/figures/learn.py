@@ -11,7 +11,7 @@ from .style import layout as _layout
 
 
 def figure(data: list[dict], layout: dict, alt: str = "") -> Chart:
-    return Chart.build(data, layout, alt or layout["title"]["text"].replace("<br>", " "))
+    return Chart.build(data, layout, alt or layout["title"]["text"])
 
 
 MAX_POINTS = 2000  # a loss curve longer than this is drawn from evenly spaced steps (always the last)

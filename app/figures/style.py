@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class Scale:
             return f"relu: 0 to {number(self.high, 2)} (largest value shown)"
         return f"{self.activation}: {number(self.low, 2)} to {number(self.high, 2)}"
 
-    @property
+    @cached_property  # (a frozen scale: its ticks are worked out once, however many charts use it)
     def tickvals(self) -> list[float]:
         """Both ends (the scale's extremes: relu's is the largest value shown), and between them round
         numbers about a quarter of the range apart, none crowding an end (54.59: 0, 10 … 40, 54.6)."""
@@ -100,7 +101,7 @@ class Scale:
         room = 0.15 * span  # (an inner tick closer than this to an end would print over it)
         return [self.low, *(v for v in inner if self.low + room < v < self.high - room), self.high]
 
-    @property
+    @cached_property
     def ticktext(self) -> list[str]:
         return [significant(v) for v in self.tickvals]
 

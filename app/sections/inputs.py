@@ -11,13 +11,14 @@ from rnn_core.config import LIMITS
 from .. import page_state
 from ..components.grid import editable_grid
 from ..grids import INPUTS as INPUTS_GRID
-from ..table import printout_frame
+from ..table import column_name, printout_frame
 
 
 def caption(n_steps: int) -> str:
     """What a column of the inputs grid is, on an example column the grid has."""
     t = min(1, n_steps - 1)
-    return f"One row per batch row; column X{t}[0] is feature 0 of the input at step {t}. Type to edit."
+    column = column_name(t, 0)
+    return f"One row per batch row; column {column} is feature 0 of the input at step {t}. Type to edit."
 
 
 def size_controls() -> tuple[int, int, int]:

@@ -12,6 +12,7 @@ from .. import page_state
 from ..components import grid
 from ..components.grid import editable_grid
 from ..grids import TARGETS as TARGETS_GRID
+from ..grids import target_column
 
 TASK_KEY = "target_task"
 
@@ -19,7 +20,8 @@ TASK_KEY = "target_task"
 def caption(n_steps: int) -> str:
     """What a column of the targets grid is, on an example column the grid has."""
     t = min(1, n_steps - 1)
-    return f"One row per batch row; column out{t} is what out{'₀₁'[t]} of that row should be. Type to edit."
+    column, symbol = target_column(t), f"out{'₀₁'[t]}"
+    return f"One row per batch row; column {column} is what {symbol} of that row should be. Type to edit."
 
 
 def fill_from_task() -> None:
