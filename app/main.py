@@ -12,6 +12,7 @@ import streamlit as st
 from app import figures, gc_policy, hardening, page_state, render, session
 from app.components import charts, player
 from app.components.chapter import chapter, is_open
+from app.page_state import VIEW_KEYS
 from app.sections import (
     classroom,
     code,
@@ -175,15 +176,18 @@ def picks_in_browser(state) -> bool:
 STEP_FRAMES_BYTES = 32_000  # every step's explanation and link, sent again with each row or neuron pick
 
 
-def slider_in_browser(state) -> bool:
-    """May the step slider's moves be the browser's alone? While picks are (picks_in_browser), and
-    while every step's explanation and share link, which the explanation element then holds, stay
-    small: it sends them again with each row or neuron pick (the tutorial's: ~5 KB; 12 steps: ~22 KB;
-    50 steps: ~130 KB, where a move reruns the explanation as before)."""
+def browser_controls(state) -> tuple[str, ...]:
+    """The view fields whose controls the browser alone hears (hidden.view_controls): while picks are
+    the browser's (picks_in_browser), the neuron; the row while the charts hold every row's row view;
+    the step while every step's explanation and share link, which the explanation element then holds,
+    stay small: it sends them again with each row or neuron pick (the tutorial's: ~5 KB; 12 steps:
+    ~22 KB; 50 steps: ~130 KB, where a move reruns the explanation as before)."""
     if not picks_in_browser(state):
-        return False
+        return ()
     token = session.link_token(session.with_current_view(state))
-    return T_shown * (explain.STEP_BYTES + len(token or "")) <= STEP_FRAMES_BYTES
+    step_fits = T_shown * (explain.STEP_BYTES + len(token or "")) <= STEP_FRAMES_BYTES
+    row = hidden.rows_in_browser(T_shown, B)
+    return ("neuron", *(("row",) if row else ()), *(("step",) if step_fits else ()))
 
 
 def drawn_state():
@@ -197,13 +201,15 @@ def drawn_state():
 def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope) -> None:
     """The step player and the row and neuron pickers: a part of their own, just before the results
     part, which reads the view from them (page_state.pickers_drawn). An edit reruns the results part
-    alone: the pickers stay as drawn (~10 of an edit's ~30 messages); a click on a cell the browser
-    draws reruns this part (it shows the pick) and the explanation; a change of the view by anything
-    else reruns this part and the results part (page_state.rerun_view). While the browser can draw any
-    step (picks_in_browser), the step slider's moves are the browser's alone: they send nothing
-    (player.step_controls); the charts and the explanation follow them there (slider_in_browser)."""
-    free = slider_in_browser(drawn_state())  # (the results' state: its link, which the view's part encodes)
-    hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked, step_in_browser=free)
+    alone: the pickers stay as drawn (~10 of an edit's ~30 messages). While the browser can draw the
+    view (browser_controls), the controls' moves are the browser's alone: they send nothing, the
+    charts follow them there, and an element that cannot show the new view asks for it (a row or
+    neuron pick, a click on a cell: the explanation's part alone; hidden.view_moved). A change of the
+    view by anything else reruns this part and the results part (page_state.rerun_view)."""
+    in_browser = browser_controls(
+        drawn_state()
+    )  # (the results' state: its link, which the view's part encodes)
+    hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked, in_browser=in_browser)
     page_state.pickers_drawn()
 
 
@@ -226,7 +232,9 @@ def explain_part(state) -> None:
         return
     viewed = session.with_current_view(state)  # (the widgets' values, kept inside the sizes)
     view = viewed.view
-    if follows(state, True) and page_state.memory().step_in_browser:  # every step, for the slider's moves
+    if (
+        follows(state, True) and VIEW_KEYS["step"] in page_state.memory().in_browser
+    ):  # every step: the slider's
         links = session.step_links(viewed, T_shown)
         explain.explain_follow(state, shown, T_shown, view.step, view.row, view.neuron, links)
     else:

@@ -176,7 +176,8 @@ class Memory:
     view_picked: bool = False  # such a pick asked for it (app/sections/hidden.py view_picked)
     view_clicked: bool = False  # a click on a cell asked for it (the controls show the clicked cell)
     rows_free: bool = False  # a row pick may too: the charts hold every row's row view
-    step_in_browser: bool = False  # the step slider was drawn for the browser alone (player.step_controls)
+    in_browser: dict[str, int] = field(default_factory=dict)  # PICKER_KEYS drawn for the browser alone
+    # (on_change="ignore": app/sections/hidden.py view_controls) -> their count of values
     view_below: bool = False  # the last full run drew the row and neuron outside the results part
     drawn_key: str = ""  # the numbers key of the network the results part last drew (app/main.py)
     frames_key: str = ""  # the network whose every step the charts hold (a pick asked for it)
@@ -191,7 +192,7 @@ class Memory:
         turned a results-only request into a full run); the run's end says whether the next may be."""
         self.results_only = self.numbers_edited = False
         self.view_free = self.view_picked = self.view_clicked = self.rows_free = False
-        self.step_in_browser = False  # (this run's slider says, if it draws one)
+        self.in_browser = {}  # (this run's controls say, if it draws them: hidden.view_controls)
         self.view_below = False  # (the gradients say, if this run draws them: app/main.py)
         self.results_state = None
         self.pickers_behind = {}
@@ -204,10 +205,9 @@ def pickers_drawn(*keys: str) -> None:
 
 def pickers_show_the_view() -> bool:
     """Do the pickers show the view the page holds (nothing else changed it without redrawing them)?
-    A step slider drawn for the browser alone shows the step the run brought: the reader moved it."""
+    A control drawn for the browser alone shows the value the run brought: the reader moved it."""
     mem = memory()
-    if mem.step_in_browser:
-        mem.pickers_show[VIEW_KEYS["step"]] = get(VIEW_KEYS["step"])
+    mem.pickers_show |= {key: get(key) for key in mem.in_browser}
     return mem.pickers_show == {key: get(key) for key in PICKER_KEYS}
 
 

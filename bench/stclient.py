@@ -77,6 +77,30 @@ class RunResult:
         return self.status in RUN_OK and not self.errors
 
 
+VIEW_CONTROLS = {"step": "view_step", "row": "view_row", "neuron": "view_neuron"}  # field -> widget key
+
+
+def asks(specs: dict[str, dict], values: dict[str, object]) -> str | None:
+    """The key of the charts element that asks for the view the controls show (app/static/charts.js
+    askFor): the first (controls.ask) drawn for a view other than theirs that it cannot draw alone
+    (controls.shows); None when every element shows it. `values`: the controls' by view field, as
+    their widgets hold them (a slider's [2.0], a picker's "neuron 5")."""
+    view = {}
+    for name, value in values.items():
+        value = value[0] if isinstance(value, list | tuple) else value
+        view[name] = int(float(str(value).rsplit(" ", 1)[-1]))
+    late = [
+        (spec["controls"]["ask"], key)
+        for key, spec in specs.items()
+        if "controls" in spec
+        and any(
+            view.get(name, drawn) != drawn and name not in spec["controls"]["shows"]
+            for name, drawn in spec["controls"]["view"].items()
+        )
+    ]
+    return min(late)[1] if late else None
+
+
 def widget_state(**fields) -> WidgetState:
     """A WidgetState with value fields set as given (double_array_value: a list of floats); the id is
     filled in by Session.override."""
@@ -520,22 +544,25 @@ class Session:
         self._specs = kept  # (the elements on the page now)
         return found
 
-    async def move_slider(self, key: str, value: float) -> RunResult:
-        """Move a slider as a browser does. A slider drawn for the browser alone (on_change="ignore")
-        sends nothing: the charts elements drawn with it (app/static/charts.js: spec.slider) show its
-        step where they follow the view, and the first (spec.ask) of those that show one other step
-        asks for it (the trigger "step"), which this then sends. The result: that run's, or not sent."""
-        moved = await self.run({key: [float(value)]})
+    async def move(self, changes: dict[str, object]) -> RunResult:
+        """Move view controls as a browser does ({user key: value}, a slider's as a number). Controls
+        drawn for the browser alone (on_change="ignore") send nothing: the charts elements drawn with
+        them (app/static/charts.js: spec.controls) show the new view where they follow it, and the
+        first (controls.ask) of those drawn for a view they cannot show (controls.shows) asks for it
+        (the trigger "view"), which this then sends. The result: that run's, or not sent."""
+        moved = await self.run(
+            {key: [float(v)] if self.widget(key).kind == "slider" else v for key, v in changes.items()}
+        )
         if moved.sent:
             return moved
-        behind = [
-            (spec.get("ask", 0), name)
-            for name, spec in self.component_specs().items()
-            if spec.get("slider") == key and not spec.get("follow") and spec.get("step") != value
-        ]
-        if not behind:
+        view = {}
+        for name, key in VIEW_CONTROLS.items():
+            with contextlib.suppress(KeyError):
+                view[name] = self.widget(key).value
+        asking = asks(self.component_specs(), view)
+        if asking is None:
             return moved
-        self.trigger(min(behind)[1], "step", value)
+        self.trigger(asking, "view", view)
         return await self.run()
 
     def table_rows(self) -> list[int]:

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from app.components.charts import first_drawn
 from app.components.charts import marked as charts_marked
 from app.page_state import CHAPTERS, chapter_key
-from bench.stclient import user_key
+from bench.stclient import VIEW_CONTROLS, asks, user_key
 from tests.serving import ROOT
 
 APP = str(ROOT / "app" / "main.py")
@@ -65,6 +65,31 @@ def charts_specs(at: AppTest) -> dict[str, dict]:
         if element.proto.component_name.endswith("rnn_charts"):
             found[user_key(element.proto.id) or ""] = json.loads(json.loads(element.proto.json)["spec"])
     return found
+
+
+def browser_pick(at: AppTest, **values) -> AppTest:
+    """A pick as a browser makes it while the view controls are its alone ({field: value}: step=1,
+    neuron=5; app/static/charts.js): the controls change (on_change="ignore": nothing of their own is
+    sent), then the charts element that cannot show the new view asks for it (the trigger "view").
+    AppTest reruns the whole page for it; which part a server reruns is tests/test_view_picks.py's."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    def control(field: str):
+        key = VIEW_CONTROLS[field]
+        return at.slider(key=key) if field == "step" else at.selectbox(key=key)
+
+    for field, value in values.items():
+        control(field).set_value(value)
+    shown = {field: control(field).value for field in VIEW_CONTROLS}  # (a picker's: its number)
+    asking = asks(charts_specs(at), shown)
+    states = at._tree.get_widget_states()
+    if asking is not None:
+        (element,) = [e for e in at.get("bidi_component") if user_key(e.proto.id) == asking]
+        state = WidgetState(id=_make_trigger_id(element.proto.id, "events"))
+        state.json_trigger_value = json.dumps([{"event": "view", "value": shown}])
+        states.widgets.append(state)
+    return at._run(states)
 
 
 def frame_texts(spec: dict, step: int) -> list[str]:

@@ -17,6 +17,7 @@ from rnn_core import reference
 from rnn_core.params import tutorial_inputs
 from rnn_core.state import State, View, decode_link, dump_state, encode_link
 from tests.pagetools import (
+    browser_pick,
     charts,
     charts_specs,
     decode_array,
@@ -71,10 +72,10 @@ def test_outputs_chart_has_one_line_per_row_matching_the_reference(at):
 def test_row_view_follows_one_row_through_time(at):
     ref = reference.forward(tutorial_inputs(), State().resolved_weights())
     np.testing.assert_allclose(heatmap_z(charts(at)["row-0"]), ref.hidden[:, 0, :], atol=1e-9)
-    at.selectbox(key="view_row").set_value(2).run()  # (the first pick: the results part, every step)
+    browser_pick(at, row=2)  # (the first pick: the results part, every step)
     np.testing.assert_allclose(heatmap_z(charts(at)["row-2"]), ref.hidden[:, 2, :], atol=1e-9)
-    at.selectbox(key="view_row").set_value(1).run()  # the next: drawn by the browser, the explanation alone
-    assert only_the_explanation_ran(at) and charts_specs(at)["explain_text"]["view"]["row"] == 1
+    browser_pick(at, row=1)  # (the browser's: tests/test_view_picks.py)
+    assert charts_specs(at)["explain_text"]["view"]["row"] == 1
     at.run()
     np.testing.assert_allclose(heatmap_z(charts(at)["row-1"]), ref.hidden[:, 1, :], atol=1e-9)
 
@@ -237,40 +238,35 @@ def test_presentation_mode_uses_slide_sizes_and_a_static_table():
     assert "present" not in at.query_params
 
 
-def only_the_explanation_ran(at) -> bool:
-    """Did the last run draw the explanation's part alone (a step or neuron pick the browser draws)?"""
-    return set(charts_specs(at)) == {"explain_text"} and not at.get("slider")
-
-
 def test_the_first_pick_sends_every_step_the_next_reruns_only_the_explanation(at):
-    """(The step slider's moves are the browser's meanwhile: tests/test_view_picks.py and
-    tests/test_browser.py; AppTest runs the page at every widget change.)"""
+    """(The view controls' moves are the browser's meanwhile, and the explanation's part alone asks
+    for a pick: tests/test_view_picks.py and tests/test_browser.py; AppTest runs the whole page for a
+    change of a widget drawn with on_change="ignore".)"""
     assert "frames" not in charts_specs(at)["time_charts"]  # the page opens with one step: y0 … y2
-    at.selectbox(key="view_neuron").set_value(1).run()  # the first pick in this network: the results part
+    browser_pick(at, neuron=1)  # the first pick in this network: the results part
     held = charts_specs(at)  # the charts follow the view from now on: every step, y2 first
     time_charts, outputs_charts = held["time_charts"], held["output_charts"]
     assert time_charts["follow"] and time_charts["start"] == 2 and len(time_charts["frames"]) == 3
     assert frame_chart_ids(time_charts, 0)[:3] == ["diagram", "legend", "hidden_0"]
     assert [i for i in frame_chart_ids(time_charts, 1) if i.startswith("hidden_")] == ["hidden_0", "hidden_1"]
     assert outputs_charts["follow"] and len(outputs_charts["frames"]) == 3
-    at.selectbox(key="view_neuron").set_value(0).run()
-    assert not at.exception and only_the_explanation_ran(at)
+    browser_pick(at, neuron=0)
+    assert not at.exception
     explanation = charts_specs(at)["explain_text"]  # every step's, for the slider's moves
     assert explanation["follow"] and len(explanation["frames"]) == 3 and explanation["start"] == 2
     assert "Explain a cell: y2[row 0, neuron 0]" in drawn_texts(at)
     assert explanation["view"] == {"step": 2, "row": 0, "neuron": 0}  # to the charts
     assert decode_link(at.query_params["s"]).view.neuron == 0  # the address bar follows
-    assert [decode_link(link).view.step for link in explanation["links"]] == [0, 1, 2]
+    assert [decode_link(link).view.step for link in explanation["controls"]["links"]] == [0, 1, 2]
     at.run()  # a full run agrees
     assert hidden_names(at) == ["hidden-y0", "hidden-y1", "hidden-y2"]
     assert charts_specs(at)["time_charts"]["start"] == 2
 
 
 def test_explain_a_cell_prints_the_heatmap_value(at):
-    at.selectbox(key="view_row").set_value(1).run()  # the first pick: the results part, every step
+    browser_pick(at, row=1)  # the first pick: the results part, every step
     assert charts_specs(at)["time_charts"]["follow"]
-    at.selectbox(key="view_neuron").set_value(4).run()  # the next: the explanation alone
-    assert only_the_explanation_ran(at)
+    browser_pick(at, neuron=4)  # (the browser's: tests/test_view_picks.py)
     assert charts_specs(at)["explain_text"]["view"] == {"step": 2, "row": 1, "neuron": 4}
     text = " ".join(drawn_texts(at, marked=True))
     at.run()
@@ -348,7 +344,7 @@ def test_the_warning_that_values_exploded_follows_the_step():
     at = new_app({"s": encode_link(state)}).run()
     assert not at.exception
     assert any(text.startswith(f"The hidden state explodes at step {first}") for text in drawn_texts(at))
-    at.selectbox(key="view_neuron").set_value(1).run()  # a pick: the charts hold every step from now on
+    browser_pick(at, neuron=1)  # a pick: the charts hold every step from now on
     time_charts = charts_specs(at)["time_charts"]  # every step's words, each shown with its step
     assert not any("explodes" in text for text in frame_texts(time_charts, first - 1))
     explodes = f"The hidden state explodes at step {first}"

@@ -397,7 +397,8 @@ def test_a_lessons_slides_have_no_small_print(new_page):
         assert any(text.startswith(words) for text, _ in found), found
         assert min(px for _, px in found) >= 18, found
     page.goto(f"{page.url.split('?')[0]}?lesson=tutorial&step=4&present=1")  # a number to type
-    page.locator('[data-testid="stMain"] [data-testid="stNumberInput"] input').first.fill("0.5")
+    answer = page.locator('[data-testid="stMain"] [data-testid="stNumberInput"] input').filter(visible=True)
+    answer.first.fill("0.5")  # (visible: the network's sizes are kept offstage on a slide)
     settled_on(page, f"() => {{ const px = ({CONTROLS_PX_JS})(); return '0.5' in px"
                " && Object.values(px).every(v => v >= 18); }")  # fmt: skip
     controls_px = page.evaluate(CONTROLS_PX_JS)

@@ -309,24 +309,57 @@ def test_clicks_on_charts_drawn_without_a_click_action_are_harmless(server, key)
     assert explained_cell(attacked) == "y2[0, 0]"
 
 
-STEP_TRIGGERS = {"script": "<script>alert(1)</script>", "huge": 1e308, "list": [-1, 99]}
+VIEW_TRIGGERS = {
+    "script": "<script>alert(1)</script>",
+    "huge": 1e308,
+    "list": [-1, 99],
+    "view": {"step": 99, "row": -1, "neuron": "<b>x</b>"},
+}
 
 
 @pytest.mark.parametrize("key", ["time_charts", "explain_text", "output_charts"])
-@pytest.mark.parametrize("value", STEP_TRIGGERS.values(), ids=STEP_TRIGGERS.keys())
-def test_a_step_trigger_with_any_value_shows_the_sliders_own_step(server, key, value):
-    """The charts' trigger "step" (an element asking for the step slider's step while its moves are the
-    browser's, app/static/charts.js): its value is never read; the page shows the slider's own step."""
+@pytest.mark.parametrize("value", VIEW_TRIGGERS.values(), ids=VIEW_TRIGGERS.keys())
+def test_a_view_trigger_with_any_value_shows_the_controls_own_view(server, key, value):
+    """The charts' trigger "view" (an element asking for the view the controls show while their moves
+    are the browser's, app/static/charts.js): its value is never read; the page shows the controls'
+    own view."""
 
     async def attack(session: Session) -> RunResult:
-        session.trigger(key, "step", value)
+        session.trigger(key, "view", value)
         return await session.run()
 
     attacked, after, session, *_ = run(server, attack)
     assert_survived(attacked, after, server)
     assert explained_cell(attacked) in ("", "y2[0, 0]") and explained_cell(after) == "y2[0, 0]"
     assert session.widget("view_step").value == [2.0]
-    assert not any("<script>" in body for body in attacked.texts + after.texts)
+    assert not any("<script>" in body or "<b>" in body for body in attacked.texts + after.texts)
+
+
+CRAFTED_PICKS = {
+    "past the end": "neuron 99",
+    "negative": "neuron -3",
+    "not a label": "<script>alert(1)</script>",
+    "huge": "neuron " + "9" * 400,
+}
+
+
+@pytest.mark.parametrize("value", CRAFTED_PICKS.values(), ids=CRAFTED_PICKS.keys())
+def test_a_crafted_pick_the_browser_alone_hears_is_put_back_in_range(server, value):
+    """A neuron picker the browser alone hears (on_change="ignore"): a crafted value comes with the
+    explanation's trigger "view" and no change of its own; the page explains a cell that exists and
+    the picker shows it."""
+
+    async def attack(session: Session) -> RunResult:
+        assert session.widget("view_neuron").ignore  # (the browser's alone)
+        session.override("view_neuron", widget_state(string_value=value))
+        session.trigger("explain_text", "view", {"step": 2, "row": 0, "neuron": 99})
+        return await session.run()
+
+    attacked, after, session, *_ = run(server, attack)
+    assert_survived(attacked, after, server)
+    cell = explained_cell(after)
+    assert cell.startswith("y2[0, ") and int(cell.split(", ")[1].rstrip("]")) in range(8), cell
+    assert session.widget("view_neuron").value in {f"neuron {n}" for n in range(8)}
 
 
 @pytest.mark.parametrize(

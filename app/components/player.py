@@ -40,10 +40,9 @@ def step_controls(
     draws a play in the browser; "app": the whole page, which starts the server's ticks). on_change:
     the slider's. `in_browser`: the page's charts draw any step in the browser, so the slider's moves
     are the browser's alone (Streamlit's on_change="ignore": nothing is sent, the server reads the
-    step with the next run; Memory.step_in_browser; app/components/charts: Slider)."""
+    step with the next run; Memory.in_browser; app/components/charts: Controls)."""
     mem = page_state.memory()
     player = mem.player
-    mem.step_in_browser = False
     key = VIEW_KEYS["step"]
     if player.pending_step is not None:  # set when play stops; applied before the slider exists
         page_state.put(key, player.pending_step)
@@ -58,7 +57,9 @@ def step_controls(
     player.known_steps = n_steps
     if n_steps == 1:
         return 0
-    mem.step_in_browser = in_browser and not player.playing
+    alone = in_browser and not player.playing
+    if alone:
+        mem.in_browser[key] = n_steps
     step = slider.slider(  # (while playing it would say one step and show another: Pause first)
         "Current step: reveal y0 … y_t",
         0,
@@ -66,7 +67,7 @@ def step_controls(
         key=key,
         format="y%d",
         disabled=player.playing,
-        on_change="ignore" if mem.step_in_browser else on_change,
+        on_change="ignore" if alone else on_change,
     )
     if player.playing:
         button.button(

@@ -13,6 +13,7 @@ from .. import render
 from ..components import charts
 from ..components.player import PLAY_SECONDS
 from ..compute import Result
+from ..page_state import EXPLAIN_FRAGMENT
 from . import hidden
 
 MAX_TERMS_INLINE = 8  # write the sum out in full up to this many terms; past it, a table
@@ -38,13 +39,13 @@ def explain_section(
 ) -> None:
     """The picked cell explained, drawn with the charts (so a play shows each step's), then every
     product as a table one click away. `announce`: the element tells the page's charts that follow
-    the view (app/components/charts) to show this step and cell (and asks for the step slider's step
-    when it moves in the browser). `hint`: the line saying how to pick a cell (not on a slide: the
-    room is the sums')."""
+    the view (app/components/charts) to show this step and cell (and asks for the view the controls
+    show when they move in the browser). `hint`: the line saying how to pick a cell (not on a slide:
+    the room is the sums')."""
     cell, out = _explained(state, result, step, row, neuron)
     view = (step, row, neuron) if announce else None
-    slider = hidden.step_slider(step, ask=1) if announce else None
-    charts.charts(_blocks(result, cell, out, hint), "explain_text", state.seed, view=view, slider=slider)
+    linked = hidden.controls((step, row, neuron), 1, (), part=EXPLAIN_FRAGMENT) if announce else None
+    charts.charts(_blocks(result, cell, out, hint), "explain_text", state.seed, view=view, controls=linked)
     _products_table(cell, TERMS_TABLE, page=True)
 
 
@@ -53,12 +54,13 @@ def explain_follow(
 ) -> None:
     """The picked row and neuron explained at every step, following the page's view (as the charts
     do): the step slider's moves, while they are the browser's, need nothing from the server, and the
-    address bar gets each step's share link (`links`). The view is announced, as explain_section's."""
+    address bar gets each step's share link (`links`); a row or neuron pick asks for this part again.
+    The view is announced, as explain_section's."""
     explained = [_explained(state, result, t, row, neuron) for t in range(n_steps)]
-    slider = hidden.step_slider(step, ask=1, links=links)
     view = (step, row, neuron)
+    linked = hidden.controls(view, 1, ("step",), links, part=EXPLAIN_FRAGMENT)
     steps = [_blocks(result, cell, out) for cell, out in explained]
-    charts.frames(steps, "explain_text", state.seed, step, view=view, slider=slider)
+    charts.frames(steps, "explain_text", state.seed, step, view=view, controls=linked)
     _products_table(explained[step][0], TERMS_TABLE, page=True)
 
 

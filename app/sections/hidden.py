@@ -46,18 +46,25 @@ def exploded(state: State, result: Result, upto: int) -> list[charts.Note]:
     return [charts.Note(blown[1])] if blown else []
 
 
-def pick(label: str, count: int, key: str, prefix: str, container, on_change=None) -> int:
-    """A selectbox over 0..count-1 shown as prefix+index; a stale or crafted pick is put back in range."""
+PREFIXES = {"row": "row ", "neuron": "neuron "}  # a picker's option label before the number
+
+
+def pick(field: str, count: int, container, on_change=None, alone: bool = False) -> int:
+    """A selectbox over 0..count-1 shown as prefix+index; a stale or crafted pick is put back in range.
+    `alone`: the browser alone hears its changes (on_change="ignore": view_controls)."""
+    key = VIEW_KEYS[field]
     value = page_state.get(key, 0)
     if not in_range(value, count):
         page_state.put(key, min(max(value, 0), count - 1) if isinstance(value, int) else 0)
+    if alone:
+        page_state.memory().in_browser[key] = count
     return int(
         container.selectbox(
-            label,
+            field.capitalize(),
             range(count),
-            format_func=lambda i: f"{prefix}{i}",
+            format_func=lambda i: f"{PREFIXES[field]}{i}",
             key=key,
-            on_change=on_change,
+            on_change="ignore" if alone else on_change,
             width=PICKER_WIDTH,
         )
     )
@@ -73,12 +80,14 @@ def view_controls(
     n_neurons: int,
     scope: player.Scope = "app",
     on_pick=None,
-    step_in_browser: bool = False,
+    in_browser: tuple[str, ...] = (),
 ) -> tuple[int, int, int]:
     """The step player and the row and neuron pickers; (step, row, neuron). `scope`: what Play and
-    Pause rerun (player.step_controls). on_pick(key, count): on_change of the three (but the step
-    slider's, with `step_in_browser`: its moves are the browser's, player.step_controls)."""
+    Pause rerun (player.step_controls). on_pick(key, count): on_change of the three. `in_browser`: the
+    view fields whose controls the browser alone hears (Memory.in_browser: their moves send nothing;
+    the page's charts draw them, and ask for what they cannot draw: app/components/charts Controls)."""
     mem = page_state.memory()
+    mem.in_browser = {}  # (this run's controls say)
     if mem.view_clicked:  # a click set the view in a run Streamlit replaced by this part's own: a value
         mem.view_clicked = False  # written in this run is what makes the widgets show it
         for key in page_state.PICKER_KEYS:
@@ -89,12 +98,12 @@ def view_controls(
     def picked(key: str, count: int):
         return None if on_pick is None else functools.partial(on_pick, key, count)
 
+    step_key = VIEW_KEYS["step"]
     step = player.step_controls(
-        n_steps, bar, bar, scope, picked(VIEW_KEYS["step"], n_steps), in_browser=step_in_browser
+        n_steps, bar, bar, scope, picked(step_key, n_steps), in_browser="step" in in_browser
     )
-    row = pick("Row", batch, VIEW_KEYS["row"], "row ", bar, picked(VIEW_KEYS["row"], batch))
-    neuron_key = VIEW_KEYS["neuron"]
-    neuron = pick("Neuron", n_neurons, neuron_key, "neuron ", bar, picked(neuron_key, n_neurons))
+    row = pick("row", batch, bar, picked(VIEW_KEYS["row"], batch), "row" in in_browser)
+    neuron = pick("neuron", n_neurons, bar, picked(VIEW_KEYS["neuron"], n_neurons), "neuron" in in_browser)
     return step, row, neuron
 
 
@@ -148,21 +157,40 @@ def pick_clicked_cell(chart_id: str, y: int, x: int) -> None:
     page_state.rerun_view()
 
 
-def step_slider(step: int, ask: int, links: tuple[str, ...] = ()) -> charts.Slider | None:
-    """An element's link to the step slider while its moves are the browser's (Memory.step_in_browser):
-    the element shows the slider's step; `ask`: its place among those that ask the server for it."""
-    if not page_state.memory().step_in_browser:
+def controls(
+    view: tuple[int, int, int], ask: int, shows: tuple[str, ...], links: tuple[str, ...] = (), part: str = ""
+) -> charts.Controls | None:
+    """An element's link to the view controls the browser alone hears (Memory.in_browser), or None
+    when there are none: the element is drawn for `view` and draws moves of the fields in `shows`
+    alone; `ask`: its place among those that ask the server for a view they cannot show; `part`: the
+    page's part it is in (the explanation's: view_moved)."""
+    keys = page_state.memory().in_browser
+    if not keys:
         return None
-    return charts.Slider(VIEW_KEYS["step"], step, ask, step_moved, links)
+    fields = {name: key for name, key in VIEW_KEYS.items() if key in keys}
+    labels = {name: PREFIXES[name] for name in fields if name in PREFIXES}
+    return charts.Controls(fields, labels, view, shows, ask, functools.partial(view_moved, part), links)
 
 
-def step_moved() -> None:
-    """The trigger "step": an element showing one step asks for the step the slider moved to in the
-    browser (its value came with this run, checked like any). The reader looks: the pickers' part and
-    the results part rerun (page_state.rerun_view), and the charts hold every step from now on."""
+def view_moved(part: str) -> None:
+    """The trigger "view": an element asks for the view the controls show in the browser (their values
+    came with this run). The reader looks: the charts hold every step from now on (_looked), and the
+    controls show these values. The run is that element's part: the results part, or the explanation's
+    while the browser draws the rest (Memory.view_free; a row too while Memory.rows_free), which then
+    writes the address bar; else the results part reruns. A value out of range (crafted) reruns the
+    pickers too: they put it back."""
+    mem = page_state.memory()
+    row_key = VIEW_KEYS["row"]
+    row_moved = page_state.get(row_key) != mem.pickers_show.get(row_key)
     _looked()
-    page_state.pickers_drawn(VIEW_KEYS["step"])  # (the slider shows it)
-    page_state.rerun_view()
+    page_state.pickers_drawn()
+    if not all(in_range(page_state.get(key), count) for key, count in mem.in_browser.items()):
+        page_state.rerun_view()
+    elif part == page_state.EXPLAIN_FRAGMENT:
+        if mem.view_free and (mem.rows_free or not row_moved):
+            mem.view_picked = True  # (the explanation's part writes the address bar)
+        else:
+            page_state.rerun_parts(page_state.RESULTS_FRAGMENT)
 
 
 def _looked() -> page_state.Memory:
@@ -200,9 +228,11 @@ def time_view(
     moves too, while they are the browser's). Drawn for one step, it asks for the slider's (first)."""
     hidden = result.trace.hidden
     _, B, _ = state.inputs.shape
-    slider = step_slider(step, ask=0) if clickable else None
+    all_rows = n_steps is not None and rows_in_browser(n_steps, B)
+    shows = ("step", "neuron", *(("row",) if all_rows else ())) if n_steps is not None else ()
+    linked = controls((step, row, neuron), 0, shows) if clickable else None
     if n_steps is not None:
-        steps = every_step(state, result, n_steps, row, neuron, style, True, rows_in_browser(n_steps, B))
+        steps = every_step(state, result, n_steps, row, neuron, style, True, all_rows)
         charts.frames(
             steps,
             "time_charts",
@@ -210,12 +240,12 @@ def time_view(
             step,
             on_click=pick_clicked_cell,
             cell=(row, neuron),
-            slider=slider,
+            controls=linked,
         )
     else:
         blocks = time_blocks(state, result, step, row, neuron, style, clickable)
         click = pick_clicked_cell if clickable else None
-        charts.charts(blocks, "time_charts", state.seed, click, slider=slider)
+        charts.charts(blocks, "time_charts", state.seed, click, controls=linked)
     render.numbers(  # (built when the table is opened)
         lambda: figures.hidden_heatmap(
             hidden[step],

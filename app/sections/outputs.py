@@ -23,12 +23,13 @@ def outputs_section(state: State, result: Result, upto: int, style, n_steps: int
     inputs, outputs = state.inputs[: upto + 1], result.trace.outputs[: upto + 1]
     # The chart, then the printout under it at the column's full width: side by side, the printout's
     # 2T + 1 columns did not fit a 1366 px screen.
-    slider = hidden.step_slider(upto, ask=2)  # (the step slider's moves, while they are the browser's)
+    # (the view controls' moves, while they are the browser's: every row and neuron is shown, any one)
+    linked = hidden.controls((upto, 0, 0), 2, ("row", "neuron", *(("step",) if n_steps else ())))
     if n_steps is None:
-        charts.charts(step_blocks(state, result, upto, style), "output_charts", state.seed, slider=slider)
+        charts.charts(step_blocks(state, result, upto, style), "output_charts", state.seed, controls=linked)
     else:
         steps = [step_blocks(state, result, t, style) for t in range(n_steps)]
-        charts.frames(steps, "output_charts", state.seed, upto, slider=slider)
+        charts.frames(steps, "output_charts", state.seed, upto, controls=linked)
     render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", PRINTOUT_TABLE)
 
 

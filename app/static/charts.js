@@ -10,11 +10,13 @@
 // outlined on the charts marked "outlined") that the explanation element last announced (spec.view),
 // so a step, neuron or row pick redraws here while the server reruns only the explanation (a row's
 // charts come as "rows": one per batch row).
-// The step slider may be the browser's alone (spec.slider: Streamlit's on_change="ignore", so moving it
-// sends nothing; the server reads its value with the next run). Elements drawn with it show its step
-// as it moves: frames that follow the view show it at once and the address bar gets that step's share
-// link (spec.links); an element that shows one step only asks the server for the new one (the trigger
-// "step", the first in spec.ask order).
+// The view controls (the step slider, the row and neuron pickers) may be the browser's alone
+// (spec.controls: Streamlit's on_change="ignore", so moving them sends nothing; the server reads their
+// values with the next run). When one moves, the elements that follow the view show the new view at
+// once (and the address bar gets the step's share link, spec.controls.links, when only the step
+// moved); the first element (spec.controls.ask) drawn for a view it cannot show (spec.controls.shows)
+// asks the server for it: the trigger "view". A click on a cell sets the controls the same way (as
+// the reader would: the slider's keys, a picker's typed label), else goes to the server as "click".
 // Served at app/static/charts.js; the component's own JavaScript is a loader that imports this module
 // once per page (app/components/charts/__init__.py loader()).
 
@@ -190,7 +192,9 @@ function draw(Plotly, host, spec, blocks, setTriggerValue, cell) {
   host.replaceChildren(...blocks.map((block) => build(block, old, plots, cell)));
   for (const plot of old.values()) { // charts no longer shown
     if (resizers.has(host)) resizers.get(host).unobserve(plot);
-    Plotly.purge(plot);
+    // (after a draw still under way: plotly.js's margin pass reads the layout a purge removes)
+    const purge = () => Plotly.purge(plot);
+    Promise.resolve(plot.rvDrawing).then(purge, purge);
   }
   for (const [plot, block] of plots) {
     const config = { ...block.config, responsive: !block.width };
@@ -202,18 +206,19 @@ function draw(Plotly, host, spec, blocks, setTriggerValue, cell) {
       const figure = spec.figures[block.figure];
       let layout = figure.layout;
       if (outlined) layout = { ...layout, shapes: [...(layout.shapes || []), outlineAt(spec, cell)] };
-      Plotly.react(plot, figure.data, layout, config);
+      plot.rvDrawing = Plotly.react(plot, figure.data, layout, config);
       plot.dataset.drawn = drawn;
       plot.dataset.draws = String((Number(plot.dataset.draws) || 0) + 1); // (tests count redraws)
     }
     if (!block.width) followWidth(Plotly, host, plot);
     plot.dataset.clickable = block.clickable ? "1" : "";
+    plot.rvClick = (click) => clickCell(spec, setTriggerValue, click); // (this data's: the newest)
     if (!plot.dataset.listening) {
       plot.dataset.listening = "1";
       plot.on("plotly_click", (event) => {
         const point = event && event.points && event.points[0];
         if (!point || !plot.dataset.clickable) return;
-        setTriggerValue("click", { chart: plot.dataset.chart, x: point.x, y: point.y });
+        plot.rvClick({ chart: plot.dataset.chart, x: point.x, y: point.y });
       });
     }
   }
@@ -233,7 +238,7 @@ function showView(host, view) {
 // The explanation element says which step and cell the page shows now: every element whose frames
 // follow the view shows that step (one still drawing its own new data shows the step it came with,
 // which is the same view).
-let lastView = null; // the view last announced: a slider's move keeps its row and neuron
+let lastView = null; // the view last announced (by the explanation, or the controls' moves)
 
 function announce(view) {
   lastView = view;
@@ -243,14 +248,45 @@ function announce(view) {
   }
 }
 
-const watchers = new Map(); // host -> { spec, setTriggerValue }: elements drawn with the slider
-const ASK_AFTER_MS = 250; // a run that moves the slider brings its new elements too: no need to ask
+const watchers = new Map(); // host -> { spec, setTriggerValue }: elements drawn with the view controls
+const ASK_AFTER_MS = 250; // a slider dragged across steps asks once, where it stops (a pick: at once)
+const VIEW_FIELDS = ["step", "row", "neuron"];
 let asking = null;
 
-function sliderKey(input) {
-  const box = input.closest("[class*='st-key-']");
-  const found = box && [...box.classList].find((name) => name.startsWith("st-key-"));
-  return found ? found.slice("st-key-".length) : null;
+function controlBox(key) {
+  return key ? document.querySelector(`.st-key-${CSS.escape(key)}`) : null;
+}
+
+// The value a view control shows: the slider's step, or a picker's number (its label "neuron 5");
+// null when it is not on the page, or while the reader types in a picker (its list open).
+function controlValue(controls, field) {
+  const box = controlBox(controls.keys[field]);
+  if (!box) return null;
+  if (field === "step") {
+    const input = box.querySelector("input[type='range']");
+    const step = input ? Number(input.value) : NaN;
+    return Number.isInteger(step) ? step : null;
+  }
+  const input = box.querySelector("input[role='combobox']");
+  if (!input || input.getAttribute("aria-expanded") === "true") return null;
+  const label = controls.labels[field] || "";
+  const digits = input.value.startsWith(label) ? input.value.slice(label.length) : "";
+  return /^\d+$/.test(digits) ? Number(digits) : null;
+}
+
+// The view the controls show (a field whose control is not the browser's: as last announced, or as
+// the element was drawn).
+function controlsView(controls) {
+  const view = { ...controls.view, ...(lastView || {}) };
+  for (const field of Object.keys(controls.keys)) {
+    const value = controlValue(controls, field);
+    if (value !== null) view[field] = value;
+  }
+  return view;
+}
+
+function sameView(a, b) {
+  return VIEW_FIELDS.every((field) => a[field] === b[field]);
 }
 
 function writeLink(link) {
@@ -260,49 +296,134 @@ function writeLink(link) {
   window.history.replaceState(window.history.state, "", url.toString());
 }
 
-function sliderMoved(key, step) {
-  const mine = [...watchers.entries()].filter(([host, w]) => {
-    if (!host.isConnected) watchers.delete(host);
-    return host.isConnected && w.spec.slider === key;
-  });
-  if (!mine.length || !Number.isInteger(step)) return;
-  announce({ row: 0, neuron: 0, ...(lastView || {}), step }); // (every element that follows the view)
-  for (const [host, w] of mine) {
-    if (w.spec.links && followers.has(host)) writeLink(w.spec.links[step]);
+function liveWatchers() {
+  for (const host of watchers.keys()) if (!host.isConnected) watchers.delete(host);
+  return [...watchers.entries()];
+}
+
+// Does this element, drawn, show a view other than `view` that it cannot draw alone?
+function behind(host, controls, view) {
+  if (host.dataset.pending !== "0") return false; // (its new data is on the way)
+  return VIEW_FIELDS.some((field) => view[field] !== controls.view[field] && !controls.shows.includes(field));
+}
+
+// A view control moved (the reader, or a click set it): every element that follows the view shows
+// it; the address bar gets its link when only the step moved; then the first element that cannot
+// show it asks the server (the trigger "view": its part of the page reruns with the controls' values).
+function controlsMoved(delay) {
+  const live = liveWatchers();
+  if (!live.length) return;
+  const view = controlsView(live[0][1].spec.controls);
+  if (!lastView || !sameView(view, lastView)) announce(view);
+  for (const [host, { spec }] of live) {
+    const { links, view: drawn } = spec.controls;
+    const onlyStep = view.row === drawn.row && view.neuron === drawn.neuron;
+    if (links && followers.has(host) && onlyStep) writeLink(links[view.step]);
   }
   clearTimeout(asking);
-  asking = setTimeout(() => askFor(key), ASK_AFTER_MS);
+  asking = setTimeout(askFor, delay);
 }
 
-function sliderStep(key) {
-  const input = document.querySelector(`.st-key-${CSS.escape(key)} input[type="range"]`);
-  const step = input ? Number(input.value) : NaN;
-  return Number.isInteger(step) ? step : null;
+function askFor() {
+  const live = liveWatchers();
+  if (!live.length) return;
+  const view = controlsView(live[0][1].spec.controls);
+  const late = live
+    .filter(([host, { spec }]) => behind(host, spec.controls, view))
+    .sort(([, a], [, b]) => a.spec.controls.ask - b.spec.controls.ask);
+  if (!late.length) return;
+  const [host, { setTriggerValue }] = late[0];
+  const asked = JSON.stringify(view);
+  if (host.dataset.asked === asked) return; // (asked already: the server answered another view)
+  host.dataset.asked = asked;
+  setTriggerValue("view", view);
 }
 
-// An element still showing one step other than the slider's asks the server (one does: the page's
-// part it is in reruns with the slider's value).
-function askFor(key) {
-  const step = sliderStep(key);
-  if (step === null) return;
-  const behind = [...watchers.entries()]
-    .filter(([host, w]) => host.isConnected && w.spec.slider === key && !followers.has(host))
-    .filter(([host]) => host.dataset.pending === "0" && Number(host.dataset.step) !== step)
-    .sort(([, a], [, b]) => a.spec.ask - b.spec.ask);
-  if (behind.length) behind[0][1].setTriggerValue("step", step);
+function controlKeys() {
+  const keys = new Set();
+  for (const [, { spec }] of liveWatchers()) for (const key of Object.values(spec.controls.keys)) keys.add(key);
+  return keys;
 }
 
-function watchSlider() {
-  if (window.__rvSlider) return;
-  window.__rvSlider = new MutationObserver((records) => {
+function keyOf(node) {
+  const box = node.closest && node.closest("[class*='st-key-']");
+  const found = box && [...box.classList].find((name) => name.startsWith("st-key-"));
+  return found ? found.slice("st-key-".length) : null;
+}
+
+function watchControls() {
+  if (window.__rvControls) return;
+  window.__rvControls = new MutationObserver((records) => {
+    const keys = controlKeys();
+    let delay = null;
     for (const { target } of records) {
-      if (target.matches && target.matches("input[type='range']")) {
-        const key = sliderKey(target);
-        if (key) sliderMoved(key, Number(target.value));
-      }
+      if (!target.matches || !target.matches("input[type='range'], input[role='combobox']")) continue;
+      if (!keys.has(keyOf(target))) continue;
+      const slid = target.type === "range" ? ASK_AFTER_MS : 0;
+      delay = delay === null ? slid : Math.max(delay, slid);
     }
+    if (delay !== null) controlsMoved(delay);
   });
-  window.__rvSlider.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["aria-valuetext"] });
+  window.__rvControls.observe(document.body, {
+    subtree: true,
+    attributes: true,
+    attributeFilter: ["aria-valuetext", "value", "aria-expanded"],
+  });
+}
+
+// Set a view control as the reader would (Streamlit keeps the value; with on_change="ignore" it sends
+// nothing): the slider by its arrow keys, a picker by typing its label and taking the first option.
+function setControl(controls, field, value) {
+  const box = controlBox(controls.keys[field]);
+  if (!box) return false;
+  if (field === "step") {
+    const input = box.querySelector("input[type='range']");
+    if (!input) return false;
+    const press = (key) => {
+      input.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
+      input.dispatchEvent(new KeyboardEvent("keyup", { key, bubbles: true, cancelable: true }));
+    };
+    const moves = value - Number(input.value);
+    for (let i = 0; i < Math.abs(moves); i++) press(moves > 0 ? "ArrowRight" : "ArrowLeft");
+  } else {
+    const input = box.querySelector("input[role='combobox']");
+    if (!input) return false;
+    const label = `${controls.labels[field] || ""}${value}`;
+    const press = (key) => input.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
+    input.focus({ preventScroll: true });
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(input, label);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    press("ArrowDown"); // (the exact label is the first option that contains it: "neuron 5" before "neuron 50")
+    press("Enter");
+    input.blur();
+  }
+}
+
+// The view a click on a cell picks: y_t's (row, neuron) at step t, or the row view's (step, neuron).
+function clickedView(chart, x, y, now) {
+  if (chart.startsWith("hidden_")) return { step: Number(chart.slice("hidden_".length)), row: y, neuron: x };
+  if (chart === "row_view") return { ...now, step: y, neuron: x };
+  return null;
+}
+
+// A click on a cell: set the view controls in the browser when every one it moves is the browser's
+// (the slider takes its keys on the next frame); else, or when one did not take its value, the
+// server sets them (the trigger "click").
+function clickCell(spec, setTriggerValue, click) {
+  const controls = spec.controls;
+  const now = controls ? controlsView(controls) : null;
+  const view = now && Number.isInteger(click.x) && Number.isInteger(click.y)
+    ? clickedView(click.chart, click.x, click.y, now) : null;
+  const moves = view ? VIEW_FIELDS.filter((field) => view[field] !== now[field]) : [];
+  if (!view || !moves.every((field) => field in controls.keys)) {
+    setTriggerValue("click", click);
+    return;
+  }
+  for (const field of moves) setControl(controls, field, view[field]);
+  requestAnimationFrame(() => {
+    if (moves.every((field) => controlValue(controls, field) === view[field])) controlsMoved(0);
+    else setTriggerValue("click", click);
+  });
 }
 
 function play(Plotly, host, spec, setTriggerValue) {
@@ -343,9 +464,9 @@ export default function (component) {
   delete host.dataset.playing;
   watchers.delete(host);
   if (spec.view) announce(spec.view);
-  if (spec.slider) {
+  if (spec.controls) {
     watchers.set(host, { spec, setTriggerValue });
-    watchSlider();
+    watchControls();
   }
   host.dataset.specs = String((Number(host.dataset.specs) || 0) + 1); // (tests: data the server sent)
   const drawing = (Number(host.dataset.pending) || 0) + 1; // the newest data wins
@@ -356,22 +477,14 @@ export default function (component) {
       if (spec.follow) {
         followers.set(host, { Plotly, spec, setTriggerValue });
         const [row, neuron] = spec.cell || [0, 0];
-        const moved = spec.slider ? sliderStep(spec.slider) : null; // (moved while this was drawing)
-        const step = moved === null ? spec.start : moved;
-        showView(host, { step, row, neuron });
-        if (spec.links && step !== spec.start) writeLink(spec.links[step]);
+        showView(host, spec.controls ? controlsView(spec.controls) : { step: spec.start, row, neuron });
       } else if (spec.frames) play(Plotly, host, spec, setTriggerValue);
       else {
         draw(Plotly, host, spec, spec.blocks, setTriggerValue, null);
         delete host.dataset.frame;
-        if (spec.slider && sliderStep(spec.slider) !== spec.step) { // (moved while this was drawing)
-          clearTimeout(asking);
-          asking = setTimeout(() => askFor(spec.slider), ASK_AFTER_MS);
-        }
       }
-      if (spec.step !== undefined) host.dataset.step = String(spec.step); // (one step: which)
-      else delete host.dataset.step;
       host.dataset.pending = "0";
+      if (spec.controls) controlsMoved(ASK_AFTER_MS); // (the controls moved while this was drawing)
     })
     .catch((error) => {
       host.textContent = `The charts could not be drawn: ${error.message}`;

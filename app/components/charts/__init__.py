@@ -6,18 +6,21 @@ a results view of ~10 charts is one message instead of ~25, and the page's rerun
 Streamlit's per-element cost for each chart (docs/PERFORMANCE.md, "Charts drawn in the browser").
 plotly.js draws them in the browser (its cartesian bundle: app/static/README.md).
 
-A click on a clickable chart comes back as one trigger {chart, x, y}; like every input it is checked
-(the chart must be one this run drew as clickable, x and y whole numbers in range) before
-`on_click(chart_id, y, x)` is called.
+A click on a clickable chart sets the view controls in the browser when they are the browser's
+(`Controls`); else it comes back as one trigger {chart, x, y}, checked like every input (the chart
+must be one this run drew as clickable, x and y whole numbers in range) before `on_click(chart_id, y,
+x)` is called.
 
 The player (app/components/player.py) hands it a whole play at once: `frames`, one group of blocks
 per step, that the browser shows one after another on its own clock (a figure repeated across frames
 is sent once); at the end it sends the trigger "played" and the page takes over again.
 
 Frames without a clock follow the page's view: the element holds every step and shows the one the
-page's explanation element last announced (`charts(..., view=...)`), with the explained cell outlined
-on the charts marked `outlined`. So a step or neuron pick reruns only the explanation's small part of
-the page; the charts change in the browser (docs/PERFORMANCE.md, "View picks in the browser").
+page's explanation element last announced (`charts(..., view=...)`), or the view controls' as the
+reader moves them in the browser (`Controls`), with the explained cell outlined on the charts marked
+`outlined`. So a step, row or neuron pick, or a click on a cell, reruns at most the explanation's
+small part of the page; the charts change in the browser (docs/PERFORMANCE.md, "View picks in the
+browser").
 
 Every figure goes with a revision (a hash of its JSON): the browser redraws a chart only when its
 figure or its config changed, so a view pick or a play's next step redraws the one or two charts that
@@ -294,23 +297,37 @@ def preload() -> None:
         _component(key="charts_preload", data={"spec": '{"blocks": [], "figures": [], "revisions": []}'})
 
 
-@dataclass(frozen=True)
-class Slider:
-    """The page's step slider while the browser alone hears its moves (Streamlit's on_change="ignore":
-    app/components/player.py): an element drawn with it shows the slider's step as it moves. Frames
-    that follow the view show that step; an element that shows one step asks the server for the new
-    one (the trigger "step": `on_step`, then the page reruns that element's part), the first in `ask`
-    order. `links`: the share link of every step (`s` in the address bar, which the browser sets)."""
+VIEW_FIELDS = ("step", "row", "neuron")  # the view's fields, as the browser names them
 
-    key: str  # the slider's widget key (the browser finds it by its st-key-<key> class)
-    step: int  # the step the element shows (of frames: the first)
-    ask: int  # which element asks when more than one shows a single step (the lowest)
-    on_step: Callable[[], None]
+
+@dataclass(frozen=True)
+class Controls:
+    """The page's view controls whose moves the browser alone hears (Streamlit's on_change="ignore":
+    the step slider, app/components/player.py; the row and neuron pickers, app/sections/hidden.py),
+    as an element drawn with them knows them. When one moves, every element that follows the view
+    shows the new view at once (`shows`: which of step, row and neuron it draws alone); the first (in
+    `ask` order) of those drawn for a view they cannot show asks the server for it (the trigger
+    "view": `on_view`; the page reruns that element's part, which reads the controls' values). A click
+    on a cell sets the controls in the browser the same way. `links`: the share link of every step
+    (`s` in the address bar, which the browser sets when only the step moved)."""
+
+    keys: dict[str, str]  # view field -> the widget key of its control (the browser finds st-key-<key>)
+    labels: dict[str, str]  # view field -> its picker's option label before the number ("neuron ")
+    view: tuple[int, int, int]  # the (step, row, neuron) the element is drawn for
+    shows: tuple[str, ...]  # the view fields whose moves the element draws alone
+    ask: int  # which element asks when more than one cannot show a move (the lowest)
+    on_view: Callable[[], None]
     links: tuple[str, ...] = ()
 
     def head(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"slider": self.key, "step": self.step, "ask": self.ask}
-        return found | ({"links": list(self.links)} if self.links else {})
+        found: dict[str, Any] = {
+            "keys": self.keys,
+            "labels": self.labels,
+            "view": dict(zip(VIEW_FIELDS, self.view, strict=True)),
+            "shows": list(self.shows),
+            "ask": self.ask,
+        }
+        return {"controls": found | ({"links": list(self.links)} if self.links else {})}
 
 
 def charts(
@@ -319,33 +336,33 @@ def charts(
     seed: int,
     on_click: Callable[[str, int, int], None] | None = None,
     view: tuple[int, int, int] | None = None,
-    slider: Slider | None = None,
+    controls: Controls | None = None,
 ) -> None:
     """Draw the blocks as one element. on_click(chart id, y, x) runs before the next run. `view`:
-    (step, row, neuron) announced to the elements whose frames follow the page's view. `slider`: the
-    blocks show its step (the element asks for another when it moves)."""
+    (step, row, neuron) announced to the elements whose frames follow the page's view. `controls`: the
+    view controls the browser hears (the element asks for a view it cannot show when they move)."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
     seen = _Figures()
     head: dict[str, Any] = {"blocks": [_spec(block, seed, image_format, seen) for block in blocks]}
-    head |= _follow(view, slider)
+    head |= _follow(view, controls)
     click = _click_handler(key, blocks, on_click)
-    _component(key=key, data={"spec": _sent(head, seen)}, on_click_change=click, **_on_step(slider))
+    _component(key=key, data={"spec": _sent(head, seen)}, on_click_change=click, **_on_view(controls))
 
 
-def _follow(view: tuple[int, int, int] | None, slider: Slider | None) -> dict[str, Any]:
+def _follow(view: tuple[int, int, int] | None, controls: Controls | None) -> dict[str, Any]:
     """What a spec carries for the elements that follow the page's view: the view it announces, and
-    its link to the step slider."""
+    the view controls the browser hears."""
     found: dict[str, Any] = {}
     if view is not None:
-        found["view"] = dict(zip(("step", "row", "neuron"), view, strict=True))
-    return found | (slider.head() if slider is not None else {})
+        found["view"] = dict(zip(VIEW_FIELDS, view, strict=True))
+    return found | (controls.head() if controls is not None else {})
 
 
-def _on_step(slider: Slider | None) -> dict[str, Any]:
-    """The trigger "step" (the element asks for the slider's new step): its value is not read, the
-    slider's own value comes with the run (the page checks it like every widget value). An element
-    drawn without the slider does nothing with it (a crafted one)."""
-    return {"on_step_change": slider.on_step if slider is not None else lambda: None}
+def _on_view(controls: Controls | None) -> dict[str, Any]:
+    """The trigger "view" (the element asks for the view the controls show in the browser): its value
+    is not read, the controls' own values come with the run (the page checks them like every widget
+    value). An element drawn without controls does nothing with it (a crafted one)."""
+    return {"on_view_change": controls.on_view if controls is not None else lambda: None}
 
 
 def _click_handler(key: str, blocks: Sequence, on_click: Callable[[str, int, int], None] | None) -> Callable:
@@ -371,13 +388,13 @@ def frames(
     on_click: Callable[[str, int, int], None] | None = None,
     cell: tuple[int, int] | None = None,
     view: tuple[int, int, int] | None = None,
-    slider: Slider | None = None,
+    controls: Controls | None = None,
 ) -> None:
     """Every step's blocks at once, frames[start] shown first. With `period_s`, a play: the browser
     shows the next every `period_s` seconds, alone (no rerun per step); after the last, on_played()
     runs (with `on_played`: one element per play says so; the trigger's value is not read: it can only
     end the play early, as Pause does). Without, the frames follow the page's view: the browser shows
-    the step the explanation element announces, or the step slider's as it moves (`slider`). `cell`:
+    the view the explanation element announces, or the view controls' as they move (`controls`). `cell`:
     (row, neuron) outlined on the charts marked `outlined` (the browser moves the outline to the cell
     the view announces). `view`: announced, as charts() does."""
     image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
@@ -390,11 +407,11 @@ def frames(
         head |= {"period_ms": round(period_s * 1000), "report": on_played is not None}
     if cell is not None:
         head |= {"cell": list(cell), "outline": figures.cell_outline(*cell)}
-    head |= _follow(view, slider)
+    head |= _follow(view, controls)
     _component(
         key=key,
         data={"spec": _sent(head, seen)},
         on_played_change=on_played or (lambda: None),
         on_click_change=_click_handler(key, frames, on_click),
-        **_on_step(slider),
+        **_on_view(controls),
     )
