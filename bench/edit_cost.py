@@ -8,8 +8,9 @@ from there so it runs its own code), alternating rounds. Per kind of edit: the p
 per edit (from /proc), the messages and kilobytes sent for it and the median time to the end of its
 run. Kinds: a seed edit (every chart changes; the result is computed), a row pick, a step pick, a
 neuron pick and a click on a cell of y2 in the same row (view picks: the result comes from the
-cache; the row and neuron picks and the click are drawn by the browser, the server reruns only the
-explanation; the step slider's move is the browser's alone: nothing is sent, Session.move_slider),
+cache; the view controls are the browser's: the row and neuron picks and the click (which sets them)
+are drawn by the browser, the server reruns only the explanation's part; the step slider's move sends
+nothing: Session.move, Session.click),
 and a seed edit followed by a step move (the pair: the first in its network, which the charts ask
 the server for). A tool for one change's effect; the class tables come from
 bench/lecture.py.
@@ -33,7 +34,7 @@ KINDS: dict[str, Callable[[int], Any]] = {
     "row pick": lambda i: {"view_row": f"row {i % 3}"},  # (a select box sends its option's label)
     "step pick": lambda i: {"view_step": i % 3},
     "neuron pick": lambda i: {"view_neuron": f"neuron {i % 3}"},
-    "cell click": lambda i: {"chart": "hidden_2", "y": 1, "x": i % 8},  # (a trigger, not a widget)
+    "cell click": lambda i: ("hidden_2", 1, i % 8),  # (chart, y, x: Session.click)
     # a seed edit, then one step pick: the pair (the pick is the first in its network: it reruns the
     # results part and sends every step, which the picks after it draw in the browser)
     "edit, then a pick": lambda i: [{"seed": 2000 + i}, {"view_step": i % 3}],
@@ -55,19 +56,16 @@ async def session(url: str, pid: int, edits: int) -> dict[str, tuple[float, floa
             start, messages, sizes, seconds = cpu_seconds(pid), [], [], []
             for i in range(edits):
                 results = []
-                if kind == "cell click":
-                    client.trigger("time_charts", "click", change(i))
-                    results.append(await client.run())
-                elif kind == "step pick":  # the slider, as a browser moves it (it may send nothing)
-                    results.append(await client.move_slider("view_step", change(i)["view_step"]))
+                if kind == "cell click":  # as a browser: the controls set, or the trigger "click"
+                    results.append(await client.click(*change(i)))
+                elif kind == "seed edit":
+                    results.append(await client.run(change(i)))
                 elif kind == "edit, then a pick":
                     edit, step = change(i)
                     results.append(await client.run(edit))
-                    results.append(await client.move_slider("view_step", step["view_step"]))
-                else:
-                    steps = change(i)
-                    for each in steps if isinstance(steps, list) else [steps]:
-                        results.append(await client.run(each))
+                    results.append(await client.move(step))
+                else:  # the view controls, as a browser moves them (they may send nothing)
+                    results.append(await client.move(change(i)))
                 messages.append(sum(result.n_messages for result in results))
                 sizes.append(sum(result.n_bytes for result in results) / 1000)
                 seconds.append(sum(result.seconds for result in results))

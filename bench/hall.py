@@ -79,8 +79,9 @@ def picks(report: Report, changes: int, rounds: int) -> None:
     floor_ms = statistics.median(floors)
     table.notes.append(
         f"floor: bench/pages/floor.py on the app's start-up; the app's picks follow a first pick in the "
-        f"same network (free picks: the explanation's part reruns; the step slider's move is the "
-        f"browser's alone, nothing is sent: Session.move_slider); {changes} of each per round"
+        f"same network (the view controls are the browser's: a row or neuron pick or a click asks "
+        f"for the explanation's part, a step move sends nothing: Session.move, Session.click); "
+        f"{changes} of each per round"
     )
     report.tables.append(table)
     report.data["picks"] = {"floor_ms": floors, "app": app_rows}

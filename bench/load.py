@@ -235,8 +235,8 @@ async def one_session(
             for index in range(scenario.edits):
                 await asyncio.sleep(rng.uniform(*scenario.think))
                 kind, changes = scenario.action(rng, index)
-                if kind == "step pick":  # (as a browser moves the slider: it may send nothing)
-                    result = await session.move_slider("view_step", changes["view_step"])
+                if kind.endswith("pick"):  # (as a browser moves the view controls: it may send nothing)
+                    result = await session.move(changes)
                 else:
                     result = await session.run(changes)
                 _record(outcome, result, kind)

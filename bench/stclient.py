@@ -80,25 +80,31 @@ class RunResult:
 VIEW_CONTROLS = {"step": "view_step", "row": "view_row", "neuron": "view_neuron"}  # field -> widget key
 
 
-def asks(specs: dict[str, dict], values: dict[str, object]) -> str | None:
-    """The key of the charts element that asks for the view the controls show (app/static/charts.js
-    askFor): the first (controls.ask) drawn for a view other than theirs that it cannot draw alone
-    (controls.shows); None when every element shows it. `values`: the controls' by view field, as
-    their widgets hold them (a slider's [2.0], a picker's "neuron 5")."""
-    view = {}
-    for name, value in values.items():
-        value = value[0] if isinstance(value, list | tuple) else value
-        view[name] = int(float(str(value).rsplit(" ", 1)[-1]))
-    late = [
-        (spec["controls"]["ask"], key)
-        for key, spec in specs.items()
-        if "controls" in spec
-        and any(
-            view.get(name, drawn) != drawn and name not in spec["controls"]["shows"]
-            for name, drawn in spec["controls"]["view"].items()
-        )
-    ]
-    return min(late)[1] if late else None
+def view_number(value: object) -> float:
+    """A view control's value as a number: a slider's [2.0], a picker's label "neuron 5"."""
+    value = value[0] if isinstance(value, list | tuple) else value
+    return float(str(value).rsplit(" ", 1)[-1])
+
+
+def asks(specs: dict[str, dict], values: dict[str, object]) -> tuple[str, str] | None:
+    """(key, event) of the charts element that asks for the view the controls show, as the browser
+    picks it (app/static/charts.js askFor): the first (controls.ask) drawn for a view other than theirs
+    that it cannot draw alone (controls.shows); None when every element shows it. `values`: the
+    controls' by view field, as their widgets hold them. (Code before the pickers were the browser's
+    drew the step slider's link alone, spec.slider, and asked with "step": for benchmarks of it.)"""
+    view = {name: view_number(value) for name, value in values.items()}
+    late = []
+    for key, spec in specs.items():
+        controls, event = spec.get("controls"), "view"
+        if "slider" in spec:  # (the earlier code's: frames that follow the view show any step)
+            shows = ["step"] if spec.get("follow") else []
+            controls, event = {"view": {"step": spec["step"]}, "shows": shows, "ask": spec["ask"]}, "step"
+        if controls is not None and any(
+            view.get(name, drawn) != drawn and name not in controls["shows"]
+            for name, drawn in controls["view"].items()
+        ):
+            late.append((controls["ask"], key, event))
+    return min(late)[1:] if late else None
 
 
 def widget_state(**fields) -> WidgetState:
@@ -555,14 +561,41 @@ class Session:
         )
         if moved.sent:
             return moved
-        view = {}
-        for name, key in VIEW_CONTROLS.items():
-            with contextlib.suppress(KeyError):
-                view[name] = self.widget(key).value
+        view = self.controls_values()
         asking = asks(self.component_specs(), view)
         if asking is None:
             return moved
-        self.trigger(asking, "view", view)
+        self.trigger(*asking, view)
+        return await self.run()
+
+    def controls_values(self) -> dict[str, object]:
+        """The view controls' values by view field, as their widgets hold them."""
+        found = {}
+        for name, key in VIEW_CONTROLS.items():
+            with contextlib.suppress(KeyError):
+                found[name] = self.widget(key).value
+        return found
+
+    async def click(self, chart: str, y: int, x: int) -> RunResult:
+        """A click on a cell of the time charts, as a browser makes it (app/static/charts.js clickCell):
+        it sets the view controls when every one it moves is the browser's (then as `move`), else it
+        sends the trigger "click"."""
+        spec = self.component_spec("time_charts") or {}
+        keys = spec.get("controls", {}).get("keys", {})
+        now = {name: int(view_number(value)) for name, value in self.controls_values().items()}
+        if chart.startswith("hidden_"):
+            view = {"step": int(chart.removeprefix("hidden_")), "row": y, "neuron": x}
+        else:  # the row view: (step, neuron)
+            view = {**now, "step": y, "neuron": x}
+        moves = [name for name in view if view[name] != now.get(name)]
+        if not moves:  # (the explained cell: nothing moves, nothing is sent)
+            return RunResult(0.0, Status.FINISHED_SUCCESSFULLY, sent=False)
+        if all(name in keys for name in moves):
+            labels = {"step": "", "row": "row ", "neuron": "neuron "}
+            return await self.move(
+                {keys[n]: f"{labels[n]}{view[n]}" if labels[n] else view[n] for n in moves}
+            )
+        self.trigger("time_charts", "click", {"chart": chart, "x": x, "y": y})
         return await self.run()
 
     def table_rows(self) -> list[int]:

@@ -85,7 +85,7 @@ def browser_pick(at: AppTest, **values) -> AppTest:
     asking = asks(charts_specs(at), shown)
     states = at._tree.get_widget_states()
     if asking is not None:
-        (element,) = [e for e in at.get("bidi_component") if user_key(e.proto.id) == asking]
+        (element,) = [e for e in at.get("bidi_component") if user_key(e.proto.id) == asking[0]]
         state = WidgetState(id=_make_trigger_id(element.proto.id, "events"))
         state.json_trigger_value = json.dumps([{"event": "view", "value": shown}])
         states.widgets.append(state)

@@ -8,6 +8,7 @@ heatmap z comes as plotly's typed-array JSON ({dtype, bdata, shape}), decoded by
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -565,6 +566,67 @@ def test_the_step_slider_moves_in_the_browser_alone(new_page):
     wait_charts(page, lambda c: hidden_ids(c) == ["hidden-y0"])
     expect(page.get_by_text("Explain a cell: y0[row 0, neuron 5]")).to_be_visible()
     expect(page.get_by_role("slider", name="Current step")).to_have_value("0")
+
+
+def asked(frames: list, since: int) -> list[tuple[str, list[str]]]:
+    """The requests the page sent after the first `since`: each as (the fragment it reruns, "" for the
+    whole page; the events of the charts elements' triggers it carries)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    found = []
+    for frame in frames[since:]:
+        msg = BackMsg()
+        msg.ParseFromString(frame if isinstance(frame, bytes) else frame.encode())
+        if msg.WhichOneof("type") != "rerun_script":
+            continue
+        states = msg.rerun_script.widget_states.widgets
+        events = [
+            e["event"] for w in states if w.json_trigger_value for e in json.loads(w.json_trigger_value)
+        ]
+        found.append((msg.rerun_script.fragment_id, events))
+    return found
+
+
+def test_a_neuron_pick_and_a_click_send_one_request_for_the_explanation(new_page):
+    """The pickers are the browser's alone while the charts follow the view: a neuron pick, and a click
+    on a cell (which sets the slider and both pickers in the browser, app/static/charts.js), send one
+    request each: the explanation element's trigger "view", a rerun of its part alone."""
+    frames: list = []
+
+    def hear(page: Page) -> None:
+        page.on("websocket", lambda ws: ws.on("framesent", lambda frame: frames.append(frame)))
+
+    page = new_page("/", on_page=hear)
+    pick(page, "Neuron", "neuron 3")  # the first pick in this network: the charts hold every step
+    wait_charts(page, lambda c: outlined(c, "hidden-y2", 0, 3))
+    sent = specs_sent(page)
+    before = len(frames)
+    pick(page, "Neuron", "neuron 5")
+    expect(page.get_by_text("Explain a cell: y2[row 0, neuron 5]")).to_be_visible()
+    wait_charts(page, lambda c: outlined(c, "hidden-y2", 0, 5))
+    (request,) = asked(frames, before)
+    assert request[0] and request[1] == ["view"]  # one fragment: the explanation's
+    index = page.evaluate(CHARTS_INDEX_JS).index("hidden-y1")
+    plot = page.locator(".js-plotly-plot").nth(index)
+    plot.scroll_into_view_if_needed()
+    box = plot.locator(".nsewdrag").first.bounding_box()  # 8 neurons × 3 rows
+    before = len(frames)
+    page.mouse.click(box["x"] + box["width"] * 6.5 / 8, box["y"] + box["height"] * 2.5 / 3)  # row 2, neuron 6
+    expect(page.get_by_text("Explain a cell: y1[row 2, neuron 6]")).to_be_visible()
+    found = wait_charts(
+        page, lambda c: hidden_ids(c) == ["hidden-y0", "hidden-y1"] and outlined(c, "hidden-y1", 2, 6)
+    )
+    expect(page.get_by_role("combobox", name="Row")).to_have_value("row 2")  # the controls show it
+    expect(page.get_by_role("combobox", name="Neuron")).to_have_value("neuron 6")
+    expect(page.get_by_role("slider", name="Current step")).to_have_value("1")
+    (request,) = asked(frames, before)
+    assert request[0] and request[1] == ["view"]  # (the controls' moves themselves sent nothing)
+    _, value = explained_value(page, step=1, row=2, neuron=6)
+    assert value == pytest.approx(z_of(found, "hidden-y1")[2, 6], abs=5e-5)
+    assert specs_sent(page) == sent  # the charts: nothing new from the server
+    page.wait_for_function("() => /[?&]s=/.test(location.search)")
+    assert decode_link(query_token(page.url)).view == View(step=1, row=2, neuron=6)
+    expect(page.get_by_role("listbox")).to_have_count(0)  # (no picker's list left open)
 
 
 def test_a_click_on_a_cell_of_a_large_grid_explains_it(new_page):

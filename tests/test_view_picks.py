@@ -1,15 +1,16 @@
 """View picks drawn by the browser, over Streamlit's protocol on a real server: once the reader picks
-something in a network, the page's charts hold every step (frames that follow the view); a row or
-neuron pick, or a click on a cell, then reruns only the explanation's part (and the controls for a
-click): the charts are not sent again, the explanation element announces the view to them, the
-address bar follows. The step slider is the browser's alone meanwhile (Streamlit's
-on_change="ignore"): a move sends nothing; the charts and the explanation hold every step, and the
-share link of each; the charts shown for one step ask for the slider's (Session.move_slider models
-the browser; tests/test_browser.py watches a real one). An edit after such a look sends every step
-of the new network too; two edits without a look between, the current step alone (until the next
-pick). Any pick while something else on the page shows the view (an open chapter that does, a
-table one click away), or with more row views than the charts hold for a row, reruns the results
-part as before."""
+something in a network, the page's charts hold every step (frames that follow the view). The view
+controls (the step slider, the row and neuron pickers) are the browser's alone meanwhile (Streamlit's
+on_change="ignore"): a move sends nothing; the charts show the new view, and the first element
+drawn for a view it cannot show asks for it (the trigger "view"): a row or neuron pick, or a click on
+a cell (which sets the controls in the browser), reruns only the explanation's part; the charts are
+not sent again, the explanation element announces the view to them, the address bar follows. The
+explanation holds every step and the share link of each, so a step move needs nothing; the charts
+shown for one step ask for it (Session.move and Session.click model the browser;
+tests/test_browser.py drives a real one). An edit after such a look sends every step of the new
+network too; two edits without a look between, the current step alone (until the next pick). Any
+pick while something else on the page shows the view (an open chapter that does, a table one click
+away), or with more row views than the charts hold for a row, reruns the results part as before."""
 
 from __future__ import annotations
 

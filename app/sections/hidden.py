@@ -107,21 +107,18 @@ def view_controls(
     return step, row, neuron
 
 
-FREE_PICKS = (VIEW_KEYS["step"], VIEW_KEYS["neuron"])  # picks the browser draws (a row: Memory.rows_free)
-
-
 def view_picked(key: str, count: int) -> None:
-    """on_change of the step slider and the row and neuron pickers (drawn in the page's small part
-    "view_controls", which alone a change of theirs would rerun): while the page's charts hold every
-    step and follow the view in the browser and nothing else on the page depends on the step or the
-    neuron (Memory.view_free, decided at the end of the results part), a step or neuron pick reruns
-    only the explanation's part (its element announces the view to the charts; the address bar
-    follows there), and so does a row pick while the charts hold every row's row view
-    (Memory.rows_free): docs/PERFORMANCE.md, "View picks in the browser". Anything else (a row of a
-    batch too big for that, a value out of range, which the pickers put back in range) reruns the
-    pickers' part and the results part (page_state.rerun_view). A change that came with a timer's run
-    is a value the browser held from before the last run, not a pick: the pickers' value stays, and
-    the page notes that the browser is behind (Memory.pickers_behind)."""
+    """on_change of the step slider and the row and neuron pickers while the server hears them (drawn
+    in the page's small part "view_controls", which alone a change of theirs would rerun; the browser's
+    alone send nothing: view_moved). While the page's charts hold every step and follow the view in
+    the browser and nothing else on the page depends on the step (Memory.view_free, decided at the end
+    of the results part), a step pick reruns only the explanation's part (a network whose every step's
+    explanation and link are too big for the browser's slider: app/main.py browser_controls); anything
+    else (a row of a batch with more row views than the charts hold, a pick while something else shows
+    the view, a value out of range, which the pickers put back in range) reruns the pickers' part and
+    the results part (page_state.rerun_view). A change that came with a timer's run is a value the
+    browser held from before the last run, not a pick: the pickers' value stays, and the page notes
+    that the browser is behind (Memory.pickers_behind)."""
     if page_state.a_timers_run():
         mem = page_state.memory()
         if key in mem.pickers_show:
@@ -130,8 +127,7 @@ def view_picked(key: str, count: int) -> None:
         return
     mem = _looked()
     page_state.pickers_drawn(key)  # (the reader moved this one: it shows the new value)
-    free = key in FREE_PICKS or (key == VIEW_KEYS["row"] and mem.rows_free)
-    if mem.view_free and free and in_range(page_state.get(key), count):
+    if mem.view_free and key == VIEW_KEYS["step"] and in_range(page_state.get(key), count):
         _drawn_by_browser(page_state.EXPLAIN_FRAGMENT)
     page_state.rerun_view()  # (the pickers too: they put a crafted value back in range)
 
