@@ -14,10 +14,10 @@
    (bench/edit_cost.py's kinds: CPU of the page process per pick) and one on a server of
    bench/pages/floor.py with the same start-up (a fragment holding the view's slider and two select
    boxes: what any widget change costs). "Next to nothing" as a number: a pick ≤ 1.5× the floor.
-   The step slider's move sends nothing while the charts can draw any step (0 ms: nothing reaches
-   the server; the class scenarios count such moves apart, Outcome.unsent).
-   A click on a cell reruns the pickers too (Streamlit widgets show a value only after a run that
-   sets it): the same target, reported.
+   The view controls are the browser's while the charts can draw the view: a step move sends nothing
+   (0 ms: nothing reaches the server; the class scenarios count such moves apart, Outcome.unsent); a
+   row or neuron pick, and a click on a cell (which sets the controls in the browser), ask for the
+   explanation's part alone (bench/stclient.py Session.move, Session.click).
 --quick: 60 students and fewer picks (a smoke run).
 """
 
