@@ -206,9 +206,7 @@ def controls_part(n_steps: int, batch: int, n_neurons: int, scope: player.Scope)
     charts follow them there, and an element that cannot show the new view asks for it (a row or
     neuron pick, a click on a cell: the explanation's part alone; hidden.view_moved). A change of the
     view by anything else reruns this part and the results part (page_state.rerun_view)."""
-    in_browser = browser_controls(
-        drawn_state()
-    )  # (the results' state: its link, which the view's part encodes)
+    in_browser = browser_controls(drawn_state())  # (the results' state: its link is what is encoded)
     hidden.view_controls(n_steps, batch, n_neurons, scope, on_pick=hidden.view_picked, in_browser=in_browser)
     page_state.pickers_drawn()
 
@@ -232,9 +230,8 @@ def explain_part(state) -> None:
         return
     viewed = session.with_current_view(state)  # (the widgets' values, kept inside the sizes)
     view = viewed.view
-    if (
-        follows(state, True) and VIEW_KEYS["step"] in page_state.memory().in_browser
-    ):  # every step: the slider's
+    slider_free = VIEW_KEYS["step"] in page_state.memory().in_browser
+    if follows(state, True) and slider_free:  # every step, for the slider's moves
         links = session.step_links(viewed, T_shown)
         explain.explain_follow(state, shown, T_shown, view.step, view.row, view.neuron, links)
     else:

@@ -37,6 +37,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.NumberInput_pb2 import NumberInput
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from app.page_state import VIEW_KEYS
+
 Status = ForwardMsg.ScriptFinishedStatus
 RUN_DONE = {
     Status.FINISHED_SUCCESSFULLY,
@@ -77,7 +79,7 @@ class RunResult:
         return self.status in RUN_OK and not self.errors
 
 
-VIEW_CONTROLS = {"step": "view_step", "row": "view_row", "neuron": "view_neuron"}  # field -> widget key
+VIEW_CONTROLS = {name: VIEW_KEYS[name] for name in ("step", "row", "neuron")}  # field -> widget key
 
 
 def view_number(value: object) -> float:
@@ -590,10 +592,10 @@ class Session:
         moves = [name for name in view if view[name] != now.get(name)]
         if not moves:  # (the explained cell: nothing moves, nothing is sent)
             return RunResult(0.0, Status.FINISHED_SUCCESSFULLY, sent=False)
-        if all(name in keys for name in moves):
-            labels = {"step": "", "row": "row ", "neuron": "neuron "}
+        if all(name in keys for name in moves):  # (a picker's value: its option's label)
+            labels = spec["controls"].get("labels", {})
             return await self.move(
-                {keys[n]: f"{labels[n]}{view[n]}" if labels[n] else view[n] for n in moves}
+                {keys[n]: f"{labels[n]}{view[n]}" if n in labels else view[n] for n in moves}
             )
         self.trigger("time_charts", "click", {"chart": chart, "x": x, "y": y})
         return await self.run()
