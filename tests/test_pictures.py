@@ -309,11 +309,14 @@ def test_y_axis_titles_keep_clear_of_their_labels_on_slides(browser, server, wid
     try:
         for slide, chart in (("Row through time", "row-0"), ("Weights", "weights-Wo")):
             page.get_by_role("radio", name=slide, exact=True).click()
-            page.wait_for_function(
-                f"() => [...document.querySelectorAll('.js-plotly-plot')].some(d => d.layout.meta === "
-                f"'{chart}') && ({SETTLED_JS})()",
+            page.wait_for_function(  # settled, and every title where it was 200 ms ago (a chart laid
+                # out again after its first draw, as st.plotly_chart does to its least width, moves them)
+                f"() => {{ const found = [...document.querySelectorAll('.js-plotly-plot')].some("
+                f"d => d.layout.meta === '{chart}') && ({SETTLED_JS})();"
+                f" const gaps = JSON.stringify(({Y_TITLE_GAPS_JS})()); const same = window.rvGaps === gaps;"
+                " window.rvGaps = gaps; return found && same; }",
                 timeout=LOAD_S * 1000,
-                polling=100,
+                polling=200,
             )
             gaps = page.evaluate(Y_TITLE_GAPS_JS)
             assert any(name == chart for name, _, _ in gaps), gaps
