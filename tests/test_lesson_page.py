@@ -164,6 +164,17 @@ def test_explore_freely_then_back_to_the_lesson():
     assert hidden_names(at) == ["hidden-y0"]
 
 
+def test_the_sidebar_names_the_lesson_in_full_with_what_it_is_about():
+    """The select box cuts a long title ("The tutorial's RNN, step by" in a 1366 px sidebar): the
+    caption under it gives the whole title, the lesson's description and its number of steps."""
+    at = new_app().run()
+    lesson = lessons.load_shipped("tutorial")
+    shown = [c.value.replace("\\", "") for c in at.sidebar.caption]  # (as text: its specials escaped)
+    (caption,) = [text for text in shown if "The tutorial's RNN" in text]
+    assert caption.startswith("**The tutorial's RNN, step by step**: Three time steps X0, X1, X2")
+    assert caption.endswith(f"({len(lesson.steps)} steps)")
+
+
 def test_end_the_lesson_and_start_one_from_the_sidebar():
     at = new_app({"lesson": "tutorial", "step": "2"}).run()
     at = button(at, "End the lesson").click().run()

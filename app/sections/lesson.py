@@ -129,6 +129,8 @@ def _sidebar_entry(progress: Progress | None) -> None:
         key=SIDEBAR_PICK,
         label_visibility="collapsed",
     )
+    picked = lessons[name]  # its whole title (the select box cuts a long one) and what it is about
+    box.caption(f"**{plain(picked.title)}**: {plain(picked.description, 400)} ({len(picked.steps)} steps)")
     box.button("Start the lesson", on_click=start, args=(name,), width="stretch")
 
 
