@@ -357,8 +357,10 @@ def test_presentation_mode_hides_the_sidebar_and_uses_big_type(new_page):
         assert text_px[name] and min(text_px[name]) >= 18, (name, sorted(set(text_px[name])))
         if name.startswith(("hidden", "row-")):
             assert chart["textfont"] >= 18, name
+    shown = ["Row", "Neuron", "row 0", "neuron 0", "y2"]  # (drawn once Streamlit has loaded their code)
+    settled_on(page, f"() => {{ const px = ({CONTROLS_PX_JS})(); return {shown}.every(k => k in px); }}")
     controls_px = page.evaluate(CONTROLS_PX_JS)
-    assert {"Row", "Neuron", "row 0", "neuron 0", "y2"} <= controls_px.keys(), controls_px
+    assert set(shown) <= controls_px.keys(), controls_px
     assert min(controls_px.values()) >= 18, controls_px  # (a select box's value was 14 px on a slide)
     assert "present=1" in page.url  # the share link keeps the mode
 
