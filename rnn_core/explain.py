@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -10,9 +11,8 @@ from .activations import ACTIVATIONS
 from .params import Weights
 
 
-@dataclass(frozen=True)
-class Term:
-    """value · weight, named after where each comes from."""
+class Term(NamedTuple):
+    """value · weight, named after where each comes from (a tuple: a pick builds ~60 of them)."""
 
     value_name: str  # e.g. "X1[0, 1]" or "y0[0, 5]"
     value: float
@@ -62,24 +62,13 @@ def explain_cell(
     X: np.ndarray, weights: Weights, hidden: np.ndarray, activation: str, step: int, row: int, neuron: int
 ) -> CellExplanation:
     """The recurrence for one cell, using the trace's own y_{t-1} (the values the page shows)."""
-    F = X.shape[2]
-    N = weights.Wy.shape[0]
-    inputs = [
-        Term(
-            f"X{step}[{row}, {f}]", float(X[step, row, f]), f"Wx[{f}, {neuron}]", float(weights.Wx[f, neuron])
-        )
-        for f in range(F)
-    ]
+    x, wx = X[step, row].tolist(), weights.Wx[:, neuron].tolist()  # (F,), (F,): Python floats
+    inputs = [Term(f"X{step}[{row}, {f}]", x[f], f"Wx[{f}, {neuron}]", wx[f]) for f in range(len(x))]
     recurrent = []
     if step > 0:
+        y, wy = hidden[step - 1, row].tolist(), weights.Wy[:, neuron].tolist()  # (N,), (N,)
         recurrent = [
-            Term(
-                f"y{step - 1}[{row}, {k}]",
-                float(hidden[step - 1, row, k]),
-                f"Wy[{k}, {neuron}]",
-                float(weights.Wy[k, neuron]),
-            )
-            for k in range(N)
+            Term(f"y{step - 1}[{row}, {k}]", y[k], f"Wy[{k}, {neuron}]", wy[k]) for k in range(len(y))
         ]
     bias = float(weights.b[neuron])
     z = float(sum(t.product for t in inputs) + sum(t.product for t in recurrent) + bias)
@@ -91,9 +80,7 @@ def explain_output(weights: Weights, hidden: np.ndarray, step: int, row: int) ->
     T, _, N = hidden.shape
     Wo, bo = weights.output_heads(T)  # (T, N), (T,)
     head = "Wo" if weights.shared_output else f"Wo{step}"
-    terms = [
-        Term(f"y{step}[{row}, {n}]", float(hidden[step, row, n]), f"{head}[{n}]", float(Wo[step, n]))
-        for n in range(N)
-    ]
+    y, wo = hidden[step, row].tolist(), Wo[step].tolist()  # (N,), (N,)
+    terms = [Term(f"y{step}[{row}, {n}]", y[n], f"{head}[{n}]", wo[n]) for n in range(N)]
     bias = float(bo[step])
     return OutputExplanation(step, row, terms, bias, float(sum(t.product for t in terms) + bias))
