@@ -149,8 +149,9 @@ def patch_streamlit() -> None:
     """What this start-up changes in Streamlit before it serves (each switchable for A/B runs by its
     environment variable): the hardening, HTTP parsed by h11, the switch interval, TCP_NODELAY, the
     new-session message's fixed parts built once, the script runs queued into CPU slots
-    (app/run_slots.py), uvloop (which Streamlit uses when installed: requirements.txt)."""
-    from app import hardening, run_slots
+    (app/run_slots.py), uvloop (which Streamlit uses when installed: requirements.txt), the browser's
+    files compressed once and served from memory (app/static_cache.py)."""
+    from app import hardening, run_slots, static_cache
 
     hardening.install()
     http_h11()  # (not switchable: a limit on what a request's head may hold)
@@ -168,6 +169,8 @@ def patch_streamlit() -> None:
     run_slots.install(run_slots.from_environment(os.environ.get("RNN_RUN_SLOTS")))  # 0: Streamlit's own
     if os.environ.get("RNN_UVLOOP", "1") == "0":  # 0: asyncio's own event loop (A/B runs)
         without_uvloop()
+    if os.environ.get("RNN_STATIC_CACHE", "1") != "0":  # 0: Streamlit's own static files (A/B runs)
+        static_cache.install()
 
 
 def without_uvloop() -> None:

@@ -1,0 +1,157 @@
+"""app/static_cache.py: the browser's files compressed once and served from memory, byte for byte the
+files on disk, with HTTP's caching rules; what is no file (the SPA's page, a traversal, a range) as
+Streamlit answers it. A real server, and the middleware alone around a counting inner app."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import re
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import streamlit
+
+from app import static_cache
+from app.static_cache import StaticCache
+from tests.serving import ROOT, streamlit_server
+
+GZIP = {"Accept-Encoding": "gzip"}
+STREAMLIT_STATIC = Path(streamlit.__file__).parent / "static"
+PLOTLY = ROOT / "app" / "static" / "plotly-cartesian.min.js"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("static")) as running:
+        yield running
+
+
+def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+
+
+def bundles(server) -> list[str]:
+    """The page's own script and style paths, from its index.html (hashed names: Streamlit's version)."""
+    _, _, page = get(server.url + "/")
+    found = re.findall(rb'(?:src|href)="\.?(/?static/[^"]+\.(?:js|css))"', page)
+    return ["/" + path.decode().lstrip("/") for path in found]
+
+
+def test_a_bundle_is_sent_gzipped_and_unpacks_to_the_file_on_disk(server):
+    path = next(p for p in bundles(server) if p.endswith(".js"))
+    on_disk = (STREAMLIT_STATIC / path.lstrip("/")).read_bytes()
+    answers = [get(server.url + path, **{"Accept-Encoding": "gzip, deflate, br"}) for _ in range(2)]
+    for status, headers, body in answers:  # (the second from memory)
+        assert status == 200 and headers["content-encoding"] == "gzip"
+        assert gzip.decompress(body) == on_disk and int(headers["content-length"]) == len(body)
+        assert headers["vary"] == "Accept-Encoding" and "immutable" in headers["cache-control"]
+    status, headers, body = get(server.url + path)  # a client that takes no gzip: the file as is
+    assert status == 200 and "content-encoding" not in headers and body == on_disk
+    assert headers["etag"] != answers[0][1]["etag"]  # (two representations, two tags)
+
+
+def test_plotly_js_once_compressed_is_the_file(server):
+    status, headers, body = get(
+        server.url + "/app/static/plotly-cartesian.min.js", **{"Accept-Encoding": "gzip"}
+    )
+    assert status == 200 and headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body) == PLOTLY.read_bytes() and len(body) < PLOTLY.stat().st_size / 2
+
+
+def test_a_matching_etag_gets_304_and_no_body(server):
+    path = next(p for p in bundles(server) if p.endswith(".css"))
+    _, headers, _ = get(server.url + path, **{"Accept-Encoding": "gzip"})
+    status, _, body = get(server.url + path, **{"Accept-Encoding": "gzip", "If-None-Match": headers["etag"]})
+    assert (status, body) == (304, b"")
+    status, _, body = get(server.url + path, **{"Accept-Encoding": "gzip", "If-None-Match": '"other"'})
+    assert status == 200 and body
+
+
+def test_what_is_no_file_is_answered_as_streamlit_does(server):
+    _, _, page = get(server.url + "/")
+    for _ in range(2):  # an unknown path is the SPA's page, each time (never kept as a file)
+        status, headers, body = get(server.url + "/static/js/nothing-here.js", **{"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["content-type"].startswith("text/html") and body == page
+    assert get(server.url + "/static/js/../../index.html")[0] == 400
+    status, _, body = get(server.url + "/app/static/../main.py")
+    assert status != 200 or b"st.set_page_config" not in body
+    path = "/app/static/plotly-cartesian.min.js"
+    status, headers, body = get(server.url + path, Range="bytes=0-99")  # a range: Streamlit's own
+    assert status == 206 and body == PLOTLY.read_bytes()[:100]
+
+
+def test_a_class_asking_at_once_gets_the_same_file(tmp_path):
+    """On a fresh server, 24 requests at once for a file not yet kept: one load, every body the file."""
+    with streamlit_server(tmp_path) as fresh:
+        path = next(p for p in bundles(fresh) if p.endswith(".js"))
+        on_disk = (STREAMLIT_STATIC / path.lstrip("/")).read_bytes()
+        with ThreadPoolExecutor(24) as pool:
+            answers = list(pool.map(lambda _: get(fresh.url + path, **GZIP), range(24)))
+    assert all(status == 200 and gzip.decompress(body) == on_disk for status, _, body in answers)
+
+
+# ---- the middleware alone ------------------------------------------------------------------------
+
+
+class Inner:
+    """An inner app that serves every path as a JavaScript file of `size` bytes, and counts calls."""
+
+    def __init__(self, size: int = 4000) -> None:
+        self.calls: list[str] = []
+        self.size = size
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.calls.append(scope["path"])
+        headers = [(b"content-type", b"application/javascript"), (b"etag", b'"e"')]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"x" * self.size})
+
+
+def ask(app: StaticCache, path: str, query: bytes = b"") -> int:
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": query, "headers": []}
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"]
+
+
+def test_the_query_string_names_no_other_file_and_the_total_kept_is_bounded(monkeypatch):
+    inner = Inner()
+    app = StaticCache(inner)
+    for n in range(50):  # (a visitor making up query strings)
+        assert ask(app, "/static/js/a.js", f"v={n}".encode()) == 200
+    assert inner.calls == ["/static/js/a.js"] and list(app.kept) == ["/static/js/a.js"]
+    monkeypatch.setattr(static_cache, "MAX_BYTES", app.bytes + 10)
+    ask(app, "/static/js/b.js")
+    ask(app, "/static/js/b.js")
+    assert inner.calls.count("/static/js/b.js") == 2 and "/static/js/b.js" not in app.kept
+    ask(app, "/_stcore/health")
+    assert inner.calls[-1] == "/_stcore/health" and "/_stcore/health" not in app.kept
+
+
+def test_install_puts_the_cache_first_once():
+    from streamlit.web.server.starlette import starlette_app
+
+    original = starlette_app.create_streamlit_middleware
+    try:
+        static_cache.install()
+        static_cache.install()
+        stack = starlette_app.create_streamlit_middleware()
+        assert [m.cls for m in stack].count(StaticCache) == 1 and stack[0].cls is StaticCache
+    finally:
+        starlette_app.create_streamlit_middleware = original
