@@ -15,6 +15,10 @@ Scenarios:
   cN  the same burst, but each session waits for its result before the next edit 0.2 s later;
   sN  a stampede: N sessions open the page at the same instant (a class told "open the link now"),
       then all make their first edit together once everyone has the page (no reading time);
+  fN  the stampede as browsers with empty caches make it: each first fetches index.html and the
+      ~143 files a first visit loads (recorded by headless Chromium from the servers at hand:
+      bench/visit.py), six connections at a time, then opens the websocket; its first page counts
+      from the first file asked for to the first run's end;
   mN  a class that also looks: as aN, but each action is a seed edit (half of them), a row pick or
       a step pick (a quarter each: view picks, the result from the cache), drawn at random;
   xN  a class that explores: as aN, but each seed edit is followed by three view picks (a step, a
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -43,6 +48,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import visit
 from bench.common import (
     Report,
     Table,
@@ -76,6 +82,7 @@ class Scenario:
     stagger: float = 5.0  # sessions open the page spread over this many seconds
     picks: bool = False  # mN: half the actions are view picks (a row or a step)
     explore: bool = False  # xN: an edit, then three view picks
+    files: tuple[str, ...] | None = None  # fN: each browser first fetches these (bench/visit.py), cache empty
 
     @staticmethod
     def parse(name: str, quick: bool = False) -> Scenario:
@@ -84,8 +91,10 @@ class Scenario:
             edits = (4 if kind == "x" else 3) if quick else (12 if kind == "x" else 10)
             stagger = max(5.0, n / 10)
             return Scenario(name, n, edits=edits, stagger=stagger, picks=kind == "m", explore=kind == "x")
-        if kind == "s":
-            return Scenario(name, n, edits=1, think=(0.0, 0.0), stagger=0.0)
+        if kind in "sf":  # (f: with the page's files, recorded when the servers run: run_on_server)
+            return Scenario(
+                name, n, edits=1, think=(0.0, 0.0), stagger=0.0, files=() if kind == "f" else None
+            )
         if kind == "b":
             return Scenario(name, n, edits=10 if quick else 25, think=None, interval=0.2)
         if kind == "c":
@@ -100,6 +109,11 @@ class Scenario:
             return f"(b') burst: {self.sessions} sessions, an edit 0.2 s after each result"
         if self.name.startswith("s"):
             return f"(s) stampede: {self.sessions} sessions open the page at once, then edit at once"
+        if self.files is not None:
+            return (
+                f"(f) stampede with the files: {self.sessions} browsers with empty caches open the page at "
+                "once (its ~143 files, then its first run), then edit at once"
+            )
         if self.picks:
             return (
                 f"(m) class: {self.sessions} sessions × {self.edits} actions (half view picks), think 1–5 s"
@@ -224,8 +238,11 @@ async def one_session(
     await asyncio.sleep(rng.uniform(0, scenario.stagger))
     session = Session(door[0], timeout=120, cookie=door[1], chart_words=False)  # (errors are read)
     try:
+        t0 = time.perf_counter()
+        if scenario.files:  # a browser with an empty cache: index.html and the files, then the websocket
+            await visit.fetch(door, list(scenario.files))
         first = await session.open()
-        outcome.first_loads.append(first.seconds)
+        outcome.first_loads.append(time.perf_counter() - t0)
         if not first.ok:
             outcome.errors.append(f"first load: {first.errors or first.status}")
         await start_line.wait()
@@ -332,6 +349,8 @@ def run_on_server(
             sampler.start()
         try:
             for i, scenario in enumerate(scenarios):
+                if scenario.files is not None and not scenario.files:  # (the names carry build hashes)
+                    scenario = dataclasses.replace(scenario, files=tuple(visit.record(urls[0])))
                 workers = [find_worker(pid) for pid in pids]
                 page_cpu0, worker_cpu0, proxy_cpu0 = _cpu(pids), _cpu(workers), _cpu(nginx_pids)
                 cpu0, t0 = time.process_time(), time.perf_counter()

@@ -3,12 +3,15 @@ out the revision it is given, as it is now."""
 
 from __future__ import annotations
 
+import asyncio
+import http.server
 import subprocess
 import tempfile
+import threading
 
 import pytest
 
-from bench import before_after
+from bench import before_after, load, visit
 from bench.common import ROOT
 
 REF = "refs/rnn-bench-test/moving"  # a ref of the test's own, moved by the test (then deleted)
@@ -44,3 +47,65 @@ def test_a_before_checkout_is_what_its_ref_names_now(moving_ref):
     second = before_after.worktree(moving_ref)
     assert git("-C", str(second), "rev-parse", "HEAD") == git("rev-parse", "HEAD")
     assert before_after.worktree(moving_ref) == second  # (the same commit: its checkout is reused)
+
+
+# ---- bench/visit.py: a first visit's files, as a browser fetches them -------------------------------
+
+
+class _Files(http.server.BaseHTTPRequestHandler):
+    """Keep-alive HTTP/1.1: /n<size> answers `size` bytes (chunked when the query says so), else 404."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if not path.startswith("/n"):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b"x" * int(path[2:])
+        self.send_response(200)
+        if query == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), 1000):
+                part = body[start : start + 1000]
+                self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def files_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_a_visit_counts_every_byte_over_its_connections(files_server):
+    """Six connections at once, content-length and chunked bodies: the bytes received are the files'
+    (the counter was once updated across an await: connections overwrote each other's counts)."""
+    paths = [f"/n{1000 * (i + 1)}" + ("?chunked" if i % 3 == 0 else "") for i in range(40)]
+    received = asyncio.run(visit.fetch((files_server, None), paths))
+    assert received == sum(1000 * (i + 1) for i in range(40))
+
+
+def test_a_visit_fails_on_a_file_it_cannot_get(files_server):
+    with pytest.raises(RuntimeError, match=r"/missing\.js: 404"):
+        asyncio.run(visit.fetch((files_server, None), ["/n10", "/missing.js"]))
+
+
+def test_the_stampede_with_files_is_a_stampede_whose_files_are_recorded_later():
+    f, s = load.Scenario.parse("f200"), load.Scenario.parse("s200")
+    assert f.files == () and s.files is None and "empty caches" in f.label
+    assert (f.sessions, f.edits, f.stagger, f.think) == (s.sessions, s.edits, s.stagger, s.think)

@@ -384,6 +384,55 @@ def test_security_headers_through_nginx(cluster):
     assert xsrf and "SameSite=Lax" in xsrf[0], "Streamlit's XSRF cookie passes through"
 
 
+def upstream_of(proxy: Proxy, probe: str, timeout: float = 5.0) -> str:
+    """The access log's upstream field for the request holding `probe`: "-" when nginx answered it
+    from its cache."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in proxy.access_log.read_text().splitlines():
+            if probe in line:
+                return line.split('"')[1]
+        time.sleep(0.02)
+    raise AssertionError(f"no access log line for {probe}")
+
+
+def fetch_through(proxy: Proxy, path: str, gzip_ok: bool) -> tuple[Response, str]:
+    probe = uuid.uuid4().hex
+    request = urllib.request.Request(f"{proxy.url}{path}?probe={probe}")
+    if gzip_ok:
+        request.add_header("Accept-Encoding", "gzip")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        found = Response(response.status, response.headers, response.read())
+    return found, upstream_of(proxy, probe)
+
+
+@needs_nginx
+@pytest.mark.slow
+def test_the_browsers_files_come_from_nginxs_cache(cluster):
+    """A bundle asked for again is answered by nginx alone (no replica in the log), gzipped for a
+    browser and unzipped for a client that takes no gzip, byte for byte the file, with the security
+    headers; an unknown path under /static/ (a replica's index.html) is never kept."""
+    import gzip
+
+    import streamlit
+
+    _, _, proxy = cluster
+    index = get(proxy.url + "/").body
+    path = "/" + re.findall(rb'src="\.?/?(static/js/[^"]+\.js)"', index)[0].decode()
+    on_disk = (Path(streamlit.__file__).parent / "static" / path.lstrip("/")).read_bytes()
+    fetch_through(proxy, path, gzip_ok=True)  # (kept from here on)
+    zipped, upstream = fetch_through(proxy, path, gzip_ok=True)
+    assert upstream == "-" and zipped.headers.get("Content-Encoding") == "gzip"
+    assert gzip.decompress(zipped.body) == on_disk
+    plain, upstream = fetch_through(proxy, path, gzip_ok=False)
+    assert upstream == "-" and plain.headers.get("Content-Encoding") is None and plain.body == on_disk
+    for name, value in template_headers().items():
+        assert zipped.headers.get(name) == value, name
+    for _ in range(2):
+        page, upstream = fetch_through(proxy, "/static/js/no-such-file.js", gzip_ok=True)
+        assert page.headers.get("Content-Type", "").startswith("text/html") and upstream != "-"
+
+
 @needs_nginx
 @pytest.mark.slow
 def test_limits_through_nginx(cluster):
