@@ -14,14 +14,16 @@ and later requests for the same path are answered from memory, before any of Str
 gzipped for a browser that accepts it, as is for one that does not, 304 for a matching If-None-Match.
 Only what the inner app served with 200 is kept, so its path checks still decide what exists: an
 unknown path is the SPA's index.html (text/html, never kept) and a traversal is refused as before.
-The query string does not name another file (it is not part of the key); a Range request goes
-through. The total kept is bounded (MAX_BYTES).
+The query string does not name another file (it is not part of the key), nor does another spelling
+of the path (only the path as normalized is kept; `/static//js/a.js` goes through); a Range request
+goes through. The total kept is bounded (MAX_BYTES).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+import posixpath
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +64,7 @@ class StaticCache:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or scope.get("method") != "GET" or not path.startswith(PREFIXES):
+        if scope["type"] != "http" or scope.get("method") != "GET" or not _keepable(path):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", ()))  # (lower-case names)
@@ -133,6 +135,12 @@ class StaticCache:
         dropped = (b"content-length", b"content-encoding", b"vary", b"date", b"connection")
         kept_headers = tuple((k, v) for k, v in start["headers"] if k.lower() not in dropped)
         return Kept(kept_headers, headers[b"etag"], body, gzipped), start, body
+
+
+def _keepable(path: str) -> bool:
+    """A static file's own path, as the page writes it: Streamlit also serves a file under other spellings
+    (`/static//js/a.js`, `/static/js/./a.js`), which would each be kept again; those go through."""
+    return path.startswith(PREFIXES) and posixpath.normpath(path) == path
 
 
 async def _answer(kept: Kept, request: dict[bytes, bytes], send: Send) -> None:

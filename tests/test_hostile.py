@@ -19,6 +19,7 @@ import math
 import re
 import socket
 import urllib.error
+import urllib.request
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -685,6 +686,34 @@ def answer_to(port: int, request: bytes) -> bytes:
             return sock.recv(64)
         except (ConnectionResetError, BrokenPipeError):  # refused before the whole request was read
             return b""
+
+
+def test_made_up_names_for_a_static_file_add_nothing_to_what_the_server_keeps(server):
+    """The browser's files are kept compressed in memory (app/static_cache.py), once per file: 300
+    made-up query strings and other spellings of its path are answered, from the one kept copy (its
+    tag) or as Streamlit answers them (uncompressed), and the server's memory does not grow with them."""
+    with urllib.request.urlopen(server.url + "/", timeout=30) as response:
+        page = response.read()
+    path = "/" + re.findall(rb'src="\.?/?(static/js/[^"]+\.js)"', page)[0].decode()
+    tags = set()
+
+    def ask(n: int) -> None:
+        spelled = path if n % 3 else path.replace("/js/", "/" * (2 + n % 50) + "js/")
+        request = urllib.request.Request(f"{server.url}{spelled}?v={n}", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+            zipped = response.headers.get("Content-Encoding") == "gzip"
+            assert zipped == (spelled == path), spelled  # (another spelling: Streamlit's own answer)
+            if zipped:
+                tags.add(response.headers["ETag"])
+
+    for n in range(1000, 1060):  # (the server's first static requests: its thread pool, gzip)
+        ask(n)
+    before = rss_mb(server.process.pid)
+    for n in range(300):  # (each spelling kept would be ~0.5 MB: 200 of them up to the 64 MB cap)
+        ask(n)
+    assert len(tags) == 1
+    assert rss_mb(server.process.pid) - before < 10
 
 
 @pytest.mark.parametrize("name", HOSTILE_REQUESTS)

@@ -144,6 +144,15 @@ def test_the_query_string_names_no_other_file_and_the_total_kept_is_bounded(monk
     assert inner.calls[-1] == "/_stcore/health" and "/_stcore/health" not in app.kept
 
 
+def test_another_spelling_of_a_path_is_not_kept_again():
+    inner = Inner()
+    app = StaticCache(inner)
+    spellings = ["/static//js/a.js", "/static/js/./a.js", "/static/x/../js/a.js", "/static/js/a.js/"]
+    for path in spellings * 2:
+        assert ask(app, path) == 200
+    assert inner.calls == spellings * 2 and app.kept == {}
+
+
 def test_install_puts_the_cache_first_once():
     from streamlit.web.server.starlette import starlette_app
 
