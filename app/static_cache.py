@@ -3,11 +3,12 @@ process and served from memory.
 
 A visitor's first page fetches ~143 files (~6.5 MB: Streamlit's JavaScript, CSS, fonts; app/static's
 charts.js and plotly.js). Streamlit 1.67 serves its own bundles uncompressed, each through the whole
-ASGI stack (~0.75 ms of CPU per file), and gzips app/static's at level 9 on every request (plotly.js:
-52 ms). That was ~160 ms of the server's CPU and 5.6 MB on the wire per visitor, 8× the CPU of the
-page's first run: when a class opens the link together, the files, not the runs, filled the cores
-(docs/PERFORMANCE.md). Streamlit leaves compression and caching to a proxy in front; the plain image
-has none, and the deployment's nginx passes every request through.
+ASGI stack (~1 ms of CPU per file), and gzips app/static's at level 9 on every request (plotly.js:
+52 ms). That was 160–214 ms of the server's CPU and 5.6 MB on the wire per visitor (bench/visit.py),
+8–10× the CPU of the page's first run: when a class opens the link together, the files, not the
+runs, filled the cores (docs/PERFORMANCE.md). Streamlit leaves compression and caching to a proxy in
+front; the plain image has none, and the deployment's nginx passed every request through (it now
+keeps them too: deploy/nginx/default.conf.template).
 
 Here a static file's first 200 response is kept (its body, gzipped once in a worker thread, level 9)
 and later requests for the same path are answered from memory, before any of Streamlit's middleware:
