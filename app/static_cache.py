@@ -168,6 +168,11 @@ async def _answer(kept: Kept, request: dict[bytes, bytes], send: Send) -> None:
     asked = request.get(b"if-none-match", b"")
     vary = ((b"vary", b"Accept-Encoding"),) if kept.gzipped is not None else ()
     headers = [*((k, v) for k, v in kept.headers if k.lower() != b"etag"), (b"etag", etag), *vary]
+    if zipped and kept.level < GZIP_LEVEL:  # (a first form, for the first visitors only: no proxy in
+        # front, nginx, may keep it: it would serve it for days instead of the smaller one)
+        headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [
+            (b"cache-control", b"no-store")
+        ]
     if asked and etag in [tag.strip() for tag in asked.split(b",")]:
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

@@ -420,7 +420,10 @@ def test_the_browsers_files_come_from_nginxs_cache(cluster):
     index = get(proxy.url + "/").body
     path = "/" + re.findall(rb'src="\.?/?(static/js/[^"]+\.js)"', index)[0].decode()
     on_disk = (Path(streamlit.__file__).parent / "static" / path.lstrip("/")).read_bytes()
-    fetch_through(proxy, path, gzip_ok=True)  # (kept from here on)
+    # A replica's first answers are a quicker form that no proxy keeps: asked until nginx answers alone.
+    deadline = time.monotonic() + 30
+    while fetch_through(proxy, path, gzip_ok=True)[1] != "-":
+        assert time.monotonic() < deadline, "nginx never kept the file"
     zipped, upstream = fetch_through(proxy, path, gzip_ok=True)
     assert upstream == "-" and zipped.headers.get("Content-Encoding") == "gzip"
     assert gzip.decompress(zipped.body) == on_disk

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -46,9 +47,19 @@ def bundles(server) -> list[str]:
     return ["/" + path.decode().lstrip("/") for path in found]
 
 
+def smallest(url: str, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
+    """A kept file's answer once its smallest form is made (the first answers carry a quicker one,
+    Cache-Control: no-store)."""
+    deadline = time.monotonic() + timeout
+    while (answer := get(url, **GZIP))[1].get("cache-control") == "no-store":
+        assert time.monotonic() < deadline, "the smaller form was never made"
+    return answer
+
+
 def test_a_bundle_is_sent_gzipped_and_unpacks_to_the_file_on_disk(server):
     path = next(p for p in bundles(server) if p.endswith(".js"))
     on_disk = (STREAMLIT_STATIC / path.lstrip("/")).read_bytes()
+    smallest(server.url + path)
     answers = [get(server.url + path, **{"Accept-Encoding": "gzip, deflate, br"}) for _ in range(2)]
     for status, headers, body in answers:  # (the second from memory)
         assert status == 200 and headers["content-encoding"] == "gzip"
@@ -112,6 +123,7 @@ class Inner:
     async def __call__(self, scope, receive, send) -> None:
         self.calls.append(scope["path"])
         headers = [(b"content-type", b"application/javascript"), (b"etag", b'"e"')]
+        headers.append((b"cache-control", b"public, immutable"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"x" * self.size})
 
@@ -150,6 +162,8 @@ def test_a_file_is_sent_gzipped_at_once_then_smaller():
     first, later, app = asyncio.run(visits())
     tags = [dict(sent[0]["headers"])[b"etag"] for sent in (first, later)]
     assert tags == [b'"e-gzip1"', b'"e-gzip9"']
+    caching = [dict(sent[0]["headers"]).get(b"cache-control") for sent in (first, later)]
+    assert caching == [b"no-store", b"public, immutable"]  # (the first form kept by no proxy)
     bodies = [sent[1]["body"] for sent in (first, later)]
     assert [gzip.decompress(body) for body in bodies] == [b"x" * 300_000] * 2
     assert len(bodies[1]) < len(bodies[0]) and app.kept["/static/js/a.js"].level == 9
