@@ -19,15 +19,9 @@ import asyncio
 import time
 import urllib.parse
 
-from tests.serving import CHROMIUM_FLAGS, chromium_path
+from bench.browser import CHARTS_READY_JS, VIEWPORT, _launch
 
 CONNECTIONS = 6  # a browser's connections per host over HTTP/1.1
-SETTLED_JS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
-  return [...document.querySelectorAll('.js-plotly-plot')].some(d => d._fullLayout);
-}"""
 
 
 def record(url: str) -> list[str]:
@@ -38,11 +32,11 @@ def record(url: str) -> list[str]:
     base = url.rstrip("/")
     paths: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        browser = _launch(p)
+        page = browser.new_page(viewport=VIEWPORT)
         page.on("request", lambda r: paths.append(r.url[len(base) :]) if r.url.startswith(base) else None)
         page.goto(base + "/")
-        page.wait_for_function(SETTLED_JS, timeout=120_000)
+        page.wait_for_function(CHARTS_READY_JS, timeout=120_000, polling=20)
         browser.close()
     return [p for p in dict.fromkeys(paths) if not p.startswith("/_stcore/stream")]
 
