@@ -109,6 +109,8 @@ def stampede(scenario: str, replicas: int, proxy: bool = False) -> None:
         f"| {ms(s['p50_ms'] / 1000)} | {ms(s['p95_ms'] / 1000)} | {s['errors']} "
         f"| {load._num(s['page_cpu_ms_per_run'])} |"
     )
+    if outcome.opening:
+        print(f"\n- {outcome.opening.words(load.CORES, outcome.scenario.sessions)}")
 
 
 async def _visit(url: str, query: str, seed: int, errors: list[str], gate: asyncio.Semaphore) -> None:

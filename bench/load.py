@@ -45,6 +45,7 @@ import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,6 +163,7 @@ class Outcome:
     runs: int = 0  # script runs the server finished (first loads included), seen by the clients
     runs_started: int = 0  # ... and began (a burst interrupts many)
     unsent: dict[str, int] = field(default_factory=dict)  # actions the browser kept (a step move), by kind
+    opening: Opening | None = None  # a stampede's: what opening the page cost, before anyone edits
 
     def summary(self) -> dict:
         return {
@@ -192,6 +194,34 @@ class Outcome:
             "full_collection_ms_max": max((c["ms"] for c in self.full_collections), default=0.0),
             "full_collection_cpu_ms_median": median([c.get("cpu_ms", 0.0) for c in self.full_collections]),
         }
+
+
+@dataclass
+class Opening:
+    """A stampede's opening (every student's first page, before the first edit): its seconds and the
+    CPU seconds each part used on the machine's cores."""
+
+    seconds: float
+    page: float | None  # the replicas' page processes
+    worker: float | None  # their TensorFlow workers
+    proxy: float | None  # nginx (master and workers), when in front
+    client: float  # the load generator (in a hall: the students' machines)
+
+    def server_cpu(self) -> float:
+        return sum(v or 0.0 for v in (self.page, self.worker, self.proxy))
+
+    def words(self, cores: int, sessions: int) -> str:
+        """What the opening cost, and how busy it kept the cores (near 100%: CPU-bound, only less work
+        per first page would shorten it)."""
+        server = self.server_cpu()
+        busy = (server + self.client) / (cores * self.seconds) if self.seconds else 0.0
+        return (
+            f"the opening ({self.seconds:.2f} s until every student had the page) kept the {cores} cores "
+            f"{busy:.0%} busy: the servers {server:.2f} s of CPU (page processes "
+            f"{(self.page or 0.0) * 1000 / sessions:.1f} ms per first page, "
+            f"nginx {(self.proxy or 0.0):.2f} s), "
+            f"the load generator {self.client:.2f} s"
+        )
 
 
 def _per(cpu: float | None, n: int) -> float | None:
@@ -229,6 +259,7 @@ class MemorySampler(threading.Thread):
 # ---- sessions ---------------------------------------------------------------------------------
 
 
+CORES = os.cpu_count() or 1
 Door = tuple[str, str | None]  # how a student's browser reaches a replica: (URL, Cookie header)
 
 
@@ -294,7 +325,11 @@ def _record(outcome: Outcome, result, kind: str = "seed edit") -> None:
         outcome.errors.append("; ".join(result.errors) or f"status {result.status}")
 
 
-async def drive(doors: list[Door], scenario: Scenario, seed: int = 0) -> Outcome:
+async def drive(
+    doors: list[Door], scenario: Scenario, seed: int = 0, opened: Callable[[Outcome], None] | None = None
+) -> Outcome:
+    """Run `scenario`'s sessions through `doors`; in a burst or stampede, `opened` is called when every
+    student has the page (or failed), before anyone edits."""
     outcome = Outcome(scenario)
     rng = random.Random(seed)
     start_line = asyncio.Event()
@@ -307,6 +342,8 @@ async def drive(doors: list[Door], scenario: Scenario, seed: int = 0) -> Outcome
     if scenario.interval or not scenario.stagger:  # a burst or a stampede: when everyone has the page
         while len(outcome.first_loads) + len(outcome.errors) < scenario.sessions:
             await asyncio.sleep(0.05)
+        if opened is not None:
+            opened(outcome)
     start_line.set()
     await asyncio.gather(*tasks)
     return outcome
@@ -356,7 +393,9 @@ def run_on_server(
                 workers = [find_worker(pid) for pid in pids]
                 page_cpu0, worker_cpu0, proxy_cpu0 = _cpu(pids), _cpu(workers), _cpu(nginx_pids)
                 cpu0, t0 = time.process_time(), time.perf_counter()
-                outcome = asyncio.run(drive(doors, scenario, seed=i))
+                opening, opened = _opening_probe(pids, workers, nginx_pids if proxy else None)
+                outcome = asyncio.run(drive(doors, scenario, seed=i, opened=opened))
+                outcome.opening = opening[0] if opening else None
                 outcome.seconds = time.perf_counter() - t0
                 outcome.client_cpu = time.process_time() - cpu0
                 outcome.page_cpu = _delta(_cpu(pids), page_cpu0)
@@ -407,6 +446,29 @@ def behind_nginx(
     cookies = first_visits(proxy, {server.port for server in servers})
     doors: list[Door] = [(proxy.url, f"st_route={cookies[server.port]}") for server in servers]
     return doors, [proxy.process.pid, *children(proxy.process.pid)]
+
+
+def _opening_probe(
+    pids: list[int], workers: list[int | None], nginx_pids: list[int | None] | None
+) -> tuple[list[Opening], Callable[[Outcome], None]]:
+    """A list, and a callback for `drive` that adds to it what the servers and this process used from
+    now until it is called (a stampede's opening)."""
+    found: list[Opening] = []
+    page0, worker0, proxy0 = _cpu(list(pids)), _cpu(workers), _cpu(nginx_pids or [])
+    cpu0, t0 = time.process_time(), time.perf_counter()
+
+    def opened(_: Outcome) -> None:
+        found.append(
+            Opening(
+                seconds=time.perf_counter() - t0,
+                page=_delta(_cpu(list(pids)), page0),
+                worker=_delta(_cpu(workers), worker0),
+                proxy=_delta(_cpu(nginx_pids), proxy0) if nginx_pids is not None else None,
+                client=time.process_time() - cpu0,
+            )
+        )
+
+    return found, opened
 
 
 def _cpu(pids: list[int | None]) -> float | None:
@@ -511,6 +573,7 @@ def scenario_table(outcomes: list[Outcome]) -> Table:
             + "".join(
                 f"; {n} {kind}s kept by the browser (none sent)" for kind, n in s["unsent_by_kind"].items()
             )
+            + (f"; {outcome.opening.words(CORES, outcome.scenario.sessions)}" if outcome.opening else "")
         )
     table.notes += extra
     return table

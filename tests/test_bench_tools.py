@@ -109,3 +109,19 @@ def test_the_stampede_with_files_is_a_stampede_whose_files_are_recorded_later():
     f, s = load.Scenario.parse("f200"), load.Scenario.parse("s200")
     assert f.files == () and s.files is None and "empty caches" in f.label
     assert (f.sessions, f.edits, f.stagger, f.think) == (s.sessions, s.edits, s.stagger, s.think)
+
+
+def test_a_stampedes_opening_is_measured_when_every_student_has_the_page_and_before_any_edit(tmp_path):
+    """The opening's CPU (bench/load.py Opening, in the hall's notes) is what every first page cost:
+    `drive` reports it once, when each session has its first page, before the first edit is sent."""
+    from tests.serving import streamlit_server
+
+    seen: list[tuple[int, int, int]] = []
+
+    def opened(outcome: load.Outcome) -> None:
+        seen.append((len(outcome.first_loads), len(outcome.latencies), len(outcome.errors)))
+
+    with streamlit_server(tmp_path, script="bench/pages/floor.py") as server:
+        outcome = asyncio.run(load.drive([(server.url, None)], load.Scenario.parse("s6"), opened=opened))
+    assert seen == [(6, 0, 0)]
+    assert len(outcome.errors) == 6  # (then each edited a seed, which this page does not have)
