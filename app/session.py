@@ -8,7 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from rnn_core.presets import fit_weights
-from rnn_core.state import State, StateError, decode_link, encode_link, load_state, numbers_key
+from rnn_core.state import State, StateError, decode_link, encode_link, encode_links, load_state, numbers_key
 
 from . import page_state
 from .components import grid
@@ -106,14 +106,9 @@ def step_links(state: State, n_steps: int) -> tuple[str, ...]:
     """The share link token of the state at each step 0 … n_steps-1 (the rest of the view kept), for
     the browser to put in the address bar as the step slider moves there; none when the state is too
     big for a link."""
-    current = link_token(state)  # (the page's own link: encoded once per view, sync_link uses it too)
-    if current is None:
+    if link_token(state) is None:  # (the page's own link: encoded once per view, sync_link uses it too)
         return ()
-    step = state.view.step
-    return tuple(
-        current if t == step else encode_link(state.with_changes(view=replace(state.view, step=t)))
-        for t in range(n_steps)
-    )
+    return tuple(encode_links(state, [replace(state.view, step=t) for t in range(n_steps)]))
 
 
 def sync_link(state: State) -> str | None:

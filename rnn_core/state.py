@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
@@ -478,11 +478,27 @@ def _feed(digest: Any, value: Any) -> None:
 
 def encode_link(state: State) -> str:
     """Compact JSON of the fields a link carries, deflated, base64url without padding: `?s=`."""
-    data = {k: v for k, v in state_to_dict(state).items() if k == "version" or SPECS[k].link}
-    data["view"] = vars(state.view).copy()  # always: a link says exactly what was on screen
-    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-    packed = zlib.compress(text.encode(), 9)
-    return base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+    return encode_links(state, [state.view])[0]
+
+
+def encode_links(state: State, views: Sequence[View]) -> list[str]:
+    """The link of the state shown at each of `views` (the page's link at every step), each the very
+    text the state with that view has as its own: the view goes last (a link says exactly what was on
+    screen; it is the last field, of version 1), so everything before it is written out and deflated
+    once, and each view only finishes a copy of that (zlib's output does not depend on how its input
+    was split: tests/test_state.py)."""
+    fields = state_to_dict(state, include_view=False).items()
+    data = {k: v for k, v in fields if k == "version" or SPECS[k].link}
+    head = json.dumps(data, separators=(",", ":"), allow_nan=False)[:-1]  # (open: the view follows)
+    deflate = zlib.compressobj(9)
+    packed_head = deflate.compress(head.encode())
+    tokens = []
+    for view in views:
+        tail = ',"view":' + json.dumps(vars(view), separators=(",", ":")) + "}"
+        rest = deflate.copy()
+        packed = packed_head + rest.compress(tail.encode()) + rest.flush()
+        tokens.append(base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii"))
+    return tokens
 
 
 def decode_link(token: str) -> State:
