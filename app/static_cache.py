@@ -20,6 +20,12 @@ unknown path is the SPA's index.html (text/html, never kept) and a traversal is 
 The query string does not name another file (it is not part of the key), nor does another spelling
 of the path (only the path as normalized is kept; `/static//js/a.js` goes through); a Range request
 goes through. The total kept is bounded (MAX_BYTES).
+
+The page itself, `/` (index.html, with or without a share link's query string), is kept the same way:
+Streamlit reads it from disk through a worker thread for every visitor, 2.2 ms of CPU (a first run is
+~20 ms), and every visit, a browser's cache full or empty, asks for it (Cache-Control: no-cache: a
+revalidation then gets 304 here). Only `/`: any other path's text/html is the SPA's page for a path
+that is no file. No answer that sets a cookie is ever kept.
 """
 
 from __future__ import annotations
@@ -33,9 +39,17 @@ from dataclasses import dataclass
 from typing import Any
 
 PREFIXES = ("/static/", "/app/static/")
+PAGE = "/"  # the page's index.html (a 200 text/html answer elsewhere is no file: never kept)
 MAX_BYTES = 64 * 1024 * 1024  # every file kept, as is and gzipped (~8.5 MB for Streamlit 1.67 and ours)
 MAX_FILE_BYTES = 8 * 1024 * 1024
-COMPRESSIBLE = ("text/css", "application/javascript", "text/javascript", "application/json", "image/svg+xml")
+COMPRESSIBLE = (
+    "text/html",
+    "text/css",
+    "application/javascript",
+    "text/javascript",
+    "application/json",
+    "image/svg+xml",
+)
 GZIP_FIRST, GZIP_LEVEL = 1, 9  # (the first visitor does not wait for the smallest body; later ones get it)
 
 Scope = MutableMapping[str, Any]
@@ -95,7 +109,7 @@ class StaticCache:
         self.loading[path] = future
         kept = None
         try:
-            kept, start, body = await self._fetch(scope, receive)
+            kept, start, body = await self._fetch(path, scope, receive)
             if kept is not None and self.bytes + kept.size <= MAX_BYTES:
                 self.kept[path] = kept
                 self.bytes += kept.size
@@ -121,9 +135,11 @@ class StaticCache:
             self.kept[path] = dataclasses.replace(kept, gzipped=smaller, level=GZIP_LEVEL)
             self.bytes += len(smaller) - len(kept.gzipped or b"")
 
-    async def _fetch(self, scope: Scope, receive: Receive) -> tuple[Kept | None, Message, bytes | None]:
-        """The inner app's answer without Accept-Encoding: kept if a file, the start message, and the
-        whole body (None past MAX_FILE_BYTES)."""
+    async def _fetch(
+        self, path: str, scope: Scope, receive: Receive
+    ) -> tuple[Kept | None, Message, bytes | None]:
+        """The inner app's answer without Accept-Encoding: kept if a file (or the page), the start
+        message, and the whole body (None past MAX_FILE_BYTES)."""
         plain = {**scope, "headers": [(k, v) for k, v in scope.get("headers", ()) if k != b"accept-encoding"]}
         start: Message = {}
         chunks: list[bytes] = []
@@ -142,9 +158,9 @@ class StaticCache:
         body = b"".join(chunks) if size <= MAX_FILE_BYTES else None
         headers = {k.lower(): v for k, v in start.get("headers", ())}
         kind = headers.get(b"content-type", b"").split(b";")[0].strip().decode("latin-1")
-        is_file = start.get("status") == 200 and kind != "text/html" and b"etag" in headers  # (text/html:
+        is_file = (kind != "text/html" or path == PAGE) and b"etag" in headers  # (text/html elsewhere:
         # the SPA's page for a path that is no file)
-        if not is_file or body is None or b"content-encoding" in headers:
+        if start.get("status") != 200 or not is_file or body is None or _not_kept(headers):
             return None, start, body
         gzipped = None
         if kind in COMPRESSIBLE and len(body) >= 1024:
@@ -155,9 +171,15 @@ class StaticCache:
 
 
 def _keepable(path: str) -> bool:
-    """A static file's own path, as the page writes it: Streamlit also serves a file under other spellings
-    (`/static//js/a.js`, `/static/js/./a.js`), which would each be kept again; those go through."""
-    return path.startswith(PREFIXES) and posixpath.normpath(path) == path
+    """The page, or a static file's own path as the page writes it: Streamlit also serves a file under
+    other spellings (`/static//js/a.js`, `/static/js/./a.js`), which would each be kept again; those go
+    through."""
+    return path == PAGE or (path.startswith(PREFIXES) and posixpath.normpath(path) == path)
+
+
+def _not_kept(headers: dict[bytes, bytes]) -> bool:
+    """An answer already encoded, or one that sets a cookie (it is that visitor's alone)."""
+    return b"content-encoding" in headers or b"set-cookie" in headers
 
 
 async def _answer(kept: Kept, request: dict[bytes, bytes], send: Send) -> None:

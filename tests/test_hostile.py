@@ -691,7 +691,8 @@ def answer_to(port: int, request: bytes) -> bytes:
 def test_made_up_names_for_a_static_file_add_nothing_to_what_the_server_keeps(server):
     """The browser's files are kept compressed in memory (app/static_cache.py), once per file: 300
     made-up query strings and other spellings of its path are answered, from the one kept copy (its
-    tag) or as Streamlit answers them (uncompressed), and the server's memory does not grow with them."""
+    tag) or as Streamlit answers them (uncompressed), and the server's memory does not grow with them;
+    nor with 360 made-up share links to the page, which is kept too."""
     with urllib.request.urlopen(server.url + "/", timeout=30) as response:
         page = response.read()
     path = "/" + re.findall(rb'src="\.?/?(static/js/[^"]+\.js)"', page)[0].decode()
@@ -707,12 +708,22 @@ def test_made_up_names_for_a_static_file_add_nothing_to_what_the_server_keeps(se
             if zipped:
                 tags.add(response.headers["ETag"])
 
+    def ask_page(n: int) -> None:  # (the page itself, kept too: a made-up link's query is no other page)
+        request = urllib.request.Request(f"{server.url}/?s=x{n}&v={n}", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200 and response.headers.get("Content-Encoding") == "gzip"
+            page_tags.add(response.headers["ETag"])
+
+    page_tags: set[str] = set()
     for n in range(1000, 1060):  # (the server's first static requests: its thread pool, gzip)
         ask(n)
+        ask_page(n)
     before = rss_mb(server.process.pid)
     for n in range(300):  # (each spelling kept would be ~0.5 MB: 200 of them up to the 64 MB cap)
         ask(n)
+        ask_page(n)
     assert len({tag.rsplit("-gzip", 1)[0] for tag in tags}) == 1  # (one file: at level 1, then 9)
+    assert len({tag.rsplit("-gzip", 1)[0] for tag in page_tags}) == 1
     assert rss_mb(server.process.pid) - before < 10
 
 

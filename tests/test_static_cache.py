@@ -87,6 +87,23 @@ def test_a_matching_etag_gets_304_and_no_body(server):
     assert status == 200 and body
 
 
+def test_the_page_is_kept_too_and_each_visit_still_revalidates_it(server):
+    """`/` (index.html, which every visit asks for, a share link's query string or not) from memory:
+    gzipped, the file on disk; still no-cache (a new build's page is never missed), 304 on its tag."""
+    on_disk = (STREAMLIT_STATIC / "index.html").read_bytes()
+    for query in ("", "?s=eJyrVkrLz1eyUirOSMxLTlWyMjQwqAUAQbQGJg"):
+        status, headers, body = get(server.url + "/" + query, **GZIP)
+        assert status == 200 and headers["content-encoding"] == "gzip" and gzip.decompress(body) == on_disk
+        assert headers["cache-control"] in ("no-cache", "no-store") and headers["content-type"].startswith(
+            "text/html"
+        )
+    _, headers, _ = smallest(server.url + "/")
+    assert headers["cache-control"] == "no-cache"
+    status, _, body = get(server.url + "/", **GZIP, **{"If-None-Match": headers["etag"]})
+    assert (status, body) == (304, b"")
+    assert get(server.url + "/")[2] == on_disk  # (no gzip asked: as is)
+
+
 def test_what_is_no_file_is_answered_as_streamlit_does(server):
     _, _, page = get(server.url + "/")
     for _ in range(2):  # an unknown path is the SPA's page, each time (never kept as a file)
@@ -181,6 +198,21 @@ def test_the_query_string_names_no_other_file_and_the_total_kept_is_bounded(monk
     assert inner.calls.count("/static/js/b.js") == 2 and "/static/js/b.js" not in app.kept
     ask(app, "/_stcore/health")
     assert inner.calls[-1] == "/_stcore/health" and "/_stcore/health" not in app.kept
+
+
+def test_an_answer_that_sets_a_cookie_or_a_page_elsewhere_is_never_kept():
+    class Cookie(Inner):
+        async def __call__(self, scope, receive, send) -> None:
+            self.calls.append(scope["path"])
+            headers = [(b"content-type", b"text/html"), (b"etag", b'"p"'), (b"set-cookie", b"a=1")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b"<html>" * 300})
+
+    inner = Cookie()
+    app = StaticCache(inner)
+    for path in ["/", "/", "/static/js/page", "/static/js/page"]:
+        assert ask(app, path) == 200
+    assert inner.calls == ["/", "/", "/static/js/page", "/static/js/page"] and app.kept == {}
 
 
 def test_another_spelling_of_a_path_is_not_kept_again():
