@@ -45,7 +45,7 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -449,19 +449,19 @@ def behind_nginx(
 
 
 def _opening_probe(
-    pids: list[int], workers: list[int | None], nginx_pids: list[int | None] | None
+    pids: Sequence[int | None], workers: Sequence[int | None], nginx_pids: Sequence[int | None] | None
 ) -> tuple[list[Opening], Callable[[Outcome], None]]:
     """A list, and a callback for `drive` that adds to it what the servers and this process used from
     now until it is called (a stampede's opening)."""
     found: list[Opening] = []
-    page0, worker0, proxy0 = _cpu(list(pids)), _cpu(workers), _cpu(nginx_pids or [])
+    page0, worker0, proxy0 = _cpu(pids), _cpu(workers), _cpu(nginx_pids or [])
     cpu0, t0 = time.process_time(), time.perf_counter()
 
     def opened(_: Outcome) -> None:
         found.append(
             Opening(
                 seconds=time.perf_counter() - t0,
-                page=_delta(_cpu(list(pids)), page0),
+                page=_delta(_cpu(pids), page0),
                 worker=_delta(_cpu(workers), worker0),
                 proxy=_delta(_cpu(nginx_pids), proxy0) if nginx_pids is not None else None,
                 client=time.process_time() - cpu0,
@@ -471,7 +471,7 @@ def _opening_probe(
     return found, opened
 
 
-def _cpu(pids: list[int | None]) -> float | None:
+def _cpu(pids: Sequence[int | None]) -> float | None:
     values = [cpu_seconds(pid) for pid in pids]
     return None if any(v is None for v in values) else sum(values)
 
