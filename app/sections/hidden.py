@@ -19,8 +19,10 @@ MAX_GRID = 12  # heatmap slots shown at once (a window ending at the current ste
 PICKER_WIDTH = 150  # px: a row or neuron picker ("neuron 255" fits; the step slider takes the rest)
 NUMBERS_TABLE = "numbers_popover"  # the key of y_t's numbers table (a popover)
 # The page's charts hold every row's row view (for every step) while there are at most this many:
-# a row pick is then drawn by the browser too. Each costs every edit ~0.2 ms to build (the tutorial:
-# 3 rows × 3 steps); past it a row pick reruns the results part.
+# a row pick is then drawn by the browser too; past it a row pick reruns the results part. Measured
+# at 20 steps × 3 rows × 16 (docs/PERFORMANCE.md): with 64 a row pick cost the server 6.7 ms, not 35–39,
+# but an edit sent 825 KB, not 564, and Chromium spent 8% more on it, while the pick's own time in
+# the browser (~300 ms of redrawing) fell by a tenth only.
 MAX_ROW_VIEWS = 24
 
 
