@@ -37,6 +37,20 @@ def arguments(doc: str, rounds: int = 2, **counts: int) -> tuple[argparse.Namesp
     return args, {"before": worktree(args.before), "after": ROOT}
 
 
+def env_option(parser: argparse.ArgumentParser) -> None:
+    """--env K=V (repeatable): the environment of an A/B run's variant B; `dict(args.env)` is it."""
+    parser.add_argument(
+        "--env", action="append", default=[], type=_key_value, help="variant B's environment, K=V"
+    )
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K=V")
+    return key, value
+
+
 @contextlib.contextmanager
 def served(
     checkout: Path, page: str | None = None, env: dict[str, str] | None = None

@@ -21,7 +21,7 @@ import argparse
 import asyncio
 import contextlib
 
-from bench.before_after import served, worktree
+from bench.before_after import env_option, served, worktree
 from bench.common import ROOT, Table, cpu_seconds, median
 from bench.stclient import Session
 
@@ -49,13 +49,13 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pages", type=int, default=60)
-    parser.add_argument("--env", action="append", default=[], help="variant B's environment, K=V")
+    env_option(parser)
     parser.add_argument("--before", help="variant A: this revision's code (B: this checkout, as it is)")
     args = parser.parse_args()
     if args.before:  # (a code change: the same environment, two checkouts)
         variants = {f"A: {args.before}": (worktree(args.before), {}), "B: this checkout": (ROOT, {})}
     else:
-        env_b = dict(item.split("=", 1) for item in args.env) or {"STREAMLIT_RUNNER_MAGIC_ENABLED": "true"}
+        env_b = dict(args.env) or {"STREAMLIT_RUNNER_MAGIC_ENABLED": "true"}
         variants = {"A: as committed": (ROOT, {}), f"B: {env_b}": (ROOT, env_b)}
     table = Table(
         f"A first page, one visitor at a time ({args.rounds} alternating rounds × {args.pages} pages)",

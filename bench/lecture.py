@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from bench import load
+from bench.before_after import env_option
 from bench.common import mb, ms, rss_bytes, slower_machine
 from bench.payload import caps_query
 from bench.stclient import Session
@@ -178,14 +179,14 @@ def main() -> None:
     parser.add_argument(
         "--slower", type=float, default=0.0, help="one: a process per core takes this share of it"
     )
-    parser.add_argument("--env", action="append", default=[], help="variant B's environment, K=V")
+    env_option(parser)
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--watch", type=float, default=200.0)
     parser.add_argument("--period", type=float, default=20.0)
     parser.add_argument("--parallel", type=int, default=20, help="leave: sessions open at once")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env = dict(item.split("=", 1) for item in args.env)
+    env = dict(args.env)
     if args.what == "ab":
         ab(args.scenario or "a200", args.replicas, args.rounds, env or {"RNN_TCP_NODELAY": "0"}, args.proxy)
     elif args.what == "one":

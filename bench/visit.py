@@ -88,7 +88,7 @@ async def _response(reader: asyncio.StreamReader, path: str) -> int:
 
 
 def main() -> None:
-    from bench.before_after import served
+    from bench.before_after import env_option, served
     from bench.common import ROOT, Table, cpu_seconds
 
     parser = argparse.ArgumentParser(
@@ -96,9 +96,9 @@ def main() -> None:
     )
     parser.add_argument("--visitors", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--env", action="append", default=[], help="variant B's environment, K=V")
+    env_option(parser)
     args = parser.parse_args()
-    env_b = dict(item.split("=", 1) for item in args.env) or {"RNN_STATIC_CACHE": "0"}
+    env_b = dict(args.env) or {"RNN_STATIC_CACHE": "0"}
     table = Table(
         "A first visit's files (a browser with an empty cache), one visitor at a time",
         [

@@ -125,3 +125,17 @@ def test_a_stampedes_opening_is_measured_when_every_student_has_the_page_and_bef
         outcome = asyncio.run(load.drive([(server.url, None)], load.Scenario.parse("s6"), opened=opened))
     assert seen == [(6, 0, 0)]
     assert len(outcome.errors) == 6  # (then each edited a seed, which this page does not have)
+
+
+def test_a_variants_environment_is_key_value_pairs_and_nothing_else():
+    """--env K=V of the A/B benchmarks (bench/first_page.py, visit.py, lecture.py): a value may hold
+    "=", a pair without a key or without "=" is refused by the command line, not met as a traceback."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    before_after.env_option(parser)
+    args = parser.parse_args(["--env", "A=1", "--env", "B=x=y", "--env", "C="])
+    assert dict(args.env) == {"A": "1", "B": "x=y", "C": ""}
+    for bad in ("A", "=1"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--env", bad])
