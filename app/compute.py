@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import streamlit as st
@@ -16,6 +14,7 @@ from rnn_core.reference import Trace
 from rnn_core.state import State, numbers_key
 
 from . import run_slots, stored_result
+from .shared_lru import SharedLRU
 
 CACHE_BYTES = 64 * 2**20  # results kept for every session; one at the caps is ~7 MB
 
@@ -27,6 +26,7 @@ class Result:
     trace: Trace  # computed by TensorFlow in the worker
     weights: Weights
     check: CrossCheck
+    key: str  # numbers_key of the state it was computed for
 
     @property
     def nbytes(self) -> int:
@@ -39,31 +39,11 @@ class Result:
         return self.trace.hidden.shape == (T, B, state.n_neurons)
 
 
-class ResultCache:
-    """A thread-safe LRU bounded by bytes, shared by every session of the server."""
+class ResultCache(SharedLRU[Result]):
+    """The results computed, by numbers_key, shared by every session of the server."""
 
     def __init__(self, max_bytes: int = CACHE_BYTES):
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[str, Result] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Result | None:
-        with self._lock:
-            result = self._items.get(key)
-            if result is not None:
-                self._items.move_to_end(key)
-            return result
-
-    def put(self, key: str, result: Result) -> None:
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = result
-            self._bytes += result.nbytes
-            while self._bytes > self.max_bytes and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.nbytes
+        super().__init__(max_bytes, lambda result: result.nbytes)
 
 
 @st.cache_resource(show_spinner=False)
@@ -81,7 +61,7 @@ def get_cache() -> ResultCache:
     cache = ResultCache()
     stored = stored_result.load()  # TensorFlow's, checked again: the first page needs no worker
     if stored is not None:
-        cache.put(numbers_key(State()), Result(*stored))
+        cache.put(tutorial_key(), Result(*stored, key=tutorial_key()))
     return cache
 
 
@@ -105,7 +85,7 @@ def compute(state: State, engine: Engine, cache: ResultCache, notices: list[str]
         return one_step[-1]
 
     check = crosscheck(state.inputs, weights, state.activation, trace, simple_rnn)
-    result = Result(trace=trace, weights=weights, check=check)
+    result = Result(trace=trace, weights=weights, check=check, key=key)
     cache.put(key, result)
     if key == tutorial_key() and check.numpy_equal and check.simple_rnn_equal:
         stored_result.save(trace, one_step[0])  # the next server's first page needs no worker

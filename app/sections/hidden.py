@@ -14,6 +14,7 @@ from .. import figures, page_state, render
 from ..components import charts, player
 from ..compute import Result
 from ..page_state import VIEW_KEYS
+from . import results
 
 MAX_GRID = 12  # heatmap slots shown at once (a window ending at the current step)
 PICKER_WIDTH = 150  # px: a row or neuron picker ("neuron 255" fits; the step slider takes the rest)
@@ -229,8 +230,12 @@ def time_view(
     all_rows = n_steps is not None and rows_in_browser(n_steps, B)
     shows = ("step", "neuron", *(("row",) if all_rows else ())) if n_steps is not None else ()
     linked = controls((step, row, neuron), 0, shows) if clickable else None
+    made_of = (*results.made_of(state, result), style, row, neuron)
     if n_steps is not None:
-        steps = every_step(state, result, n_steps, row, neuron, style, True, all_rows)
+        steps = charts.Made(
+            ("time frames", *made_of, n_steps, all_rows),
+            lambda: every_step(state, result, n_steps, row, neuron, style, True, all_rows),
+        )
         charts.frames(
             steps,
             "time_charts",
@@ -241,7 +246,10 @@ def time_view(
             controls=linked,
         )
     else:
-        blocks = time_blocks(state, result, step, row, neuron, style, clickable)
+        blocks = charts.Made(
+            ("time", *made_of, step, clickable),
+            lambda: time_blocks(state, result, step, row, neuron, style, clickable),
+        )
         click = pick_clicked_cell if clickable else None
         charts.charts(blocks, "time_charts", state.seed, click, controls=linked)
     render.numbers(  # (built when the table is opened)
@@ -260,7 +268,10 @@ def time_view(
 
 def time_frames(state: State, result: Result, n_steps: int, start: int, row: int, neuron: int, style) -> None:
     """A play of y0 … y_(n_steps-1) drawn by the browser: time_blocks for every step, sent at once."""
-    steps = every_step(state, result, n_steps, row, neuron, style, False, False)
+    steps = charts.Made(
+        ("time play", *results.made_of(state, result), style, row, neuron, n_steps),
+        lambda: every_step(state, result, n_steps, row, neuron, style, False, False),
+    )
     cell = (row, neuron)
     charts.frames(steps, "time_charts", state.seed, start, player.PLAY_SECONDS, player.played, cell=cell)
 

@@ -11,7 +11,7 @@ from ..components import charts
 from ..components.player import PLAY_SECONDS
 from ..compute import Result
 from ..table import printout_frame, printout_lines
-from . import hidden
+from . import hidden, results
 
 PRINTOUT_TABLE = "printout_popover"  # the key of the printout's table (a popover)
 
@@ -25,10 +25,15 @@ def outputs_section(state: State, result: Result, upto: int, style, n_steps: int
     # 2T + 1 columns did not fit a 1366 px screen.
     # (the view controls' moves, while they are the browser's: every row and neuron is shown, any one)
     linked = hidden.controls((upto, 0, 0), 2, ("row", "neuron", *(("step",) if n_steps else ())))
+    made_of = (*results.made_of(state, result), style)
     if n_steps is None:
-        charts.charts(step_blocks(state, result, upto, style), "output_charts", state.seed, controls=linked)
+        blocks = charts.Made(("outputs", *made_of, upto), lambda: step_blocks(state, result, upto, style))
+        charts.charts(blocks, "output_charts", state.seed, controls=linked)
     else:
-        steps = [step_blocks(state, result, t, style) for t in range(n_steps)]
+        steps = charts.Made(
+            ("outputs frames", *made_of, n_steps),
+            lambda: [step_blocks(state, result, t, style) for t in range(n_steps)],
+        )
         charts.frames(steps, "output_charts", state.seed, upto, controls=linked)
     render.table(lambda: printout_frame(inputs, outputs), "The printout as a table", PRINTOUT_TABLE)
 
@@ -39,11 +44,15 @@ def outputs_frames(
     """A play: the outputs chart and the printout of every step, drawn by the browser one after another
     (with `warn`, above them the warning that values exploded, from the step it is about: a slide)."""
     st.subheader("Outputs")
-    steps: list[list[charts.Block]] = []
-    for t in range(n_steps):
-        notes = hidden.exploded(state, result, t) if warn else []
-        steps.append([*notes, *step_blocks(state, result, t, style)])
-    charts.frames(steps, "output_charts", state.seed, start, PLAY_SECONDS, on_played)
+
+    def steps() -> list[list[charts.Block]]:
+        return [
+            [*(hidden.exploded(state, result, t) if warn else []), *step_blocks(state, result, t, style)]
+            for t in range(n_steps)
+        ]
+
+    made = charts.Made(("outputs play", *results.made_of(state, result), style, n_steps, warn), steps)
+    charts.frames(made, "output_charts", state.seed, start, PLAY_SECONDS, on_played)
 
 
 def step_blocks(state: State, result: Result, upto: int, style) -> list[charts.Block]:

@@ -70,6 +70,13 @@ def recall(state: State) -> Result | None:
     return compute_result(state)
 
 
+def made_of(state: State, result: Result) -> tuple[str, str]:
+    """What the charts of `result` shown for `state` are made of, as far as the network goes (the
+    view and style are the caller's to add): a name for charts.Made. Both keys: the result may be the
+    last one, for another state of the same sizes (compute_result)."""
+    return numbers_key(state), result.key
+
+
 def show_notices() -> None:
     """This session's notices, as text (they may quote a link or a file name)."""
     for notice in page_state.take_notices():

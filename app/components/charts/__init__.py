@@ -25,13 +25,18 @@ browser").
 Every figure goes with a revision (a hash of its JSON): the browser redraws a chart only when its
 figure or its config changed, so a view pick or a play's next step redraws the one or two charts that
 differ, not all ~15 (docs/PERFORMANCE.md, "Redraw only what changed").
+
+Blocks given as `Made` (named by everything they are made of) are built and written out once per
+server process while the name stays in `DRAWN` (shared by every session, bounded): a class opening
+the page on the tutorial's defaults, or following its teacher's state, sends what the first page of
+that state wrote (docs/PERFORMANCE.md, "The same state drawn once").
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,7 @@ from typing import Any
 import streamlit as st
 
 from ... import figures, page_state, render
+from ...shared_lru import SharedLRU
 
 HERE = Path(__file__).parent
 
@@ -119,6 +125,35 @@ class Rows:
 
 
 Block = Plot | Blank | Printout | Text | Heading | Note | Row | Rows
+
+
+@dataclass(frozen=True)
+class Made:
+    """Blocks (for charts) or frames (for frames) named by everything they are made of: the state's
+    numbers (numbers_key), the view, the style, ... Equal names are equal blocks, so a name sent
+    before is sent as written then, without calling `build` (DRAWN)."""
+
+    name: Hashable
+    build: Callable[[], Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class _Body:
+    """Blocks as sent: their specs (JSON), their distinct figures (JSON, in the order of their numbers)
+    with a revision of each, and the ids of the charts a click may name."""
+
+    specs: str
+    figures: tuple[str, ...]
+    revisions: tuple[str, ...]
+    clickable: frozenset[str]
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.specs) + sum(map(len, self.figures)) + 16 * len(self.revisions)
+
+
+DRAWN_BYTES = 16 * 2**20  # ~500 views at the tutorial's size; one play at the caps is ~4 MB
+DRAWN: SharedLRU[_Body] = SharedLRU(DRAWN_BYTES, lambda body: body.nbytes)
 
 CODE = HERE.parents[1] / "static" / "charts.js"  # served at app/static/charts.js (static serving)
 PLOTLY_JS = "app/static/plotly-cartesian.min.js"  # the bundle charts.js loads (app/static/README.md)
@@ -228,14 +263,34 @@ def _spec(block: Block, seed: int, image_format: str, figures_seen: _Figures) ->
     }
 
 
-def _sent(head: dict, figures_seen: _Figures) -> str:
-    """The spec as sent: `head` (blocks or frames, ...), then the distinct figures (already JSON, in
-    the order of their numbers) and a revision of each: a hash of its JSON, which the browser
-    compares with what a chart shows to skip redrawing a figure that did not change."""
-    figures_json = figures_seen.numbers
-    revisions = [hashlib.blake2b(text.encode(), digest_size=8).hexdigest() for text in figures_json]
-    start = json.dumps({**head, "revisions": revisions}, separators=(",", ":"))[:-1]
-    return f'{start},"figures":[{",".join(figures_json)}]}}'
+def _body(blocks: Sequence[Any] | Made, seed: int, framed: bool) -> _Body:
+    """The blocks (`framed`: the frames) as sent, from DRAWN when they are Made and drawn before.
+    Each figure goes with a revision: a hash of its JSON, which the browser compares with what a chart
+    shows to skip redrawing a figure that did not change."""
+    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
+    key = (blocks.name, seed, image_format, framed) if isinstance(blocks, Made) else None
+    if key is not None and (drawn := DRAWN.get(key)) is not None:
+        return drawn
+    shown = blocks.build() if isinstance(blocks, Made) else blocks
+    seen = _Figures()
+    if framed:
+        specs: list = [[_spec(block, seed, image_format, seen) for block in frame] for frame in shown]
+    else:
+        specs = [_spec(block, seed, image_format, seen) for block in shown]
+    figures_json = tuple(seen.numbers)
+    revisions = tuple(hashlib.blake2b(text.encode(), digest_size=8).hexdigest() for text in figures_json)
+    specs_json = json.dumps(specs, separators=(",", ":"))
+    body = _Body(specs_json, figures_json, revisions, frozenset(clickable_ids(shown)))
+    if key is not None:
+        DRAWN.put(key, body)
+    return body
+
+
+def _sent(head: dict, name: str, body: _Body) -> str:
+    """The spec as sent: `head` (the view it follows, a play's clock, ...), the blocks or frames
+    (`name`), the revisions, then the figures."""
+    start = json.dumps({**head, "revisions": body.revisions}, separators=(",", ":"))[:-1]
+    return f'{start},"{name}":{body.specs},"figures":[{",".join(body.figures)}]}}'
 
 
 def first_drawn(spec: dict) -> list[dict]:
@@ -274,7 +329,7 @@ def clickable_ids(blocks: Sequence[Block | Sequence[Block]]) -> set[str]:
     return found
 
 
-def clicked(value: Any, allowed: set[str]) -> tuple[str, int, int] | None:
+def clicked(value: Any, allowed: Container[str]) -> tuple[str, int, int] | None:
     """(chart id, y, x) of a click trigger, or None when it is not one this run could have made."""
     if not isinstance(value, dict):
         return None
@@ -331,7 +386,7 @@ class Controls:
 
 
 def charts(
-    blocks: Sequence[Block],
+    blocks: Sequence[Block] | Made,
     key: str,
     seed: int,
     on_click: Callable[[str, int, int], None] | None = None,
@@ -341,12 +396,10 @@ def charts(
     """Draw the blocks as one element. on_click(chart id, y, x) runs before the next run. `view`:
     (step, row, neuron) announced to the elements whose frames follow the page's view. `controls`: the
     view controls the browser hears (the element asks for a view it cannot show when they move)."""
-    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    seen = _Figures()
-    head: dict[str, Any] = {"blocks": [_spec(block, seed, image_format, seen) for block in blocks]}
-    head |= _follow(view, controls)
-    click = _click_handler(key, blocks, on_click)
-    _component(key=key, data={"spec": _sent(head, seen)}, on_click_change=click, **_on_view(controls))
+    body = _body(blocks, seed, framed=False)
+    spec = _sent(_follow(view, controls), "blocks", body)
+    click = _click_handler(key, body.clickable, on_click)
+    _component(key=key, data={"spec": spec}, on_click_change=click, **_on_view(controls))
 
 
 def _follow(view: tuple[int, int, int] | None, controls: Controls | None) -> dict[str, Any]:
@@ -365,9 +418,9 @@ def _on_view(controls: Controls | None) -> dict[str, Any]:
     return {"on_view_change": controls.on_view if controls is not None else lambda: None}
 
 
-def _click_handler(key: str, blocks: Sequence, on_click: Callable[[str, int, int], None] | None) -> Callable:
-    allowed = clickable_ids(blocks)
-
+def _click_handler(
+    key: str, allowed: frozenset[str], on_click: Callable[[str, int, int], None] | None
+) -> Callable:
     def click() -> None:
         result = st.session_state.get(key)
         value = getattr(result, "click", None) if result is not None else None
@@ -379,7 +432,7 @@ def _click_handler(key: str, blocks: Sequence, on_click: Callable[[str, int, int
 
 
 def frames(
-    frames: Sequence[Sequence[Block]],
+    frames: Sequence[Sequence[Block]] | Made,
     key: str,
     seed: int,
     start: int,
@@ -397,10 +450,8 @@ def frames(
     the view the explanation element announces, or the view controls' as they move (`controls`). `cell`:
     (row, neuron) outlined on the charts marked `outlined` (the browser moves the outline to the cell
     the view announces). `view`: announced, as charts() does."""
-    image_format = page_state.get(page_state.IMAGE_FORMAT_KEY, "png")
-    seen = _Figures()
-    shown = [[_spec(block, seed, image_format, seen) for block in frame] for frame in frames]
-    head: dict[str, Any] = {"frames": shown, "start": start}
+    body = _body(frames, seed, framed=True)
+    head: dict[str, Any] = {"start": start}
     if period_s is None:
         head["follow"] = True
     else:
@@ -410,8 +461,8 @@ def frames(
     head |= _follow(view, controls)
     _component(
         key=key,
-        data={"spec": _sent(head, seen)},
+        data={"spec": _sent(head, "frames", body)},
         on_played_change=on_played or (lambda: None),
-        on_click_change=_click_handler(key, frames, on_click),
+        on_click_change=_click_handler(key, body.clickable, on_click),
         **_on_view(controls),
     )

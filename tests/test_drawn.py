@@ -1,0 +1,141 @@
+"""The charts as sent, shared by every session of a server (app/components/charts DRAWN, an
+app/shared_lru.py SharedLRU): a state drawn again is sent as written the first time, without building
+its charts; another state, view or style is built anew, and what is sent from memory equals what a
+fresh build sends."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from app.components import charts
+from app.sections import hidden, outputs
+from app.shared_lru import SharedLRU
+from rnn_core.state import State, View, encode_link
+from tests.pagetools import charts_specs, new_app
+
+
+@pytest.fixture
+def built(monkeypatch) -> dict[str, int]:
+    """How many times the hidden states' and the outputs' charts were built (a fresh memory)."""
+    calls = {"hidden": 0, "outputs": 0}
+    time_blocks, step_blocks = hidden.time_blocks, outputs.step_blocks
+
+    def counted_time_blocks(*args, **kwargs):
+        calls["hidden"] += 1
+        return time_blocks(*args, **kwargs)
+
+    def counted_step_blocks(*args, **kwargs):
+        calls["outputs"] += 1
+        return step_blocks(*args, **kwargs)
+
+    monkeypatch.setattr(hidden, "time_blocks", counted_time_blocks)
+    monkeypatch.setattr(outputs, "step_blocks", counted_step_blocks)
+    charts.DRAWN.clear()
+    yield calls
+    charts.DRAWN.clear()
+
+
+def page(state: State | None = None) -> dict[str, dict]:
+    """The specs of a new session's first page (a visitor opening the link of `state`)."""
+    query = {"s": encode_link(state)} if state is not None else {}
+    at = new_app(query).run()
+    assert not at.exception, at.exception
+    specs = charts_specs(at)
+    assert {"time_charts", "output_charts"} <= set(specs), specs.keys()
+    return specs
+
+
+def test_a_second_visitor_of_a_state_gets_the_first_ones_charts_without_building_them(built):
+    first = page()
+    assert built["hidden"] > 0 and built["outputs"] > 0
+    after_first = dict(built)
+    second = page()
+    assert built == after_first  # nothing built again
+    assert second == first
+    charts.DRAWN.clear()  # what memory sent equals a fresh build
+    assert page() == first
+    assert built["hidden"] > after_first["hidden"]
+
+
+SEEN = State(view=View(step=1))  # drawn first; each case differs from it in one thing
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        replace(SEEN, seed=7),
+        replace(SEEN, activation="relu"),
+        replace(SEEN, n_neurons=5),
+        replace(SEEN, view=View(step=2)),
+        replace(SEEN, view=View(step=1, row=2)),
+        replace(SEEN, view=View(step=1, neuron=3)),
+    ],
+    ids=["seed", "activation", "neurons", "step", "row", "neuron"],
+)
+def test_another_state_or_view_is_built_anew_and_sent_as_a_fresh_build(built, other):
+    seen = page(SEEN)
+    before = dict(built)
+    drawn = page(other)
+    assert built["hidden"] > before["hidden"]
+    assert drawn["time_charts"]["figures"] != seen["time_charts"]["figures"]
+    charts.DRAWN.clear()
+    assert page(other) == drawn
+
+
+def test_the_outputs_slide_is_not_sent_the_pages_outputs(built):
+    """The style (a slide's sizes) is part of the name: the Outputs slide, drawn by the page's own
+    outputs section, builds its charts anew, at the slide's sizes."""
+    on_page = page()["output_charts"]
+    before = built["outputs"]
+    at = new_app({"present": "1"})
+    at.session_state["present_slide"] = "Outputs"
+    at = at.run()
+    assert not at.exception
+    assert built["outputs"] > before
+    assert charts_specs(at)["output_charts"] != on_page
+
+
+def sized(value: bytes) -> int:
+    return len(value)
+
+
+def test_the_least_recently_used_go_first_once_past_the_bytes():
+    lru: SharedLRU[bytes] = SharedLRU(10, sized)
+    lru.put("a", b"aaaa")
+    lru.put("b", b"bbbb")
+    assert lru.get("a") == b"aaaa"  # now b is the least recently used
+    lru.put("c", b"cccc")
+    assert lru.get("b") is None
+    assert lru.get("a") == b"aaaa" and lru.get("c") == b"cccc"
+    assert lru.nbytes == 8 and len(lru) == 2
+
+
+def test_the_newest_is_kept_even_alone_past_the_bytes_and_a_key_is_put_once():
+    lru: SharedLRU[bytes] = SharedLRU(4, sized)
+    lru.put("a", b"aa")
+    lru.put("big", b"x" * 9)
+    assert lru.get("a") is None and lru.get("big") == b"x" * 9 and lru.nbytes == 9
+    lru.put("big", b"y")  # the first value stays (equal names are equal values)
+    assert lru.get("big") == b"x" * 9 and lru.nbytes == 9
+
+
+def test_sessions_putting_and_getting_at_once_keep_the_count_of_bytes_exact():
+    lru: SharedLRU[bytes] = SharedLRU(1000, sized)
+    start = threading.Barrier(8)
+
+    def session(n: int) -> None:
+        start.wait()
+        for i in range(2000):
+            lru.put((n, i % 97), bytes(1 + (n + i) % 13))
+            lru.get((n, (i * 7) % 97))
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    kept = [lru.get(key) for key in [(n, i) for n in range(8) for i in range(97)]]
+    assert lru.nbytes == sum(len(v) for v in kept if v is not None) <= 1000
