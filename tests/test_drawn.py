@@ -14,7 +14,7 @@ from app.components import charts
 from app.sections import hidden, outputs
 from app.shared_lru import SharedLRU
 from rnn_core.state import State, View, encode_link
-from tests.pagetools import charts_specs, new_app
+from tests.pagetools import browser_pick, charts_specs, new_app
 
 
 @pytest.fixture
@@ -139,3 +139,40 @@ def test_sessions_putting_and_getting_at_once_keep_the_count_of_bytes_exact():
         thread.join()
     kept = [lru.get(key) for key in [(n, i) for n in range(8) for i in range(97)]]
     assert lru.nbytes == sum(len(v) for v in kept if v is not None) <= 1000
+
+
+def test_a_pick_another_session_made_is_sent_as_then_and_equals_a_fresh_build(monkeypatch):
+    """The explanation of every step for the picked cell (the frames that follow the step slider):
+    a second session picking the same cell builds none of it."""
+    from app.sections import explain
+
+    built = {"explanations": 0, "follows": 0}
+    blocks, follow = explain._blocks, explain.explain_follow
+
+    def counted_blocks(*args, **kwargs):
+        built["explanations"] += 1
+        return blocks(*args, **kwargs)
+
+    def counted_follow(*args, **kwargs):
+        built["follows"] += 1
+        return follow(*args, **kwargs)
+
+    monkeypatch.setattr(explain, "_blocks", counted_blocks)
+    monkeypatch.setattr(explain, "explain_follow", counted_follow)
+    charts.DRAWN.clear()
+
+    def picked(neuron: int = 3) -> tuple[dict, int]:
+        at = new_app().run()
+        before = built["explanations"]
+        at = browser_pick(at, neuron=neuron)
+        assert not at.exception
+        return charts_specs(at)["explain_text"], built["explanations"] - before
+
+    first, built_first = picked()
+    assert built["follows"] > 0 and built_first > 0
+    second, built_second = picked()
+    assert built_second == 0 and second == first
+    other, built_other = picked(neuron=5)  # another cell: built, and not the first's
+    assert built_other > 0 and other["frames"] != first["frames"]
+    charts.DRAWN.clear()
+    assert picked() == (first, built_first)

@@ -14,7 +14,7 @@ from ..components import charts
 from ..components.player import PLAY_SECONDS
 from ..compute import Result
 from ..page_state import EXPLAIN_FRAGMENT
-from . import hidden
+from . import hidden, results
 
 MAX_TERMS_INLINE = 8  # write the sum out in full up to this many terms; past it, a table
 TERMS_TABLE = "terms_popover"  # the key of the page's products table (app/main.py picks_in_browser)
@@ -56,12 +56,18 @@ def explain_follow(
     do): the step slider's moves, while they are the browser's, need nothing from the server, and the
     address bar gets each step's share link (`links`); a row or neuron pick asks for this part again.
     The view is announced, as explain_section's."""
-    explained = [_explained(state, result, t, row, neuron) for t in range(n_steps)]
     view = (step, row, neuron)
     linked = hidden.controls(view, 1, ("step",), links, part=EXPLAIN_FRAGMENT)
-    steps = [_blocks(result, cell, out) for cell, out in explained]
-    charts.frames(steps, "explain_text", state.seed, step, view=view, controls=linked)
-    _products_table(explained[step][0], TERMS_TABLE, page=True)
+    explained: list[tuple[CellExplanation, OutputExplanation]] = []  # (built when not drawn before)
+
+    def steps() -> list[list[charts.Block]]:
+        explained.extend(_explained(state, result, t, row, neuron) for t in range(n_steps))
+        return [_blocks(result, cell, out) for cell, out in explained]
+
+    made = charts.Made(("explain frames", *results.made_of(state, result), n_steps, row, neuron), steps)
+    charts.frames(made, "explain_text", state.seed, step, view=view, controls=linked)
+    cell = explained[step][0] if explained else _explained(state, result, step, row, neuron)[0]
+    _products_table(cell, TERMS_TABLE, page=True)
 
 
 def explain_frames(
@@ -70,14 +76,18 @@ def explain_frames(
     """A play: the picked row and neuron explained at every step, shown by the browser with the charts
     (the products table follows when it stops; with `warn`, a slide: the warning that values
     exploded from the step it is about, and no line on how to pick a cell)."""
-    steps = [
-        [
-            *(hidden.exploded(state, result, t) if warn else []),
-            *_blocks(result, *_explained(state, result, t, row, neuron), hint=not warn),
+
+    def steps() -> list[list[charts.Block]]:
+        return [
+            [
+                *(hidden.exploded(state, result, t) if warn else []),
+                *_blocks(result, *_explained(state, result, t, row, neuron), hint=not warn),
+            ]
+            for t in range(n_steps)
         ]
-        for t in range(n_steps)
-    ]
-    charts.frames(steps, "explain_text", state.seed, start, PLAY_SECONDS, on_played)
+
+    made = charts.Made(("explain play", *results.made_of(state, result), n_steps, row, neuron, warn), steps)
+    charts.frames(made, "explain_text", state.seed, start, PLAY_SECONDS, on_played)
 
 
 def _explained(
