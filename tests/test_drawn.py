@@ -17,22 +17,24 @@ from rnn_core.state import State, View, encode_link
 from tests.pagetools import browser_pick, charts_specs, new_app
 
 
+def counting(monkeypatch, calls: dict[str, int], module, name: str) -> None:
+    """Count the calls of module.name in calls[name]."""
+    original = getattr(module, name)
+    calls[name] = 0
+
+    def counted(*args, **kwargs):
+        calls[name] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+
+
 @pytest.fixture
 def built(monkeypatch) -> dict[str, int]:
     """How many times the hidden states' and the outputs' charts were built (a fresh memory)."""
-    calls = {"hidden": 0, "outputs": 0}
-    time_blocks, step_blocks = hidden.time_blocks, outputs.step_blocks
-
-    def counted_time_blocks(*args, **kwargs):
-        calls["hidden"] += 1
-        return time_blocks(*args, **kwargs)
-
-    def counted_step_blocks(*args, **kwargs):
-        calls["outputs"] += 1
-        return step_blocks(*args, **kwargs)
-
-    monkeypatch.setattr(hidden, "time_blocks", counted_time_blocks)
-    monkeypatch.setattr(outputs, "step_blocks", counted_step_blocks)
+    calls: dict[str, int] = {}
+    counting(monkeypatch, calls, hidden, "time_blocks")
+    counting(monkeypatch, calls, outputs, "step_blocks")
     charts.DRAWN.clear()
     yield calls
     charts.DRAWN.clear()
@@ -50,14 +52,14 @@ def page(state: State | None = None) -> dict[str, dict]:
 
 def test_a_second_visitor_of_a_state_gets_the_first_ones_charts_without_building_them(built):
     first = page()
-    assert built["hidden"] > 0 and built["outputs"] > 0
+    assert built["time_blocks"] > 0 and built["step_blocks"] > 0
     after_first = dict(built)
     second = page()
     assert built == after_first  # nothing built again
     assert second == first
     charts.DRAWN.clear()  # what memory sent equals a fresh build
     assert page() == first
-    assert built["hidden"] > after_first["hidden"]
+    assert built["time_blocks"] > after_first["time_blocks"]
 
 
 SEEN = State(view=View(step=1))  # drawn first; each case differs from it in one thing
@@ -79,7 +81,7 @@ def test_another_state_or_view_is_built_anew_and_sent_as_a_fresh_build(built, ot
     seen = page(SEEN)
     before = dict(built)
     drawn = page(other)
-    assert built["hidden"] > before["hidden"]
+    assert built["time_blocks"] > before["time_blocks"]
     assert drawn["time_charts"]["figures"] != seen["time_charts"]["figures"]
     charts.DRAWN.clear()
     assert page(other) == drawn
@@ -89,12 +91,12 @@ def test_the_outputs_slide_is_not_sent_the_pages_outputs(built):
     """The style (a slide's sizes) is part of the name: the Outputs slide, drawn by the page's own
     outputs section, builds its charts anew, at the slide's sizes."""
     on_page = page()["output_charts"]
-    before = built["outputs"]
+    before = built["step_blocks"]
     at = new_app({"present": "1"})
     at.session_state["present_slide"] = "Outputs"
     at = at.run()
     assert not at.exception
-    assert built["outputs"] > before
+    assert built["step_blocks"] > before
     assert charts_specs(at)["output_charts"] != on_page
 
 
@@ -146,30 +148,20 @@ def test_a_pick_another_session_made_is_sent_as_then_and_equals_a_fresh_build(mo
     a second session picking the same cell builds none of it."""
     from app.sections import explain
 
-    built = {"explanations": 0, "follows": 0}
-    blocks, follow = explain._blocks, explain.explain_follow
-
-    def counted_blocks(*args, **kwargs):
-        built["explanations"] += 1
-        return blocks(*args, **kwargs)
-
-    def counted_follow(*args, **kwargs):
-        built["follows"] += 1
-        return follow(*args, **kwargs)
-
-    monkeypatch.setattr(explain, "_blocks", counted_blocks)
-    monkeypatch.setattr(explain, "explain_follow", counted_follow)
+    built: dict[str, int] = {}
+    counting(monkeypatch, built, explain, "_blocks")
+    counting(monkeypatch, built, explain, "explain_follow")
     charts.DRAWN.clear()
 
     def picked(neuron: int = 3) -> tuple[dict, int]:
         at = new_app().run()
-        before = built["explanations"]
+        before = built["_blocks"]
         at = browser_pick(at, neuron=neuron)
         assert not at.exception
-        return charts_specs(at)["explain_text"], built["explanations"] - before
+        return charts_specs(at)["explain_text"], built["_blocks"] - before
 
     first, built_first = picked()
-    assert built["follows"] > 0 and built_first > 0
+    assert built["explain_follow"] > 0 and built_first > 0
     second, built_second = picked()
     assert built_second == 0 and second == first
     other, built_other = picked(neuron=5)  # another cell: built, and not the first's

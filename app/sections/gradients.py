@@ -6,8 +6,6 @@ BPTT of rnn_core.reference."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +23,7 @@ from rnn_core.state import State, numbers_key
 from .. import compute, page_state, render
 from ..compute import Result
 from ..figures import learn as learn_figures
+from ..shared_lru import SharedLRU
 from ..text import plain
 
 MODE_KEY = "grad_map_mode"
@@ -48,28 +47,9 @@ class GradResult:
     # (None: the network is too big for the map and the check; numpy's gradients are shown)
 
 
-class _Cache:
-    def __init__(self) -> None:
-        self.items: OrderedDict[str, GradResult] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> GradResult | None:
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: GradResult) -> None:
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > MAX_CACHED:
-                self.items.popitem(last=False)
-
-
 @st.cache_resource(show_spinner=False)
-def _cache() -> _Cache:
-    return _Cache()
+def _cache() -> SharedLRU[GradResult]:
+    return SharedLRU(MAX_CACHED, lambda _: 1)  # (a count: MAX_CACHED results)
 
 
 def grad_diff(a: Grads, b: Grads) -> float:
