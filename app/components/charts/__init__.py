@@ -393,7 +393,8 @@ def charts(
     view: tuple[int, int, int] | None = None,
     controls: Controls | None = None,
 ) -> None:
-    """Draw the blocks as one element. on_click(chart id, y, x) runs before the next run. `view`:
+    """Draw the blocks (or Made: built unless drawn before) as one element. on_click(chart id, y, x)
+    runs before the next run. `view`:
     (step, row, neuron) announced to the elements whose frames follow the page's view. `controls`: the
     view controls the browser hears (the element asks for a view it cannot show when they move)."""
     body = _body(blocks, seed, framed=False)
@@ -443,8 +444,9 @@ def frames(
     view: tuple[int, int, int] | None = None,
     controls: Controls | None = None,
 ) -> None:
-    """Every step's blocks at once, frames[start] shown first. With `period_s`, a play: the browser
-    shows the next every `period_s` seconds, alone (no rerun per step); after the last, on_played()
+    """Every step's blocks at once (or Made: built unless drawn before), frames[start] shown first.
+    With `period_s`, a play: the browser shows the next every `period_s` seconds, alone (no rerun per
+    step); after the last, on_played()
     runs (with `on_played`: one element per play says so; the trigger's value is not read: it can only
     end the play early, as Pause does). Without, the frames follow the page's view: the browser shows
     the view the explanation element announces, or the view controls' as they move (`controls`). `cell`:
