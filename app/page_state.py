@@ -154,7 +154,6 @@ class Memory:
     targets: np.ndarray | None = None
     training_state: Any = None  # the state's training settings, kept as loaded
     last_result: Any = None  # weakref.ref to the last app.compute.Result (app/sections/results.py)
-    link_cache: tuple | None = None  # (key, token): the link is encoded once per change
     player: Player = field(default_factory=Player)
     classroom: ClassSeat | None = None  # in a class (app/sections/classroom.py)
     class_client_id: str = ""  # this browser's anonymous id in classes (its cookie, or made on first join)

@@ -8,13 +8,14 @@ from dataclasses import replace
 import streamlit as st
 
 from rnn_core.presets import fit_weights
-from rnn_core.state import State, StateError, decode_link, encode_link, encode_links, load_state, numbers_key
+from rnn_core.state import State, StateError, View, decode_link, encode_links, load_state, numbers_key
 
 from . import page_state
 from .components import grid
 from .grids import INPUTS as INPUTS_GRID
 from .grids import TARGETS as TARGETS_GRID
 from .page_state import UPLOAD_KEY
+from .shared_lru import SharedLRU
 
 MAX_LINK_TOKEN = 6000  # nginx's default request line limit is 8 KB; past this, share the state file
 MAX_QUERY_CHARS = 524_288  # Streamlit drops a longer query string: say so instead of silently
@@ -94,21 +95,39 @@ def with_current_view(state: State) -> State:
 
 def link_token(state: State) -> str | None:
     """The state's share link token (`s`), or None when the state is too big for a link."""
-    mem = page_state.memory()
-    pinned = None if state.pinned is None else numbers_key(state.pinned)
-    key = (numbers_key(state), state.view, state.training, pinned)  # encoding walks every number: once
-    token = mem.link_cache[1] if mem.link_cache and mem.link_cache[0] == key else encode_link(state)
-    mem.link_cache = (key, token)
+    (token,) = _links(state, (state.view,))
     return token if len(token) <= MAX_LINK_TOKEN else None
+
+
+def link_text(state: State) -> str:
+    """The state's link token, however long (a class snapshot carries it whole)."""
+    return _links(state, (state.view,))[0]
 
 
 def step_links(state: State, n_steps: int) -> tuple[str, ...]:
     """The share link token of the state at each step 0 … n_steps-1 (the rest of the view kept), for
     the browser to put in the address bar as the step slider moves there; none when the state is too
     big for a link."""
-    if link_token(state) is None:  # (the page's own link: encoded once per view, sync_link uses it too)
+    if link_token(state) is None:
         return ()
-    return tuple(encode_links(state, [replace(state.view, step=t) for t in range(n_steps)]))
+    return _links(state, tuple(replace(state.view, step=t) for t in range(n_steps)))
+
+
+LINKS_BYTES = 4 * 2**20  # links at the tutorial's size are ~150 bytes; at 6000 (the cap) ~700 of them
+LINKS: SharedLRU[tuple[str, ...]] = SharedLRU(LINKS_BYTES, lambda links: sum(map(len, links)))
+
+
+def _links(state: State, views: tuple[View, ...]) -> tuple[str, ...]:
+    """encode_links, once per server process for what a link writes (every field but the view: the
+    numbers by their key, the training settings, network A's; then the views): encoding walks every
+    number, and a class on one network picks the same cells."""
+    pinned = None if state.pinned is None else (numbers_key(state.pinned), state.pinned.training)
+    key = (numbers_key(state), state.training, pinned, views)
+    links = LINKS.get(key)
+    if links is None:
+        links = tuple(encode_links(state, views))
+        LINKS.put(key, links)
+    return links
 
 
 def sync_link(state: State) -> str | None:

@@ -1,7 +1,7 @@
-"""The charts as sent, shared by every session of a server (app/components/charts DRAWN, an
-app/shared_lru.py SharedLRU): a state drawn again is sent as written the first time, without building
-its charts; another state, view or style is built anew, and what is sent from memory equals what a
-fresh build sends."""
+"""What a state writes, shared by every session of a server (app/shared_lru.py SharedLRUs): the
+charts as sent (app/components/charts DRAWN) and the share links (app/session.py LINKS). A state drawn
+again is sent as written the first time, without building its charts or encoding its links; another
+state, view or style is built anew, and what is sent from memory equals what a fresh build sends."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from dataclasses import replace
 
 import pytest
 
+from app import session
 from app.components import charts
 from app.sections import hidden, outputs
 from app.shared_lru import SharedLRU
-from rnn_core.state import State, View, encode_link
+from rnn_core.state import State, TrainingSettings, View, decode_link, encode_link
 from tests.pagetools import browser_pick, charts_specs, new_app
 
 
@@ -168,3 +169,37 @@ def test_a_pick_another_session_made_is_sent_as_then_and_equals_a_fresh_build(mo
     assert built_other > 0 and other["frames"] != first["frames"]
     charts.DRAWN.clear()
     assert picked() == (first, built_first)
+
+
+def test_a_link_is_encoded_once_per_process_and_is_the_states_own(monkeypatch):
+    calls: dict[str, int] = {}
+    counting(monkeypatch, calls, session, "encode_links")
+    session.LINKS.clear()
+    state = State(seed=3, view=View(step=1, row=2))
+    for _ in range(2):  # (a second session: from memory)
+        assert session.link_token(state) == encode_link(state) and calls["encode_links"] == 1
+    assert decode_link(session.link_token(state)).view == state.view
+    steps = session.step_links(state, 3)
+    assert steps == tuple(encode_link(replace(state, view=replace(state.view, step=t))) for t in range(3))
+    assert session.step_links(state, 3) == steps and calls["encode_links"] == 2
+
+
+PINNED = replace(SEEN, pinned=State())
+
+
+@pytest.mark.parametrize(
+    ("seen", "other"),
+    [
+        (SEEN, replace(SEEN, seed=7)),
+        (SEEN, replace(SEEN, view=View(step=1, neuron=2))),
+        (SEEN, replace(SEEN, training=TrainingSettings(lr=0.5))),
+        (PINNED, replace(SEEN, pinned=State(seed=9))),
+        (PINNED, replace(SEEN, pinned=replace(State(), training=TrainingSettings(optimizer="sgd")))),
+    ],
+    ids=["seed", "view", "training", "network A", "network A's training"],
+)
+def test_any_field_a_link_writes_gives_it_its_own_link(seen, other):
+    session.LINKS.clear()
+    assert session.link_token(seen) == encode_link(seen)
+    assert session.link_token(other) == encode_link(other) != encode_link(seen)
+    assert session.step_links(other, 3)[1] == encode_link(replace(other, view=replace(other.view, step=1)))

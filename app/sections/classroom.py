@@ -44,7 +44,7 @@ from app.classroom import (
     open_store,
     valid_client_id,
 )
-from rnn_core.state import WIDGET_FIELDS, State, StateError, decode_link, encode_link, numbers_key
+from rnn_core.state import WIDGET_FIELDS, State, StateError, decode_link, numbers_key
 
 from .. import page_state, pushes, session
 from ..page_state import VIEW_KEYS, Behind, ClassSeat
@@ -572,9 +572,7 @@ def end_of_page(state: State) -> None:
     if seat.teacher_key is None:
         _remember_widgets(seat)
         return
-    mem = page_state.memory()
-    key = (numbers_key(state), state.view, state.training)  # as session.sync_link: encode once per change
-    token = mem.link_cache[1] if mem.link_cache and mem.link_cache[0] == key else encode_link(state)
+    token = session.link_text(state)  # (encoded once per change, as the page's own link)
     lesson, lesson_step, question = seat.lesson
     snapshot = {
         "state": token,
