@@ -113,7 +113,9 @@ def step_links(state: State, n_steps: int) -> tuple[str, ...]:
     return _links(state, tuple(replace(state.view, step=t) for t in range(n_steps)))
 
 
-LINKS_BYTES = 4 * 2**20  # links at the tutorial's size are ~150 bytes; at 6000 (the cap) ~700 of them
+# A link is ~230 bytes at the tutorial's size; at the size caps 26 KB (37 ms to encode), ~150 KB with
+# weights of one's own: a class of 200 at the caps keeps every student's (each run asks for its own)
+LINKS_BYTES = 32 * 2**20
 LINKS: SharedLRU[tuple[str, ...]] = SharedLRU(LINKS_BYTES, lambda links: sum(map(len, links)))
 
 
