@@ -21,11 +21,13 @@ The query string does not name another file (it is not part of the key), nor doe
 of the path (only the path as normalized is kept; `/static//js/a.js` goes through); a Range request
 goes through. The total kept is bounded (MAX_BYTES).
 
-The page itself, `/` (index.html, with or without a share link's query string), is kept the same way:
-Streamlit reads it from disk through a worker thread for every visitor, 1.1 ms of CPU (0.3 ms from
-here; a first run is ~20 ms), and every visit, a browser's cache full or empty, asks for it
-(Cache-Control: no-cache: a revalidation then gets 304 here). Only `/`: any other path's text/html is
-the SPA's page for a path that is no file. No answer that sets a cookie is ever kept.
+The tab's icon, `/favicon.png` (at the root, outside /static/: 1 ms of CPU per visit through
+Streamlit), is kept as a file too. The page itself, `/` (index.html, with or without a share link's
+query string), is kept the same way: Streamlit reads it from disk through a worker thread for every
+visitor, 1.1 ms of CPU (0.3 ms from here; a first run is ~20 ms), and every visit, a browser's cache
+full or empty, asks for it (Cache-Control: no-cache: a revalidation then gets 304 here). Only `/`: any
+other path's text/html is the SPA's page for a path that is no file. No answer that sets a cookie is
+ever kept.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PREFIXES = ("/static/", "/app/static/")
+ROOT_FILES = ("/favicon.png",)  # Streamlit's files beside index.html that a visit asks for
 PAGE = "/"  # the page's index.html (a 200 text/html answer elsewhere is no file: never kept)
 MAX_BYTES = 64 * 1024 * 1024  # every file kept, as is and gzipped (~8.5 MB for Streamlit 1.67 and ours)
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -174,7 +177,7 @@ def _keepable(path: str) -> bool:
     """The page, or a static file's own path as the page writes it: Streamlit also serves a file under
     other spellings (`/static//js/a.js`, `/static/js/./a.js`), which would each be kept again; those go
     through."""
-    return path == PAGE or (path.startswith(PREFIXES) and posixpath.normpath(path) == path)
+    return path in (PAGE, *ROOT_FILES) or (path.startswith(PREFIXES) and posixpath.normpath(path) == path)
 
 
 def _not_kept(headers: dict[bytes, bytes]) -> bool:

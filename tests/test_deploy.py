@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -104,7 +105,9 @@ class Proxy:
         while time.monotonic() < deadline:
             for line in self.access_log.read_text().splitlines():
                 if probe in line:
-                    upstreams = line.split('"')[1]  # "127.0.0.1:A, 127.0.0.1:B"
+                    upstreams = line.split('"')[1]  # "127.0.0.1:A, 127.0.0.1:B"; "-": nginx's cache
+                    if upstreams == "-":
+                        return []
                     return [int(addr.rsplit(":", 1)[1]) for addr in upstreams.split(", ")]
             time.sleep(0.02)
         raise AssertionError(f"no access log line for {probe}")
@@ -195,11 +198,13 @@ def get(url: str, cookie: str | None = None, method: str = "GET", data: bytes | 
         return Response(error.code, error.headers, error.read())
 
 
-def visit(proxy: Proxy, path: str = HEALTH, cookie: str | None = None) -> tuple[Response, int]:
-    """One request through nginx; returns the response and the replica port that answered it."""
+def visit(proxy: Proxy, path: str = HEALTH, cookie: str | None = None) -> tuple[Response, int | None]:
+    """One request through nginx; returns the response and the replica port that answered it (None:
+    nginx answered from its cache)."""
     probe = uuid.uuid4().hex
     response = get(f"{proxy.url}{path}?probe={probe}", cookie)
-    return response, proxy.routed_to(probe)[-1]
+    tried = proxy.routed_to(probe)
+    return response, tried[-1] if tried else None
 
 
 def route_cookie(response: Response) -> str | None:
@@ -312,7 +317,10 @@ def test_a_visitor_stays_on_one_replica(cluster):
         for path in ["/", HEALTH, "/_stcore/host-config", "/favicon.png"]:
             response, served_by = visit(proxy, path, cookie)
             assert response.status == 200, path
-            assert served_by == port, f"{path} with the cookie of {port} went to {served_by}"
+            cached = path in ("/_stcore/host-config", "/favicon.png")  # (the same for every visitor)
+            assert served_by == port or (cached and served_by is None), (
+                f"{path} with the cookie of {port} went to {served_by}"
+            )
             assert route_cookie(response) is None, "a returning visitor keeps their cookie"
 
 
@@ -434,6 +442,31 @@ def test_the_browsers_files_come_from_nginxs_cache(cluster):
     for _ in range(2):
         page, upstream = fetch_through(proxy, "/static/js/no-such-file.js", gzip_ok=True)
         assert page.headers.get("Content-Type", "").startswith("text/html") and upstream != "-"
+
+
+@needs_nginx
+@pytest.mark.slow
+def test_the_icon_and_the_clients_settings_come_from_nginxs_cache_the_health_check_never(cluster):
+    """What every visit asks for beside the files: the tab's icon and the client's settings
+    (host-config, marked no-cache by Streamlit: still so for the browser) are answered by nginx once a
+    replica has; the health check always reaches a replica and sets each visitor's own XSRF cookie."""
+    import streamlit
+
+    _, _, proxy = cluster
+    icon = (Path(streamlit.__file__).parent / "static" / "favicon.png").read_bytes()
+    for path in ("/favicon.png", "/_stcore/host-config"):
+        first, _ = fetch_through(proxy, path, gzip_ok=True)
+        again, upstream = fetch_through(proxy, path, gzip_ok=True)
+        assert upstream == "-" and again.status == 200 and again.body == first.body, path
+        assert again.headers.get("Content-Security-Policy") == template_headers()["Content-Security-Policy"]
+    assert again.headers.get("Cache-Control") == "no-cache" and json.loads(again.body)["allowedOrigins"] == []
+    assert fetch_through(proxy, "/favicon.png", gzip_ok=False)[0].body == icon
+    cookies = []
+    for _ in range(2):
+        health, upstream = fetch_through(proxy, HEALTH, gzip_ok=True)
+        assert upstream != "-" and health.body == b"ok"
+        cookies += [c for c in health.headers.get_all("Set-Cookie") if c.startswith("_streamlit_xsrf=")]
+    assert len(set(cookies)) == 2
 
 
 @needs_nginx

@@ -104,6 +104,19 @@ def test_the_page_is_kept_too_and_each_visit_still_revalidates_it(server):
     assert get(server.url + "/")[2] == on_disk  # (no gzip asked: as is)
 
 
+def test_the_tabs_icon_is_kept_as_a_file(server):
+    """`/favicon.png` (every visit asks for it, outside /static/): the file on disk, cacheable, then
+    from memory with the same tag (304 on it)."""
+    on_disk = (STREAMLIT_STATIC / "favicon.png").read_bytes()
+    answers = [get(server.url + "/favicon.png", **GZIP) for _ in range(2)]
+    for status, headers, body in answers:
+        assert status == 200 and body == on_disk and headers["content-type"] == "image/png"
+        assert "content-encoding" not in headers and "immutable" in headers["cache-control"]
+    assert answers[0][1]["etag"] == answers[1][1]["etag"]
+    status, _, body = get(server.url + "/favicon.png", **{"If-None-Match": answers[1][1]["etag"]})
+    assert (status, body) == (304, b"")
+
+
 def test_what_is_no_file_is_answered_as_streamlit_does(server):
     _, _, page = get(server.url + "/")
     for _ in range(2):  # an unknown path is the SPA's page, each time (never kept as a file)
@@ -213,6 +226,15 @@ def test_an_answer_that_sets_a_cookie_or_a_page_elsewhere_is_never_kept():
     for path in ["/", "/", "/static/js/page", "/static/js/page"]:
         assert ask(app, path) == 200
     assert inner.calls == ["/", "/", "/static/js/page", "/static/js/page"] and app.kept == {}
+
+
+def test_of_the_paths_beside_the_page_only_the_icon_is_kept():
+    inner = Inner()
+    app = StaticCache(inner)
+    for path in ["/favicon.png", "/favicon.png", "/manifest.jsonx", "/manifest.jsonx", "/x/favicon.png"] * 2:
+        assert ask(app, path) == 200
+    assert inner.calls.count("/favicon.png") == 1 and list(app.kept) == ["/favicon.png"]
+    assert inner.calls.count("/manifest.jsonx") == 4 and inner.calls.count("/x/favicon.png") == 2
 
 
 def test_another_spelling_of_a_path_is_not_kept_again():
