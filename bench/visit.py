@@ -9,7 +9,9 @@ as a browser does: six keep-alive connections, gzip accepted, the affinity cooki
 checked (200, its whole body). The load generator's stampede with files (bench/load.py `fN`) opens
 the page this way; run as a module, this prints what one visitor's files cost the server (CPU from
 /proc), A (as committed) against B (--env, default RNN_STATIC_CACHE=0: Streamlit's own file serving),
-alternating.
+alternating. With --proxy REV the visitors come through deploy/'s nginx (one replica behind it, as
+the image runs), A its template at REV against B this checkout's, many visitors at once (--visitors,
+default 150): the CPU of nginx and of the replica per visitor, once every file is in nginx's cache.
 """
 
 from __future__ import annotations
@@ -87,6 +89,49 @@ async def _response(reader: asyncio.StreamReader, path: str) -> int:
     return len(await reader.readexactly(int(headers["content-length"])))
 
 
+def through_nginx(before: str, visitors: int, rounds: int) -> None:
+    """deploy/'s nginx template at `before` (A) against this checkout's (B), alternating: nginx's and
+    the replica's CPU per visitor, `visitors` browsers at once, every file already in nginx's cache."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from bench.before_after import served
+    from bench.common import ROOT, Table, children, cpu_seconds
+    from bench.load import deployed_env
+    from tests.test_deploy import TEMPLATE, nginx_proxy
+
+    table = Table(
+        f"A first visit's files through nginx, {visitors} visitors at once (its cache filled)",
+        ["round", "variant", "requests", "nginx CPU ms per visitor", "replica CPU ms per visitor"],
+    )
+    with tempfile.TemporaryDirectory() as tmp, served(ROOT, env=deployed_env()) as (url, pid):
+        old = Path(tmp) / "before.template"
+        git = ["git", "-C", str(ROOT), "show", f"{before}:{TEMPLATE.relative_to(ROOT)}"]
+        old.write_text(subprocess.run(git, check=True, capture_output=True, text=True).stdout)
+        paths = record(url)
+        port = int(url.rsplit(":", 1)[1])
+        for round_ in range(1, rounds + 1):
+            for label, template in ((f"A: {before}", old), ("B: this checkout", TEMPLATE)):
+                with nginx_proxy(Path(tmp) / f"nginx{round_}{label[0]}", [port], template) as proxy:
+                    door = (proxy.url, None)
+                    for _ in range(3):  # (every file into nginx's cache: a replica's first answers
+                        asyncio.run(fetch(door, paths))  # are a quicker form no proxy keeps)
+                    nginx = [proxy.process.pid, *children(proxy.process.pid)]
+                    start = sum(cpu_seconds(p) or 0.0 for p in nginx), cpu_seconds(pid) or 0.0
+
+                    asyncio.run(_together(door, paths, visitors))
+                    spent = sum(cpu_seconds(p) or 0.0 for p in nginx) - start[0]
+                    replica = (cpu_seconds(pid) or 0.0) - start[1]
+                per_visitor = (f"{cpu / visitors * 1000:.2f}" for cpu in (spent, replica))
+                table.add(round_, label, len(paths), *per_visitor)
+    print(table.markdown())
+
+
+async def _together(door: tuple[str, str | None], paths: list[str], visitors: int) -> None:
+    await asyncio.gather(*(fetch(door, paths) for _ in range(visitors)))
+
+
 def main() -> None:
     from bench.before_after import env_option, served
     from bench.common import ROOT, Table, cpu_seconds
@@ -94,10 +139,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--visitors", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--visitors", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--proxy", metavar="REV", help="through nginx: its template at REV against this")
     env_option(parser)
     args = parser.parse_args()
+    if args.proxy:
+        through_nginx(args.proxy, args.visitors or 150, args.rounds or 3)
+        return
+    args.visitors, args.rounds = args.visitors or 5, args.rounds or 2
     env_b = dict(args.env) or {"RNN_STATIC_CACHE": "0"}
     table = Table(
         "A first visit's files (a browser with an empty cache), one visitor at a time",

@@ -126,6 +126,8 @@ pid {tmp / "nginx.pid"};
 error_log {tmp / "error.log"} info;
 events {{ worker_connections 1024; }}
 http {{
+    sendfile on;
+    keepalive_timeout 65;
 {temp_paths}
     # Which replica served each request ($upstream_addr), for the tests; the template logs nothing.
     log_format routing '$request_uri "$upstream_addr" $status $st_route';
@@ -135,12 +137,12 @@ http {{
 """
 
 
-def write_config(tmp: Path, listen: str, upstream_ports: list[int]) -> Path:
+def write_config(tmp: Path, listen: str, upstream_ports: list[int], template: Path = TEMPLATE) -> Path:
     conf_d = tmp / "conf.d"
     conf_d.mkdir(parents=True, exist_ok=True)
     servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstream_ports)
     values = {"NGINX_LISTEN": listen, "APP_UPSTREAMS": servers, "RNN_ALLOWED_HOSTS": ALLOWED_HOSTS}
-    rendered = envsubst(TEMPLATE.read_text(), values)
+    rendered = envsubst(template.read_text(), values)
     (conf_d / "default.conf").write_text(rendered)
     config = tmp / "nginx.conf"
     config.write_text(main_config(tmp, conf_d))
@@ -152,10 +154,10 @@ def nginx_command(tmp: Path, config: Path, *extra: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def nginx_proxy(tmp: Path, upstream_ports: list[int]) -> Iterator[Proxy]:
+def nginx_proxy(tmp: Path, upstream_ports: list[int], template: Path = TEMPLATE) -> Iterator[Proxy]:
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    config = write_config(tmp, f"127.0.0.1:{port}", upstream_ports)
+    config = write_config(tmp, f"127.0.0.1:{port}", upstream_ports, template)
     with open(tmp / "nginx.out", "wb") as out:
         process = subprocess.Popen(
             nginx_command(tmp, config, "-g", "daemon off;"),
