@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.common import ROOT, Table, median, ms, p95
+from bench.common import ROOT, Table, in_turn, median, ms, p95
 from tests.serving import free_port, stop, streamlit_command, wait_healthy
 
 
@@ -114,8 +114,8 @@ def main() -> None:
     samples: dict[str, dict[str, dict[str, list[float]]]] = {
         name: {kind: {"cpu": [], "run": []} for kind in ("seed", "row")} for name in checkouts
     }
-    for _ in range(args.rounds):
-        for name, checkout in checkouts.items():
+    for round_ in range(1, args.rounds + 1):
+        for name, checkout in in_turn(list(checkouts.items()), round_):
             for kind, edits in measure(checkout, args.runs).items():
                 samples[name][kind]["cpu"] += edits["cpu"]
                 samples[name][kind]["run"] += edits["run"]

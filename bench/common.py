@@ -18,9 +18,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+T = TypeVar("T")
+
+
+def in_turn(variants: Sequence[T], round_: int) -> list[T]:
+    """The variants of alternating round `round_` (1, 2, ...): in order in odd rounds, reversed in even
+    ones (A B, B A, A B, ...), so that whatever comes first in a sitting weighs on both alike. An A/A
+    run of the stampede measured the first of two identical variants slower in the first round
+    (first page p95 2323 against 1599 ms; docs/PERFORMANCE.md)."""
+    return list(variants) if round_ % 2 else list(reversed(variants))
 
 
 def percentile(values: Sequence[float], q: float) -> float:

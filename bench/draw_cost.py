@@ -23,7 +23,7 @@ import numpy as np
 
 from bench.before_after import arguments, served
 from bench.browser import CHARTS_READY_JS, PROBES_JS
-from bench.common import Table
+from bench.common import Table, in_turn
 from rnn_core.state import State, encode_link
 from tests.serving import CHROMIUM_FLAGS, chromium_path
 
@@ -112,7 +112,7 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         for round_ in range(1, args.rounds + 1):
-            for name, checkout in checkouts.items():
+            for name, checkout in in_turn(list(checkouts.items()), round_):
                 wall, long_tasks = (
                     statistics.median(c) for c in zip(*page_loads(browser, checkout, args.loads), strict=True)
                 )

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.before_after import arguments, served
-from bench.common import Table
+from bench.common import Table, in_turn
 from bench.stclient import Session
 
 KINDS: dict[str, Callable[[int], Any]] = {
@@ -85,7 +85,7 @@ def main() -> None:
     columns = ["round", "code", *[f"{kind}: CPU ms / messages / KB / ms" for kind in KINDS]]
     table = Table("One edit on a real server, by kind (one session)", columns)
     for round_ in range(1, args.rounds + 1):
-        for name, checkout in checkouts.items():
+        for name, checkout in in_turn(list(checkouts.items()), round_):
             found = measure(checkout, args.edits)
             cells = [f"{cpu:.1f} / {n:.0f} / {kb:.1f} / {wall:.1f}" for cpu, n, kb, wall in found.values()]
             table.add(round_, name, *cells)

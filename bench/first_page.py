@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 
 from bench.before_after import env_option, served, worktree
-from bench.common import ROOT, Table, cpu_seconds, median
+from bench.common import ROOT, Table, cpu_seconds, in_turn, median
 from bench.stclient import Session
 
 
@@ -62,7 +62,7 @@ def main() -> None:
         ["variant", "round", "how", "CPU ms per first page", "median ms to its run's end", "messages"],
     )
     for round_ in range(1, args.rounds + 1):
-        for label, (checkout, env) in variants.items():
+        for label, (checkout, env) in in_turn(list(variants.items()), round_):
             with served(checkout, env=env) as (url, pid):
                 asyncio.run(visits(url, pid, 3, beside=True))  # (the worker warm, the modules loaded)
                 for how in ("alone", "beside"):

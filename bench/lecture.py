@@ -36,7 +36,7 @@ from pathlib import Path
 
 from bench import load
 from bench.before_after import env_option
-from bench.common import mb, ms, rss_bytes, slower_machine
+from bench.common import in_turn, mb, ms, rss_bytes, slower_machine
 from bench.payload import caps_query
 from bench.stclient import Session
 from tests.serving import streamlit_server
@@ -49,7 +49,7 @@ def loadavg() -> str:
 def ab(scenario: str, replicas: int, rounds: int, env_b: dict[str, str], proxy: bool = False) -> None:
     rows = []
     for r in range(rounds):
-        for label, env in (("A: as committed", {}), (f"B: {env_b}", env_b)):
+        for label, env in in_turn((("A: as committed", {}), (f"B: {env_b}", env_b)), r + 1):
             avg = loadavg()
             (outcome,) = load.run_on_server(
                 [load.Scenario.parse(scenario)], env=env, replicas=replicas, proxy=proxy

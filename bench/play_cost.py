@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.before_after import arguments, served
-from bench.common import Table
+from bench.common import Table, in_turn
 from bench.edit_cost import cpu_seconds
 from rnn_core.state import State, encode_link
 from tests.serving import CHROMIUM_FLAGS, chromium_path
@@ -87,7 +87,7 @@ def main() -> None:
         for round_ in range(1, args.rounds + 1):
             for size, query in sizes().items():
                 steps = 3 if not query else 12
-                for name, checkout in checkouts.items():
+                for name, checkout in in_turn(list(checkouts.items()), round_):
                     found = measure(browser, checkout, query, steps, args.plays)
                     cpu, received, sent, wall, idle = (statistics.median(c) for c in zip(*found, strict=True))
                     busy = f"{cpu - idle * wall:.0f}"

@@ -97,7 +97,7 @@ def through_nginx(before: str, visitors: int, rounds: int) -> None:
     from pathlib import Path
 
     from bench.before_after import served
-    from bench.common import ROOT, Table, children, cpu_seconds
+    from bench.common import ROOT, Table, children, cpu_seconds, in_turn
     from bench.load import deployed_env
     from tests.test_deploy import TEMPLATE, nginx_proxy
 
@@ -112,7 +112,7 @@ def through_nginx(before: str, visitors: int, rounds: int) -> None:
         paths = record(url)
         port = int(url.rsplit(":", 1)[1])
         for round_ in range(1, rounds + 1):
-            for label, template in ((f"A: {before}", old), ("B: this checkout", TEMPLATE)):
+            for label, template in in_turn(((f"A: {before}", old), ("B: this checkout", TEMPLATE)), round_):
                 with nginx_proxy(Path(tmp) / f"nginx{round_}{label[0]}", [port], template) as proxy:
                     door = (proxy.url, None)
                     for _ in range(3):  # (every file into nginx's cache: a replica's first answers
@@ -134,7 +134,7 @@ async def _together(door: tuple[str, str | None], paths: list[str], visitors: in
 
 def main() -> None:
     from bench.before_after import env_option, served
-    from bench.common import ROOT, Table, cpu_seconds
+    from bench.common import ROOT, Table, cpu_seconds, in_turn
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -161,7 +161,7 @@ def main() -> None:
         ],
     )
     for round_ in range(1, args.rounds + 1):
-        for label, env in (("A: as committed", {}), (f"B: {env_b}", env_b)):
+        for label, env in in_turn((("A: as committed", {}), (f"B: {env_b}", env_b)), round_):
             with served(ROOT, env=env) as (url, pid):
                 paths = record(url)
                 asyncio.run(fetch((url, None), paths))  # (the first: the files loaded once)

@@ -139,3 +139,11 @@ def test_a_variants_environment_is_key_value_pairs_and_nothing_else():
     for bad in ("A", "=1"):
         with pytest.raises(SystemExit):
             parser.parse_args(["--env", bad])
+
+
+def test_alternating_rounds_take_turns_going_first():
+    """A B, B A, A B: neither variant is always the first of a sitting."""
+    from bench.common import in_turn
+
+    rounds = [in_turn(("A", "B", "C"), round_) for round_ in range(1, 5)]
+    assert rounds == [["A", "B", "C"], ["C", "B", "A"], ["A", "B", "C"], ["C", "B", "A"]]
