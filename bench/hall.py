@@ -30,7 +30,7 @@ import statistics
 
 from bench import edit_cost, load
 from bench.before_after import served
-from bench.common import ROOT, Report, Table, cpu_seconds, mb, ms, run_main
+from bench.common import ROOT, Report, Table, cpu_seconds, in_turn, mb, ms, run_main
 from bench.stclient import Session
 
 REPLICAS = 2
@@ -68,10 +68,13 @@ def picks(report: Report, changes: int, rounds: int) -> None:
         ["round", "floor: slider / select box", *[f"{kind} (messages)" for kind in PICKS], "seed edit"],
     )
     for round_ in range(1, rounds + 1):
-        with served(ROOT, page="bench/pages/floor.py") as (url, pid):
-            floor = asyncio.run(floor_session(url, pid, changes))
-        with served(ROOT) as (url, pid):
-            found = asyncio.run(edit_cost.session(url, pid, changes))
+        for page in in_turn(("floor", "app"), round_):  # (neither always first in its round)
+            if page == "floor":
+                with served(ROOT, page="bench/pages/floor.py") as (url, pid):
+                    floor = asyncio.run(floor_session(url, pid, changes))
+            else:
+                with served(ROOT) as (url, pid):
+                    found = asyncio.run(edit_cost.session(url, pid, changes))
         floors.append(statistics.mean(floor.values()))
         app_rows.append(found)
         cells = [f"{found[kind][0]:.2f} ({found[kind][1]:.0f})" for kind in PICKS]
