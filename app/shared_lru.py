@@ -1,5 +1,7 @@
-"""A thread-safe LRU bounded by bytes, shared by every session of a server process: the results it
-computed (app/compute.py) and the charts as it sent them (app/components/charts)."""
+"""A thread-safe LRU bounded by size, shared by every session of a server process: the results it
+computed (app/compute.py), the charts as it sent them (app/components/charts), the share links it
+encoded (app/session.py), all by bytes; the gradients it computed (app/sections/gradients.py), by
+count (each of size 1)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ V = TypeVar("V")
 
 
 class SharedLRU(Generic[V]):
-    """Values by key, the least recently used dropped first once their sizes (`size`, bytes) pass
-    `max_bytes` (the newest is always kept)."""
+    """Values by key, the least recently used dropped first once their sizes (`size`: bytes, or 1 each
+    for a count) pass `max_bytes` (the newest is always kept)."""
 
     def __init__(self, max_bytes: int, size: Callable[[V], int]):
         self.max_bytes = max_bytes
